@@ -1,0 +1,717 @@
+//! Signing: the answers an auth endpoint gives, byte for byte as pusher-js reads them.
+//!
+//! | channel kind | method | JSON |
+//! |---|---|---|
+//! | `private-` | [`Credentials::authorize_channel`] | `{"auth"}` |
+//! | `private-encrypted-` | [`Credentials::authorize_channel`] | `{"auth","shared_secret"}` |
+//! | `presence-` | [`Credentials::authorize_presence`] | `{"auth","channel_data"}` |
+//! | user sign-in | [`Credentials::authenticate_user`] | `{"auth","user_data"}` |
+//!
+//! ```
+//! use pusher_auth::{Credentials, PresenceMember, UserId};
+//! use serde::Serialize;
+//!
+//! let credentials = Credentials::new("278d425bdf160c739803", "7ad3773142a6692b25b8")?;
+//!
+//! // A private channel: the worked example from the Pusher documentation.
+//! let auth = credentials.authorize_channel(&"1234.1234".parse()?, &"private-foobar".parse()?)?;
+//! assert_eq!(
+//!     auth.to_json(),
+//!     r#"{"auth":"278d425bdf160c739803:58df8b0c36d6982b82c3ecf6b4662e34fe8c25bba48f5369f135bf843651c3a4"}"#,
+//! );
+//!
+//! // A presence channel with typed member information.
+//! #[derive(Serialize)]
+//! struct Info { name: &'static str }
+//! let member = PresenceMember::new(UserId::from(10u32)).with_info(Info { name: "Mr. Channels" });
+//! let auth = credentials.authorize_presence(&"1234.1234".parse()?, &"presence-foobar".parse()?, &member)?;
+//! assert_eq!(auth.channel_data(), Some(r#"{"user_id":"10","user_info":{"name":"Mr. Channels"}}"#));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use base64::Engine as _;
+use hmac::Mac;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::credentials::Credentials;
+use crate::names::{ChannelKind, ChannelName, SocketId, UserId};
+
+/// The largest serialized `user_info` accepted, in bytes (the Pusher documentation's 1 KB).
+pub const MAX_USER_INFO_BYTES: usize = 1024;
+
+/// The most user ids a sign-in `watchlist` may hold.
+pub const MAX_WATCHLIST: usize = 100;
+
+/// Why an answer could not be signed. Each is a mistake in the app's code or configuration,
+/// never in the client's request.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignError {
+    /// The channel's kind does not fit the method (presence data for a private channel, a plain
+    /// answer for a presence channel, any answer for a public channel).
+    #[error("channel `{channel}` is a {kind} channel: {hint}")]
+    KindMismatch {
+        /// The channel.
+        channel: ChannelName,
+        /// Its kind.
+        kind: ChannelKind,
+        /// What to do instead.
+        hint: &'static str,
+    },
+    /// A `private-encrypted-` channel was asked for, but no encryption master key is configured.
+    #[error("channel `{0}` is private-encrypted, but no encryption master key is configured")]
+    NoMasterKey(ChannelName),
+    /// `user_info` did not serialize to a JSON object (Pusher rejects anything else).
+    #[error("user_info must serialize to a JSON object")]
+    UserInfoNotObject,
+    /// `user_info` is larger than [`MAX_USER_INFO_BYTES`].
+    #[error("user_info is {size} bytes once serialized; at most {max} are allowed")]
+    UserInfoTooLarge {
+        /// Its serialized size.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The sign-in watchlist holds more than [`MAX_WATCHLIST`] ids.
+    #[error("watchlist has {len} user ids; at most {max} are allowed")]
+    WatchlistTooLong {
+        /// How many ids it holds.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Pre-serialized presence data is not a JSON object with a non-empty string `user_id`.
+    #[error("channel_data must be a JSON object with a non-empty string user_id")]
+    InvalidChannelData,
+    /// The user info's `Serialize` implementation failed.
+    #[error("user_info could not be serialized: {0}")]
+    Serialize(#[source] serde_json::Error),
+}
+
+/// A signed channel authorization: `{"auth"}`, plus `channel_data` for presence channels or
+/// `shared_secret` for encrypted channels.
+///
+/// It serializes (with [`serde`] or [`ChannelAuth::to_json`]) to exactly what pusher-js expects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelAuth {
+    auth: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    channel_data: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    shared_secret: Option<String>,
+}
+
+impl ChannelAuth {
+    /// The auth string, `KEY:HEX_SIGNATURE`.
+    pub fn auth(&self) -> &str {
+        &self.auth
+    }
+
+    /// The presence member data exactly as signed (presence channels only).
+    pub fn channel_data(&self) -> Option<&str> {
+        self.channel_data.as_deref()
+    }
+
+    /// The base64 shared secret (encrypted channels only). It is sent to the client but not
+    /// signed.
+    pub fn shared_secret(&self) -> Option<&str> {
+        self.shared_secret.as_deref()
+    }
+
+    /// The JSON body pusher-js expects.
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(
+            16 + self.auth.len()
+                + self.channel_data.as_ref().map_or(0, |d| 24 + d.len() * 2)
+                + self.shared_secret.as_ref().map_or(0, |s| 20 + s.len()),
+        );
+        out.push_str("{\"auth\":");
+        push_json_string(&mut out, &self.auth);
+        if let Some(data) = &self.channel_data {
+            out.push_str(",\"channel_data\":");
+            push_json_string(&mut out, data);
+        }
+        if let Some(secret) = &self.shared_secret {
+            out.push_str(",\"shared_secret\":");
+            push_json_string(&mut out, secret);
+        }
+        out.push('}');
+        out
+    }
+}
+
+/// A signed user sign-in (`pusher:signin`): `{"auth","user_data"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserAuth {
+    auth: String,
+    user_data: String,
+}
+
+impl UserAuth {
+    /// The auth string, `KEY:HEX_SIGNATURE`.
+    pub fn auth(&self) -> &str {
+        &self.auth
+    }
+
+    /// The user data exactly as signed.
+    pub fn user_data(&self) -> &str {
+        &self.user_data
+    }
+
+    /// The JSON body pusher-js expects.
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(32 + self.auth.len() + self.user_data.len() * 2);
+        out.push_str("{\"auth\":");
+        push_json_string(&mut out, &self.auth);
+        out.push_str(",\"user_data\":");
+        push_json_string(&mut out, &self.user_data);
+        out.push('}');
+        out
+    }
+}
+
+/// Appends `s` as a JSON string literal, escaped exactly as `serde_json` (and `JSON.stringify`) do.
+pub(crate) fn push_json_string(out: &mut String, s: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape: &str = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(s.get(start..i).unwrap_or_default());
+        if escape.is_empty() {
+            out.push_str("\\u00");
+            crate::hex::push_hex(out, &[b]);
+        } else {
+            out.push_str(escape);
+        }
+        start = i + 1;
+    }
+    out.push_str(s.get(start..).unwrap_or_default());
+    out.push('"');
+}
+
+/// A presence channel member: a user id (always emitted as a JSON string) and optional typed
+/// user information, which must serialize to a JSON object of at most [`MAX_USER_INFO_BYTES`].
+///
+/// ```
+/// use pusher_auth::{PresenceMember, UserId};
+/// let member = PresenceMember::new(UserId::new("alice")?).with_info(serde_json::json!({"name": "Alice"}));
+/// assert_eq!(member.to_channel_data()?, r#"{"user_id":"alice","user_info":{"name":"Alice"}}"#);
+/// assert_eq!(PresenceMember::new(UserId::from(7u8)).to_channel_data()?, r#"{"user_id":"7"}"#);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresenceMember<T = ()> {
+    user_id: UserId,
+    user_info: Option<T>,
+}
+
+impl PresenceMember<()> {
+    /// A member with no user information.
+    pub fn new(user_id: UserId) -> Self {
+        PresenceMember {
+            user_id,
+            user_info: None,
+        }
+    }
+}
+
+impl<T> PresenceMember<T> {
+    /// The same member with `info` as its `user_info`.
+    #[must_use]
+    pub fn with_info<U>(self, info: U) -> PresenceMember<U> {
+        PresenceMember {
+            user_id: self.user_id,
+            user_info: Some(info),
+        }
+    }
+
+    /// The member's user id.
+    pub fn user_id(&self) -> &UserId {
+        &self.user_id
+    }
+
+    /// The member's user information, if any.
+    pub fn user_info(&self) -> Option<&T> {
+        self.user_info.as_ref()
+    }
+}
+
+impl<T: Serialize> PresenceMember<T> {
+    /// The compact `channel_data` JSON: `{"user_id":"…"}` or `{"user_id":"…","user_info":{…}}`.
+    pub fn to_channel_data(&self) -> Result<String, SignError> {
+        let mut buf = Vec::with_capacity(64);
+        buf.extend_from_slice(b"{\"user_id\":");
+        write_json(&mut buf, self.user_id.as_str())?;
+        if let Some(info) = &self.user_info {
+            buf.extend_from_slice(b",\"user_info\":");
+            write_user_info(&mut buf, info)?;
+        }
+        buf.push(b'}');
+        into_string(buf)
+    }
+}
+
+/// What a user signs in as: an id, optional typed user information (shared with presence
+/// members) and an optional watchlist of at most [`MAX_WATCHLIST`] user ids.
+///
+/// ```
+/// use pusher_auth::{UserData, UserId};
+/// let user = UserData::new(UserId::new("12345")?);
+/// assert_eq!(user.to_user_data()?, r#"{"id":"12345"}"#);
+/// let user = user.with_watchlist([UserId::new("6")?]).with_info(serde_json::json!({"name": "Ann"}));
+/// assert_eq!(user.to_user_data()?, r#"{"id":"12345","user_info":{"name":"Ann"},"watchlist":["6"]}"#);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserData<T = ()> {
+    id: UserId,
+    user_info: Option<T>,
+    watchlist: Vec<UserId>,
+}
+
+impl UserData<()> {
+    /// A user with no information and no watchlist.
+    pub fn new(id: UserId) -> Self {
+        UserData {
+            id,
+            user_info: None,
+            watchlist: Vec::new(),
+        }
+    }
+}
+
+impl<T> UserData<T> {
+    /// The same user with `info` as its `user_info`.
+    #[must_use]
+    pub fn with_info<U>(self, info: U) -> UserData<U> {
+        UserData {
+            id: self.id,
+            user_info: Some(info),
+            watchlist: self.watchlist,
+        }
+    }
+
+    /// The same user watching `ids` (watchlist online/offline events).
+    #[must_use]
+    pub fn with_watchlist(mut self, ids: impl IntoIterator<Item = UserId>) -> Self {
+        self.watchlist = ids.into_iter().collect();
+        self
+    }
+
+    /// The user's id.
+    pub fn id(&self) -> &UserId {
+        &self.id
+    }
+
+    /// The user's information, if any.
+    pub fn user_info(&self) -> Option<&T> {
+        self.user_info.as_ref()
+    }
+
+    /// The user's watchlist.
+    pub fn watchlist(&self) -> &[UserId] {
+        &self.watchlist
+    }
+}
+
+impl<T: Serialize> UserData<T> {
+    /// The compact `user_data` JSON: `{"id":"…"[,"user_info":{…}][,"watchlist":[…]]}`.
+    pub fn to_user_data(&self) -> Result<String, SignError> {
+        if self.watchlist.len() > MAX_WATCHLIST {
+            return Err(SignError::WatchlistTooLong {
+                len: self.watchlist.len(),
+                max: MAX_WATCHLIST,
+            });
+        }
+        let mut buf = Vec::with_capacity(64);
+        buf.extend_from_slice(b"{\"id\":");
+        write_json(&mut buf, self.id.as_str())?;
+        if let Some(info) = &self.user_info {
+            buf.extend_from_slice(b",\"user_info\":");
+            write_user_info(&mut buf, info)?;
+        }
+        if !self.watchlist.is_empty() {
+            buf.extend_from_slice(b",\"watchlist\":");
+            write_json(&mut buf, &self.watchlist)?;
+        }
+        buf.push(b'}');
+        into_string(buf)
+    }
+}
+
+fn write_json<T: Serialize + ?Sized>(buf: &mut Vec<u8>, value: &T) -> Result<(), SignError> {
+    serde_json::to_writer(buf, value).map_err(SignError::Serialize)
+}
+
+fn write_user_info<T: Serialize>(buf: &mut Vec<u8>, info: &T) -> Result<(), SignError> {
+    let start = buf.len();
+    write_json(buf, info)?;
+    if buf.get(start) != Some(&b'{') {
+        return Err(SignError::UserInfoNotObject);
+    }
+    let size = buf.len() - start;
+    if size > MAX_USER_INFO_BYTES {
+        return Err(SignError::UserInfoTooLarge {
+            size,
+            max: MAX_USER_INFO_BYTES,
+        });
+    }
+    Ok(())
+}
+
+fn into_string(buf: Vec<u8>) -> Result<String, SignError> {
+    // serde_json writes UTF-8 only; the check is kept rather than assumed.
+    String::from_utf8(buf).map_err(|e| SignError::Serialize(serde::ser::Error::custom(e)))
+}
+
+impl Credentials {
+    /// `KEY:HEX(HMAC(secret, parts…))`.
+    fn auth_string(&self, parts: &[&[u8]]) -> String {
+        let mut mac = self.mac();
+        for part in parts {
+            mac.update(part);
+        }
+        let tag = mac.finalize().into_bytes();
+        let key = self.key();
+        let mut out = String::with_capacity(key.len() + 1 + 64);
+        out.push_str(key);
+        out.push(':');
+        crate::hex::push_hex(&mut out, &tag);
+        out
+    }
+
+    /// Authorizes a `private-` or `private-encrypted-` channel: signs `SOCKET_ID:CHANNEL`.
+    ///
+    /// For `private-encrypted-` channels the answer carries the channel's `shared_secret`, which
+    /// needs an encryption master key. Presence channels need [`Credentials::authorize_presence`];
+    /// public channels need no authorization. Either is a [`SignError::KindMismatch`].
+    pub fn authorize_channel(
+        &self,
+        socket_id: &SocketId,
+        channel: &ChannelName,
+    ) -> Result<ChannelAuth, SignError> {
+        let shared_secret = match channel.kind() {
+            ChannelKind::Private => None,
+            ChannelKind::PrivateEncrypted => Some(self.shared_secret(channel)?),
+            kind @ ChannelKind::Presence => {
+                return Err(SignError::KindMismatch {
+                    channel: channel.clone(),
+                    kind,
+                    hint: "authorize it with member data (authorize_presence)",
+                })
+            }
+            kind @ ChannelKind::Public => {
+                return Err(SignError::KindMismatch {
+                    channel: channel.clone(),
+                    kind,
+                    hint: "public channels need no authorization",
+                })
+            }
+        };
+        let auth = self.auth_string(&[
+            socket_id.as_str().as_bytes(),
+            b":",
+            channel.as_str().as_bytes(),
+        ]);
+        Ok(ChannelAuth {
+            auth,
+            channel_data: None,
+            shared_secret,
+        })
+    }
+
+    /// Authorizes a `presence-` channel for `member`: signs `SOCKET_ID:CHANNEL:CHANNEL_DATA`,
+    /// where `CHANNEL_DATA` is the member serialized once, compactly, and returned as signed.
+    pub fn authorize_presence<T: Serialize>(
+        &self,
+        socket_id: &SocketId,
+        channel: &ChannelName,
+        member: &PresenceMember<T>,
+    ) -> Result<ChannelAuth, SignError> {
+        check_presence(channel)?;
+        let channel_data = member.to_channel_data()?;
+        Ok(self.sign_presence(socket_id, channel, channel_data))
+    }
+
+    /// Authorizes a `presence-` channel with `channel_data` already serialized, signed and
+    /// returned byte for byte as given (for data produced elsewhere, say by another SDK).
+    ///
+    /// `channel_data` must be a JSON object whose `user_id` is a non-empty string.
+    pub fn authorize_presence_with_channel_data(
+        &self,
+        socket_id: &SocketId,
+        channel: &ChannelName,
+        channel_data: impl Into<String>,
+    ) -> Result<ChannelAuth, SignError> {
+        check_presence(channel)?;
+        let channel_data = channel_data.into();
+        #[derive(Deserialize)]
+        struct Shape<'a> {
+            #[serde(borrow)]
+            user_id: std::borrow::Cow<'a, str>,
+        }
+        match serde_json::from_str::<Shape<'_>>(&channel_data) {
+            Ok(shape)
+                if !shape.user_id.is_empty() && channel_data.trim_start().starts_with('{') => {}
+            _ => return Err(SignError::InvalidChannelData),
+        }
+        Ok(self.sign_presence(socket_id, channel, channel_data))
+    }
+
+    fn sign_presence(
+        &self,
+        socket_id: &SocketId,
+        channel: &ChannelName,
+        channel_data: String,
+    ) -> ChannelAuth {
+        let auth = self.auth_string(&[
+            socket_id.as_str().as_bytes(),
+            b":",
+            channel.as_str().as_bytes(),
+            b":",
+            channel_data.as_bytes(),
+        ]);
+        ChannelAuth {
+            auth,
+            channel_data: Some(channel_data),
+            shared_secret: None,
+        }
+    }
+
+    /// Signs a user sign-in (`pusher:signin`): `SOCKET_ID::user::USER_DATA`.
+    pub fn authenticate_user<T: Serialize>(
+        &self,
+        socket_id: &SocketId,
+        user: &UserData<T>,
+    ) -> Result<UserAuth, SignError> {
+        let user_data = user.to_user_data()?;
+        let auth = self.auth_string(&[
+            socket_id.as_str().as_bytes(),
+            b"::user::",
+            user_data.as_bytes(),
+        ]);
+        Ok(UserAuth { auth, user_data })
+    }
+
+    /// The end-to-end encryption secret of `channel`:
+    /// `base64(SHA-256(channel_name ‖ master_key))`, as every official SDK computes it.
+    ///
+    /// ```
+    /// # use pusher_auth::Credentials;
+    /// let c = Credentials::new("f00d", "tofu")?
+    ///     .with_encryption_master_key_base64("zyrm8pvV2C9fJcBfhyXzvxbJVN/H7QLmbe0xJi1GhPU=")?;
+    /// let secret = c.shared_secret(&"private-encrypted-bla".parse()?)?;
+    /// assert_eq!(secret, "nlr49ISQHz91yS3cy/yWmW8wFMNeTnNL5tNHnbPJcLQ=");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn shared_secret(&self, channel: &ChannelName) -> Result<String, SignError> {
+        let master = self
+            .master_key()
+            .ok_or_else(|| SignError::NoMasterKey(channel.clone()))?;
+        let digest = Sha256::new()
+            .chain_update(channel.as_str().as_bytes())
+            .chain_update(master)
+            .finalize();
+        Ok(base64::engine::general_purpose::STANDARD.encode(digest))
+    }
+}
+
+fn check_presence(channel: &ChannelName) -> Result<(), SignError> {
+    match channel.kind() {
+        ChannelKind::Presence => Ok(()),
+        kind => Err(SignError::KindMismatch {
+            channel: channel.clone(),
+            kind,
+            hint: "only presence channels carry member data (use authorize_channel)",
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn docs() -> Credentials {
+        Credentials::new("278d425bdf160c739803", "7ad3773142a6692b25b8").unwrap()
+    }
+
+    fn sid() -> SocketId {
+        SocketId::new("1234.1234").unwrap()
+    }
+
+    fn ch(s: &str) -> ChannelName {
+        ChannelName::new(s).unwrap()
+    }
+
+    #[test]
+    fn docs_private_example() {
+        let a = docs()
+            .authorize_channel(&sid(), &ch("private-foobar"))
+            .unwrap();
+        assert_eq!(
+            a.auth(),
+            "278d425bdf160c739803:58df8b0c36d6982b82c3ecf6b4662e34fe8c25bba48f5369f135bf843651c3a4"
+        );
+        assert_eq!(a.to_json(), serde_json::to_string(&a).unwrap());
+    }
+
+    #[test]
+    fn docs_presence_example_and_its_erratum() {
+        // The documentation prints this channel_data, but its signature `afaed369…` is for
+        // "Mr. Pusher"; the right signature for the printed string is `31935e7d…`.
+        let printed = r#"{"user_id":10,"user_info":{"name":"Mr. Channels"}}"#;
+        let sts = format!("1234.1234:presence-foobar:{printed}");
+        assert!(docs().sign_hex(sts.as_bytes()).starts_with("31935e7d"));
+        let pusher = r#"{"user_id":10,"user_info":{"name":"Mr. Pusher"}}"#;
+        let sts = format!("1234.1234:presence-foobar:{pusher}");
+        assert!(docs().sign_hex(sts.as_bytes()).starts_with("afaed369"));
+        // Numeric ids are not valid here (we emit strings), so the raw form rejects them...
+        assert!(matches!(
+            docs().authorize_presence_with_channel_data(&sid(), &ch("presence-foobar"), printed),
+            Err(SignError::InvalidChannelData)
+        ));
+        // ...and the typed form emits the id as a string.
+        let member = PresenceMember::new(UserId::from(10u8))
+            .with_info(serde_json::json!({"name": "Mr. Channels"}));
+        let a = docs()
+            .authorize_presence(&sid(), &ch("presence-foobar"), &member)
+            .unwrap();
+        let data = r#"{"user_id":"10","user_info":{"name":"Mr. Channels"}}"#;
+        assert_eq!(a.channel_data(), Some(data));
+        let expected = format!(
+            "278d425bdf160c739803:{}",
+            docs().sign_hex(format!("1234.1234:presence-foobar:{data}").as_bytes())
+        );
+        assert_eq!(a.auth(), expected);
+        assert_eq!(a.to_json(), serde_json::to_string(&a).unwrap());
+    }
+
+    #[test]
+    fn docs_user_example() {
+        let user = UserData::new(UserId::new("12345").unwrap());
+        let a = docs().authenticate_user(&sid(), &user).unwrap();
+        assert_eq!(a.user_data(), r#"{"id":"12345"}"#);
+        assert_eq!(
+            a.auth(),
+            "278d425bdf160c739803:4708d583dada6a56435fb8bc611c77c359a31eebde13337c16ab43aa6de336ba"
+        );
+        assert_eq!(a.to_json(), serde_json::to_string(&a).unwrap());
+    }
+
+    #[test]
+    fn encrypted_example_from_the_node_sdk() {
+        let c = Credentials::new("f00d", "tofu")
+            .unwrap()
+            .with_encryption_master_key_base64("zyrm8pvV2C9fJcBfhyXzvxbJVN/H7QLmbe0xJi1GhPU=")
+            .unwrap();
+        let a = c
+            .authorize_channel(&sid(), &ch("private-encrypted-bla"))
+            .unwrap();
+        assert_eq!(
+            a.shared_secret(),
+            Some("nlr49ISQHz91yS3cy/yWmW8wFMNeTnNL5tNHnbPJcLQ=")
+        );
+        // The shared secret is not signed.
+        assert_eq!(
+            a.auth(),
+            format!("f00d:{}", c.sign_hex(b"1234.1234:private-encrypted-bla"))
+        );
+        assert_eq!(a.to_json(), serde_json::to_string(&a).unwrap());
+        assert!(matches!(
+            docs().authorize_channel(&sid(), &ch("private-encrypted-bla")),
+            Err(SignError::NoMasterKey(_))
+        ));
+    }
+
+    #[test]
+    fn kind_mismatches_are_errors() {
+        let member = PresenceMember::new(UserId::new("u").unwrap());
+        assert!(matches!(
+            docs().authorize_channel(&sid(), &ch("presence-x")),
+            Err(SignError::KindMismatch {
+                kind: ChannelKind::Presence,
+                ..
+            })
+        ));
+        assert!(matches!(
+            docs().authorize_channel(&sid(), &ch("public-x")),
+            Err(SignError::KindMismatch {
+                kind: ChannelKind::Public,
+                ..
+            })
+        ));
+        for name in ["private-x", "private-encrypted-x", "x"] {
+            assert!(matches!(
+                docs().authorize_presence(&sid(), &ch(name), &member),
+                Err(SignError::KindMismatch { .. })
+            ));
+        }
+        let msg = docs()
+            .authorize_channel(&sid(), &ch("presence-x"))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(msg, "channel `presence-x` is a presence channel: authorize it with member data (authorize_presence)");
+    }
+
+    #[test]
+    fn user_info_rules() {
+        let id = UserId::new("u").unwrap();
+        let m = PresenceMember::new(id.clone()).with_info(Option::<u8>::None);
+        assert!(matches!(
+            m.to_channel_data(),
+            Err(SignError::UserInfoNotObject)
+        ));
+        let m = PresenceMember::new(id.clone()).with_info(vec![1, 2]);
+        assert!(matches!(
+            m.to_channel_data(),
+            Err(SignError::UserInfoNotObject)
+        ));
+        let big = serde_json::json!({ "x": "a".repeat(MAX_USER_INFO_BYTES) });
+        let m = PresenceMember::new(id.clone()).with_info(big);
+        assert!(matches!(
+            m.to_channel_data(),
+            Err(SignError::UserInfoTooLarge { max: 1024, .. })
+        ));
+        let fits = serde_json::json!({ "x": "a".repeat(MAX_USER_INFO_BYTES - 8) });
+        assert_eq!(
+            serde_json::to_string(&fits).unwrap().len(),
+            MAX_USER_INFO_BYTES
+        );
+        assert!(PresenceMember::new(id.clone())
+            .with_info(fits)
+            .to_channel_data()
+            .is_ok());
+        let watch: Vec<UserId> = (0..=MAX_WATCHLIST as u32).map(UserId::from).collect();
+        let u = UserData::new(id).with_watchlist(watch);
+        assert!(matches!(
+            u.to_user_data(),
+            Err(SignError::WatchlistTooLong { len: 101, max: 100 })
+        ));
+    }
+
+    #[test]
+    fn json_strings_escape_like_serde_json() {
+        for s in [
+            "plain",
+            "quote\" back\\ slash",
+            "\u{0}\u{1}\u{8}\u{c}\n\r\t\u{1f}",
+            "é ☃ \u{2028}",
+            "",
+        ] {
+            let mut out = String::new();
+            push_json_string(&mut out, s);
+            assert_eq!(out, serde_json::to_string(s).unwrap());
+        }
+    }
+}
