@@ -265,7 +265,7 @@ impl Credentials {
         let mut mac = self.mac();
         mac.update(message);
         let mut out = String::with_capacity(64);
-        crate::hex::push_hex(&mut out, &mac.finalize().into_bytes());
+        crate::hex::push_hex32(&mut out, &mac.finalize().into_bytes().into());
         out
     }
 }

@@ -174,6 +174,11 @@ impl UserAuth {
 /// Appends `s` as a JSON string literal, escaped exactly as `serde_json` (and `JSON.stringify`) do.
 pub(crate) fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     let mut start = 0;
     for (i, b) in s.bytes().enumerate() {
         let escape: &str = match b {
@@ -387,7 +392,7 @@ impl Credentials {
         let mut out = String::with_capacity(key.len() + 1 + 64);
         out.push_str(key);
         out.push(':');
-        crate::hex::push_hex(&mut out, &tag);
+        crate::hex::push_hex32(&mut out, &tag.into());
         out
     }
 
