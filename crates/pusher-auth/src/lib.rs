@@ -3,8 +3,9 @@
 //! This crate holds everything an auth endpoint needs that is not HTTP plumbing: the app's
 //! [`Credentials`], validated [`SocketId`], [`ChannelName`] and [`UserId`], byte-exact signing
 //! for every channel kind and for user sign-in, the [`request`] formats clients send (including
-//! batches), and [`webhook`] verification. The `pusher-auth-tower` crate builds the tower layer
-//! on top of it.
+//! batches), [`webhook`] verification, and the [`Authorizer`] trait with Laravel-style
+//! [`routes`]: one authorizer serves every adapter. The `pusher-auth-tower` crate builds the
+//! tower layer on top of it.
 //!
 //! ```
 //! use pusher_auth::request::{parse_channel_request, BodyFormat, Channels, Limits};
@@ -34,15 +35,18 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod authorizer;
 mod credentials;
 mod hex;
 mod names;
 pub mod request;
+pub mod routes;
 mod sign;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod webhook;
 
+pub use authorizer::{Authorizer, ChannelDecision, ChannelRequest, UserDecision, UserRequest};
 pub use credentials::{ConfigError, Credentials};
 pub use names::{ChannelKind, ChannelName, NameError, SocketId, UserId};
 pub use request::RequestError;
