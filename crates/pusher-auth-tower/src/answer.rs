@@ -220,7 +220,7 @@ async fn decide<A: Authorizer>(
         ChannelDecision::Allow => config.credentials.authorize_channel(socket_id, &channel),
         ChannelDecision::Member(member) => config
             .credentials
-            .authorize_presence(socket_id, &channel, &member),
+            .authorize_member(socket_id, &channel, &member),
         ChannelDecision::Deny(reason) => {
             log("denied", &reason);
             return Outcome::Refused(Refusal::forbidden());
@@ -259,7 +259,7 @@ async fn user<A: Authorizer>(
         Ok(UserDecision::SignIn(user)) => {
             let auth = config
                 .credentials
-                .authenticate_user(&socket_id, &user)
+                .sign_in(&socket_id, &user)
                 .map_err(|e| misconfigured(&e))?;
             tracing::debug!(target: "pusher_auth", socket_id = %socket_id, user_id = %user.id(), outcome = "signed_in", "user sign-in");
             Ok(json(StatusCode::OK, auth.to_json()))

@@ -18,7 +18,7 @@
 //! let credentials = Credentials::new("app-key", "app-secret")?;
 //! let authorizer = |request: ChannelRequest| async move {
 //!     let logged_in = request.extensions().get::<User>().is_some();
-//!     Ok::<_, Infallible>(ChannelDecision::<()>::allow_if(logged_in, "not logged in"))
+//!     Ok::<_, Infallible>(ChannelDecision::allow_if(logged_in, "not logged in"))
 //! };
 //! let app: Router = Router::new()
 //!     .route("/", get(|| async { "chat" }))

@@ -37,9 +37,10 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::names::{ChannelName, SocketId};
+use crate::credentials::Credentials;
+use crate::names::{ChannelName, SocketId, UserId};
 use crate::request::Params;
-use crate::sign::{PresenceMember, UserData};
+use crate::sign::{ChannelAuth, PresenceMember, SignError, UserAuth, UserData};
 
 /// A boxed error, the form every authorizer error is converted into.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -50,31 +51,87 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// The HTTP request head an authorizer sees: method, URI, headers and extensions.
 pub type RequestHead = http::request::Parts;
 
+/// A presence membership, serialized once when the decision is made: the exact
+/// `channel_data` that is signed and returned. Made by [`ChannelDecision::member`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    user_id: UserId,
+    channel_data: Result<String, Arc<str>>,
+}
+
+impl Member {
+    /// The member's user id.
+    pub fn user_id(&self) -> &UserId {
+        &self.user_id
+    }
+
+    /// The serialized `channel_data`, or why the member could not be serialized.
+    pub fn channel_data(&self) -> Result<&str, &str> {
+        match &self.channel_data {
+            Ok(data) => Ok(data),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// A signed-in user, serialized once when the decision is made: the exact `user_data` that is
+/// signed and returned. Made by [`UserDecision::sign_in`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedInUser {
+    id: UserId,
+    user_data: Result<String, Arc<str>>,
+}
+
+impl SignedInUser {
+    /// The user's id.
+    pub fn id(&self) -> &UserId {
+        &self.id
+    }
+
+    /// The serialized `user_data`, or why the user could not be serialized.
+    pub fn user_data(&self) -> Result<&str, &str> {
+        match &self.user_data {
+            Ok(data) => Ok(data),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 /// What a channel authorizer decides.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum ChannelDecision<T = ()> {
+pub enum ChannelDecision {
     /// May join this `private-` or `private-encrypted-` channel. For a presence channel this is
     /// a configuration error (a presence answer needs a member), answered with a 500 and a log
     /// line.
     Allow,
-    /// May join this presence channel as this member.
-    Member(PresenceMember<T>),
+    /// May join this presence channel as this member (see [`ChannelDecision::member`]).
+    Member(Member),
     /// May not join. The reason is logged, never sent to the client (who gets a 403).
     Deny(Cow<'static, str>),
     /// No opinion: channel routes try the next matching route; anywhere else it is a denial.
     Pass,
 }
 
-impl<T> ChannelDecision<T> {
+impl ChannelDecision {
     /// A denial with a reason for the logs.
     pub fn deny(reason: impl Into<Cow<'static, str>>) -> Self {
         ChannelDecision::Deny(reason.into())
     }
 
-    /// A presence membership.
-    pub fn member(member: PresenceMember<T>) -> Self {
-        ChannelDecision::Member(member)
+    /// A presence membership with typed user information, serialized here, once.
+    ///
+    /// A member that cannot be serialized (user info that is not a JSON object, or larger than
+    /// [`crate::MAX_USER_INFO_BYTES`]) is reported when the answer is signed: a 500 with a log
+    /// line, since it is the app's mistake, not the client's.
+    pub fn member<T: Serialize>(member: PresenceMember<T>) -> Self {
+        let channel_data = member
+            .to_channel_data()
+            .map_err(|e| Arc::from(e.to_string()));
+        ChannelDecision::Member(Member {
+            user_id: member.user_id().clone(),
+            channel_data,
+        })
     }
 
     /// `Allow` when `allowed`, else a denial with `reason`.
@@ -90,17 +147,55 @@ impl<T> ChannelDecision<T> {
 /// What a user sign-in authorizer decides.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum UserDecision<T = ()> {
-    /// Signs the connection in as this user.
-    SignIn(UserData<T>),
+pub enum UserDecision {
+    /// Signs the connection in as this user (see [`UserDecision::sign_in`]).
+    SignIn(SignedInUser),
     /// Refuses. The reason is logged, never sent (the client gets a 403).
     Deny(Cow<'static, str>),
 }
 
-impl<T> UserDecision<T> {
+impl UserDecision {
     /// A denial with a reason for the logs.
     pub fn deny(reason: impl Into<Cow<'static, str>>) -> Self {
         UserDecision::Deny(reason.into())
+    }
+
+    /// Signs in as `user`, serialized here, once (errors are reported as for
+    /// [`ChannelDecision::member`]).
+    pub fn sign_in<T: Serialize>(user: UserData<T>) -> Self {
+        let user_data = user.to_user_data().map_err(|e| Arc::from(e.to_string()));
+        UserDecision::SignIn(SignedInUser {
+            id: user.id().clone(),
+            user_data,
+        })
+    }
+}
+
+impl Credentials {
+    /// Signs a presence answer for a [`Member`] decided by an authorizer.
+    pub fn authorize_member(
+        &self,
+        socket_id: &SocketId,
+        channel: &ChannelName,
+        member: &Member,
+    ) -> Result<ChannelAuth, SignError> {
+        crate::sign::check_presence(channel)?;
+        let data = member
+            .channel_data()
+            .map_err(|e| SignError::InvalidDecision(e.to_string()))?;
+        Ok(self.sign_presence(socket_id, channel, data.to_string()))
+    }
+
+    /// Signs a sign-in answer for a [`SignedInUser`] decided by an authorizer.
+    pub fn sign_in(
+        &self,
+        socket_id: &SocketId,
+        user: &SignedInUser,
+    ) -> Result<UserAuth, SignError> {
+        let data = user
+            .user_data()
+            .map_err(|e| SignError::InvalidDecision(e.to_string()))?;
+        Ok(self.sign_user_data(socket_id, data.to_string()))
     }
 }
 
@@ -239,7 +334,6 @@ impl fmt::Debug for UserRequest {
 /// struct Staff;
 ///
 /// impl Authorizer for Staff {
-///     type UserInfo = ();
 ///     type Error = std::convert::Infallible;
 ///
 ///     async fn authorize_channel(&self, request: ChannelRequest) -> Result<ChannelDecision, Self::Error> {
@@ -248,7 +342,7 @@ impl fmt::Debug for UserRequest {
 ///     }
 ///
 ///     async fn authenticate_user(&self, _request: UserRequest) -> Result<UserDecision, Self::Error> {
-///         Ok(UserDecision::SignIn(UserData::new(UserId::from(7u64))))
+///         Ok(UserDecision::sign_in(UserData::new(UserId::from(7u64))))
 ///     }
 /// }
 /// ```
@@ -256,8 +350,6 @@ impl fmt::Debug for UserRequest {
 /// A denial (`Ok(Deny)`) is a 403; an error (`Err`) is a 500 whose detail is logged and never
 /// sent.
 pub trait Authorizer: Clone + Send + Sync + 'static {
-    /// The presence member and signed-in user information (`user_info`).
-    type UserInfo: Serialize + Send + 'static;
     /// The error type; any error converts into [`BoxError`].
     type Error: Into<BoxError> + Send + 'static;
 
@@ -265,32 +357,30 @@ pub trait Authorizer: Clone + Send + Sync + 'static {
     fn authorize_channel(
         &self,
         request: ChannelRequest,
-    ) -> impl Future<Output = Result<ChannelDecision<Self::UserInfo>, Self::Error>> + Send;
+    ) -> impl Future<Output = Result<ChannelDecision, Self::Error>> + Send;
 
     /// Decides a user sign-in request. The default denies every sign-in.
     fn authenticate_user(
         &self,
         request: UserRequest,
-    ) -> impl Future<Output = Result<UserDecision<Self::UserInfo>, Self::Error>> + Send {
+    ) -> impl Future<Output = Result<UserDecision, Self::Error>> + Send {
         let _ = request;
         async { Ok(UserDecision::deny("user sign-in is not configured")) }
     }
 }
 
-impl<F, Fut, T, E> Authorizer for F
+impl<F, Fut, E> Authorizer for F
 where
     F: Fn(ChannelRequest) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Result<ChannelDecision<T>, E>> + Send,
-    T: Serialize + Send + 'static,
+    Fut: Future<Output = Result<ChannelDecision, E>> + Send,
     E: Into<BoxError> + Send + 'static,
 {
-    type UserInfo = T;
     type Error = E;
 
     fn authorize_channel(
         &self,
         request: ChannelRequest,
-    ) -> impl Future<Output = Result<ChannelDecision<T>, E>> + Send {
+    ) -> impl Future<Output = Result<ChannelDecision, E>> + Send {
         self(request)
     }
 }
@@ -303,11 +393,11 @@ where
 /// use std::convert::Infallible;
 ///
 /// let authorizer = with_user_auth(
-///     |_req: ChannelRequest| async { Ok::<_, Infallible>(ChannelDecision::<()>::Allow) },
+///     |_req: ChannelRequest| async { Ok::<_, Infallible>(ChannelDecision::Allow) },
 ///     |req: UserRequest| async move {
 ///         let id = req.params().get("user").and_then(|u| UserId::new(u).ok());
 ///         Ok::<_, Infallible>(match id {
-///             Some(id) => UserDecision::SignIn(UserData::new(id)),
+///             Some(id) => UserDecision::sign_in(UserData::new(id)),
 ///             None => UserDecision::deny("no user"),
 ///         })
 ///     },
@@ -330,43 +420,42 @@ impl<C, U, UFut> Authorizer for WithUserAuth<C, U>
 where
     C: Authorizer,
     U: Fn(UserRequest) -> UFut + Clone + Send + Sync + 'static,
-    UFut: Future<Output = Result<UserDecision<C::UserInfo>, C::Error>> + Send,
+    UFut: Future<Output = Result<UserDecision, C::Error>> + Send,
 {
-    type UserInfo = C::UserInfo;
     type Error = C::Error;
 
     fn authorize_channel(
         &self,
         request: ChannelRequest,
-    ) -> impl Future<Output = Result<ChannelDecision<Self::UserInfo>, Self::Error>> + Send {
+    ) -> impl Future<Output = Result<ChannelDecision, Self::Error>> + Send {
         self.channel.authorize_channel(request)
     }
 
     fn authenticate_user(
         &self,
         request: UserRequest,
-    ) -> impl Future<Output = Result<UserDecision<Self::UserInfo>, Self::Error>> + Send {
+    ) -> impl Future<Output = Result<UserDecision, Self::Error>> + Send {
         (self.user)(request)
     }
 }
 
 /// Object-safe form of [`Authorizer`], behind [`BoxAuthorizer`].
-trait DynAuthorizer<T>: Send + Sync {
+trait DynAuthorizer: Send + Sync {
     fn authorize_channel(
         &self,
         request: ChannelRequest,
-    ) -> BoxFuture<'_, Result<ChannelDecision<T>, BoxError>>;
+    ) -> BoxFuture<'_, Result<ChannelDecision, BoxError>>;
     fn authenticate_user(
         &self,
         request: UserRequest,
-    ) -> BoxFuture<'_, Result<UserDecision<T>, BoxError>>;
+    ) -> BoxFuture<'_, Result<UserDecision, BoxError>>;
 }
 
-impl<A: Authorizer> DynAuthorizer<A::UserInfo> for A {
+impl<A: Authorizer> DynAuthorizer for A {
     fn authorize_channel(
         &self,
         request: ChannelRequest,
-    ) -> BoxFuture<'_, Result<ChannelDecision<A::UserInfo>, BoxError>> {
+    ) -> BoxFuture<'_, Result<ChannelDecision, BoxError>> {
         Box::pin(async move {
             Authorizer::authorize_channel(self, request)
                 .await
@@ -377,7 +466,7 @@ impl<A: Authorizer> DynAuthorizer<A::UserInfo> for A {
     fn authenticate_user(
         &self,
         request: UserRequest,
-    ) -> BoxFuture<'_, Result<UserDecision<A::UserInfo>, BoxError>> {
+    ) -> BoxFuture<'_, Result<UserDecision, BoxError>> {
         Box::pin(async move {
             Authorizer::authenticate_user(self, request)
                 .await
@@ -393,17 +482,17 @@ impl<A: Authorizer> DynAuthorizer<A::UserInfo> for A {
 /// use std::convert::Infallible;
 ///
 /// let open = std::env::var("OPEN_CHANNELS").is_ok();
-/// let authorizer: BoxAuthorizer = if open {
+/// let authorizer = if open {
 ///     BoxAuthorizer::new(|_: ChannelRequest| async { Ok::<_, Infallible>(ChannelDecision::Allow) })
 /// } else {
 ///     BoxAuthorizer::new(|_: ChannelRequest| async { Ok::<_, Infallible>(ChannelDecision::deny("closed")) })
 /// };
 /// ```
-pub struct BoxAuthorizer<T = ()> {
-    inner: Arc<dyn DynAuthorizer<T>>,
+pub struct BoxAuthorizer {
+    inner: Arc<dyn DynAuthorizer>,
 }
 
-impl<T> Clone for BoxAuthorizer<T> {
+impl Clone for BoxAuthorizer {
     fn clone(&self) -> Self {
         BoxAuthorizer {
             inner: Arc::clone(&self.inner),
@@ -411,36 +500,35 @@ impl<T> Clone for BoxAuthorizer<T> {
     }
 }
 
-impl<T> fmt::Debug for BoxAuthorizer<T> {
+impl fmt::Debug for BoxAuthorizer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("BoxAuthorizer")
     }
 }
 
-impl<T: Serialize + Send + 'static> BoxAuthorizer<T> {
+impl BoxAuthorizer {
     /// Erases `authorizer`'s type.
-    pub fn new<A: Authorizer<UserInfo = T>>(authorizer: A) -> Self {
+    pub fn new<A: Authorizer>(authorizer: A) -> Self {
         BoxAuthorizer {
             inner: Arc::new(authorizer),
         }
     }
 }
 
-impl<T: Serialize + Send + 'static> Authorizer for BoxAuthorizer<T> {
-    type UserInfo = T;
+impl Authorizer for BoxAuthorizer {
     type Error = BoxError;
 
     fn authorize_channel(
         &self,
         request: ChannelRequest,
-    ) -> impl Future<Output = Result<ChannelDecision<T>, BoxError>> + Send {
+    ) -> impl Future<Output = Result<ChannelDecision, BoxError>> + Send {
         self.inner.authorize_channel(request)
     }
 
     fn authenticate_user(
         &self,
         request: UserRequest,
-    ) -> impl Future<Output = Result<UserDecision<T>, BoxError>> + Send {
+    ) -> impl Future<Output = Result<UserDecision, BoxError>> + Send {
         self.inner.authenticate_user(request)
     }
 }
@@ -451,7 +539,6 @@ impl<T: Serialize + Send + 'static> Authorizer for BoxAuthorizer<T> {
 pub struct AllowPrivate;
 
 impl Authorizer for AllowPrivate {
-    type UserInfo = ();
     type Error = Infallible;
 
     async fn authorize_channel(

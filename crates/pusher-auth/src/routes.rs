@@ -52,7 +52,6 @@ use std::future::Future;
 use std::sync::Arc;
 
 use serde::de::{self, DeserializeOwned, IntoDeserializer, Visitor};
-use serde::Serialize;
 
 use crate::authorizer::{
     Authorizer, BoxError, BoxFuture, ChannelDecision, ChannelRequest, UserDecision, UserRequest,
@@ -194,30 +193,30 @@ fn match_tokens<'a>(
     }
 }
 
-type Handler<T> = Arc<
+type Handler = Arc<
     dyn Fn(
             ChannelRequest,
             Vec<(String, String)>,
-        ) -> BoxFuture<'static, Result<ChannelDecision<T>, BoxError>>
+        ) -> BoxFuture<'static, Result<ChannelDecision, BoxError>>
         + Send
         + Sync,
 >;
-type UserHandler<T> =
-    Arc<dyn Fn(UserRequest) -> BoxFuture<'static, Result<UserDecision<T>, BoxError>> + Send + Sync>;
+type UserHandler =
+    Arc<dyn Fn(UserRequest) -> BoxFuture<'static, Result<UserDecision, BoxError>> + Send + Sync>;
 
-struct Route<T> {
+struct Route {
     kind: Option<ChannelKind>,
     pattern: Pattern,
-    handler: Handler<T>,
+    handler: Handler,
 }
 
 /// An [`Authorizer`] built from channel patterns. See the [module docs](self) for the rules.
-pub struct ChannelRoutes<T = ()> {
-    routes: Arc<Vec<Route<T>>>,
-    user: Option<UserHandler<T>>,
+pub struct ChannelRoutes {
+    routes: Arc<Vec<Route>>,
+    user: Option<UserHandler>,
 }
 
-impl<T> Clone for ChannelRoutes<T> {
+impl Clone for ChannelRoutes {
     fn clone(&self) -> Self {
         ChannelRoutes {
             routes: Arc::clone(&self.routes),
@@ -226,7 +225,7 @@ impl<T> Clone for ChannelRoutes<T> {
     }
 }
 
-impl<T> fmt::Debug for ChannelRoutes<T> {
+impl fmt::Debug for ChannelRoutes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let routes: Vec<String> = self
             .routes
@@ -246,7 +245,7 @@ impl<T> fmt::Debug for ChannelRoutes<T> {
     }
 }
 
-impl<T: Serialize + Send + 'static> Default for ChannelRoutes<T> {
+impl Default for ChannelRoutes {
     fn default() -> Self {
         ChannelRoutes {
             routes: Arc::new(Vec::new()),
@@ -255,7 +254,7 @@ impl<T: Serialize + Send + 'static> Default for ChannelRoutes<T> {
     }
 }
 
-impl<T: Serialize + Send + 'static> ChannelRoutes<T> {
+impl ChannelRoutes {
     /// No routes: every channel is denied.
     pub fn new() -> Self {
         Self::default()
@@ -276,7 +275,7 @@ impl<T: Serialize + Send + 'static> ChannelRoutes<T> {
     where
         H: Fn(ChannelRequest, P) -> Fut + Send + Sync + 'static,
         P: DeserializeOwned + Send + 'static,
-        Fut: Future<Output = Result<ChannelDecision<T>, E>> + Send + 'static,
+        Fut: Future<Output = Result<ChannelDecision, E>> + Send + 'static,
         E: Into<BoxError> + Send + 'static,
     {
         self.route(None, pattern, handler)
@@ -288,7 +287,7 @@ impl<T: Serialize + Send + 'static> ChannelRoutes<T> {
     where
         H: Fn(ChannelRequest, P) -> Fut + Send + Sync + 'static,
         P: DeserializeOwned + Send + 'static,
-        Fut: Future<Output = Result<ChannelDecision<T>, E>> + Send + 'static,
+        Fut: Future<Output = Result<ChannelDecision, E>> + Send + 'static,
         E: Into<BoxError> + Send + 'static,
     {
         self.route(Some(ChannelKind::Private), pattern, handler)
@@ -300,7 +299,7 @@ impl<T: Serialize + Send + 'static> ChannelRoutes<T> {
     where
         H: Fn(ChannelRequest, P) -> Fut + Send + Sync + 'static,
         P: DeserializeOwned + Send + 'static,
-        Fut: Future<Output = Result<ChannelDecision<T>, E>> + Send + 'static,
+        Fut: Future<Output = Result<ChannelDecision, E>> + Send + 'static,
         E: Into<BoxError> + Send + 'static,
     {
         self.route(Some(ChannelKind::Presence), pattern, handler)
@@ -312,7 +311,7 @@ impl<T: Serialize + Send + 'static> ChannelRoutes<T> {
     where
         H: Fn(ChannelRequest, P) -> Fut + Send + Sync + 'static,
         P: DeserializeOwned + Send + 'static,
-        Fut: Future<Output = Result<ChannelDecision<T>, E>> + Send + 'static,
+        Fut: Future<Output = Result<ChannelDecision, E>> + Send + 'static,
         E: Into<BoxError> + Send + 'static,
     {
         self.route(Some(ChannelKind::PrivateEncrypted), pattern, handler)
@@ -323,7 +322,7 @@ impl<T: Serialize + Send + 'static> ChannelRoutes<T> {
     pub fn user<H, Fut, E>(mut self, handler: H) -> Self
     where
         H: Fn(UserRequest) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<UserDecision<T>, E>> + Send + 'static,
+        Fut: Future<Output = Result<UserDecision, E>> + Send + 'static,
         E: Into<BoxError> + Send + 'static,
     {
         self.user = Some(Arc::new(move |req| {
@@ -338,11 +337,11 @@ impl<T: Serialize + Send + 'static> ChannelRoutes<T> {
     where
         H: Fn(ChannelRequest, P) -> Fut + Send + Sync + 'static,
         P: DeserializeOwned + Send + 'static,
-        Fut: Future<Output = Result<ChannelDecision<T>, E>> + Send + 'static,
+        Fut: Future<Output = Result<ChannelDecision, E>> + Send + 'static,
         E: Into<BoxError> + Send + 'static,
     {
         let pattern = Pattern::new(pattern).unwrap_or_else(|e| panic!("{e}"));
-        let handler: Handler<T> =
+        let handler: Handler =
             Arc::new(
                 move |req, captures| match P::deserialize(ParamsDeserializer(&captures)) {
                     Ok(params) => {
@@ -366,7 +365,7 @@ impl<T: Serialize + Send + 'static> ChannelRoutes<T> {
             Some(routes) => routes.push(route),
             None => {
                 // Shared with a clone: copy the table before adding.
-                let mut copy: Vec<Route<T>> = self
+                let mut copy: Vec<Route> = self
                     .routes
                     .iter()
                     .map(|r| Route {
@@ -382,7 +381,7 @@ impl<T: Serialize + Send + 'static> ChannelRoutes<T> {
         self
     }
 
-    async fn decide(&self, request: ChannelRequest) -> Result<ChannelDecision<T>, BoxError> {
+    async fn decide(&self, request: ChannelRequest) -> Result<ChannelDecision, BoxError> {
         let kind = request.channel().kind();
         if kind == ChannelKind::Public {
             return Ok(ChannelDecision::deny(
@@ -410,21 +409,20 @@ impl<T: Serialize + Send + 'static> ChannelRoutes<T> {
     }
 }
 
-impl<T: Serialize + Send + 'static> Authorizer for ChannelRoutes<T> {
-    type UserInfo = T;
+impl Authorizer for ChannelRoutes {
     type Error = BoxError;
 
     fn authorize_channel(
         &self,
         request: ChannelRequest,
-    ) -> impl Future<Output = Result<ChannelDecision<T>, BoxError>> + Send {
+    ) -> impl Future<Output = Result<ChannelDecision, BoxError>> + Send {
         self.decide(request)
     }
 
     fn authenticate_user(
         &self,
         request: UserRequest,
-    ) -> impl Future<Output = Result<UserDecision<T>, BoxError>> + Send {
+    ) -> impl Future<Output = Result<UserDecision, BoxError>> + Send {
         let user = self.user.clone();
         async move {
             match user {
@@ -646,7 +644,7 @@ mod tests {
         )
     }
 
-    fn decide<A: Authorizer>(a: &A, channel: &str) -> ChannelDecision<A::UserInfo> {
+    fn decide<A: Authorizer>(a: &A, channel: &str) -> ChannelDecision {
         let fut = a.authorize_channel(request(channel));
         match futures_lite_block_on(fut) {
             Ok(d) => d,
@@ -714,7 +712,7 @@ mod tests {
             a: u8,
             b: String,
         }
-        let routes = ChannelRoutes::<()>::new()
+        let routes = ChannelRoutes::new()
             .channel("pass.{x}", |_r: ChannelRequest, _x: String| async {
                 Ok::<_, Infallible>(ChannelDecision::Pass)
             })
@@ -770,7 +768,7 @@ mod tests {
         );
         // Prefix confusion: `private-encrypted-x` is an encrypted channel named `x`, never a
         // private channel named `encrypted-x`.
-        let routes = ChannelRoutes::<()>::new()
+        let routes = ChannelRoutes::new()
             .private("encrypted-{x}", |_r: ChannelRequest, _x: String| async {
                 Ok::<_, Infallible>(ChannelDecision::Allow)
             });
@@ -787,7 +785,7 @@ mod tests {
     #[test]
     #[should_panic(expected = "invalid channel pattern `a{`")]
     fn invalid_patterns_panic_at_registration() {
-        let _ = ChannelRoutes::<()>::new().channel("a{", |_r: ChannelRequest, (): ()| async {
+        let _ = ChannelRoutes::new().channel("a{", |_r: ChannelRequest, (): ()| async {
             Ok::<_, Infallible>(ChannelDecision::Allow)
         });
     }

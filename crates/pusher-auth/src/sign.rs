@@ -84,6 +84,9 @@ pub enum SignError {
     /// Pre-serialized presence data is not a JSON object with a non-empty string `user_id`.
     #[error("channel_data must be a JSON object with a non-empty string user_id")]
     InvalidChannelData,
+    /// An authorizer's member or user could not be serialized when it was decided.
+    #[error("the decided member or user is invalid: {0}")]
+    InvalidDecision(String),
     /// The user info's `Serialize` implementation failed.
     #[error("user_info could not be serialized: {0}")]
     Serialize(#[source] serde_json::Error),
@@ -474,7 +477,7 @@ impl Credentials {
         Ok(self.sign_presence(socket_id, channel, channel_data))
     }
 
-    fn sign_presence(
+    pub(crate) fn sign_presence(
         &self,
         socket_id: &SocketId,
         channel: &ChannelName,
@@ -500,13 +503,16 @@ impl Credentials {
         socket_id: &SocketId,
         user: &UserData<T>,
     ) -> Result<UserAuth, SignError> {
-        let user_data = user.to_user_data()?;
+        Ok(self.sign_user_data(socket_id, user.to_user_data()?))
+    }
+
+    pub(crate) fn sign_user_data(&self, socket_id: &SocketId, user_data: String) -> UserAuth {
         let auth = self.auth_string(&[
             socket_id.as_str().as_bytes(),
             b"::user::",
             user_data.as_bytes(),
         ]);
-        Ok(UserAuth { auth, user_data })
+        UserAuth { auth, user_data }
     }
 
     /// The end-to-end encryption secret of `channel`:
@@ -532,7 +538,7 @@ impl Credentials {
     }
 }
 
-fn check_presence(channel: &ChannelName) -> Result<(), SignError> {
+pub(crate) fn check_presence(channel: &ChannelName) -> Result<(), SignError> {
     match channel.kind() {
         ChannelKind::Presence => Ok(()),
         kind => Err(SignError::KindMismatch {
