@@ -1,0 +1,1138 @@
+//! `oneshot` tests of the layer: every status and code, pass-through, batches, presence,
+//! encrypted and sign-in answers (checked as a Pusher server would), channel routes, webhooks,
+//! a table of malformed requests, and a property test that no body panics or gets a 5xx.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    missing_docs
+)]
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::{BodyExt, Full};
+use pusher_auth::authorizer::{
+    with_user_auth, ChannelDecision, ChannelRequest, UserDecision, UserRequest,
+};
+use pusher_auth::request::Limits;
+use pusher_auth::routes::ChannelRoutes;
+use pusher_auth::testing::{verify_channel_auth, verify_user_auth, webhook_signature};
+use pusher_auth::webhook::{Webhook, WebhookEvent};
+use pusher_auth::{ChannelKind, Credentials, PresenceMember, UserData, UserId};
+use pusher_auth_tower::PusherAuthLayer;
+use serde_json::{json, Value};
+use tower::{service_fn, Layer, ServiceExt};
+
+const MASTER: &str = "zyrm8pvV2C9fJcBfhyXzvxbJVN/H7QLmbe0xJi1GhPU=";
+const SOCKET: &str = "123.456";
+
+fn credentials() -> Credentials {
+    Credentials::new("app-key", "app-secret")
+        .unwrap()
+        .with_encryption_master_key_base64(MASTER)
+        .unwrap()
+}
+
+/// A request body sent in chunks, with no length known in advance (like chunked encoding).
+struct Chunked {
+    chunks: VecDeque<Result<Bytes, &'static str>>,
+}
+
+impl Chunked {
+    fn new(chunks: impl IntoIterator<Item = Result<Bytes, &'static str>>) -> Self {
+        Chunked {
+            chunks: chunks.into_iter().collect(),
+        }
+    }
+}
+
+impl Body for Chunked {
+    type Data = Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        Poll::Ready(
+            self.chunks
+                .pop_front()
+                .map(|c| c.map(Frame::data).map_err(Into::into)),
+        )
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::default()
+    }
+}
+
+#[derive(Clone)]
+struct LoggedIn(&'static str);
+
+/// The authorizer of the chat app: logged-in users (header `x-user`, standing in for session
+/// middleware) may join; presence members carry their name; `fail` channels error.
+fn chat_authorizer() -> impl pusher_auth::Authorizer {
+    let channels = |req: ChannelRequest| async move {
+        let user = req
+            .headers()
+            .get("x-user")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let from_extension = req.extensions().get::<LoggedIn>().map(|u| u.0.to_owned());
+        let Some(user) = user.or(from_extension) else {
+            return Ok(ChannelDecision::deny("not logged in"));
+        };
+        if req.channel().name_without_prefix().starts_with("fail") {
+            return Err("database unavailable".into());
+        }
+        if req.channel().name_without_prefix() == "allow-presence-without-member" {
+            return Ok(ChannelDecision::Allow);
+        }
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(match req.channel().kind() {
+            ChannelKind::Presence if req.channel().name_without_prefix() == "huge" => {
+                ChannelDecision::member(
+                    PresenceMember::new(UserId::new(user).unwrap())
+                        .with_info(json!({"bio": "x".repeat(5000)})),
+                )
+            }
+            ChannelKind::Presence => ChannelDecision::member(
+                PresenceMember::new(UserId::new(user.clone()).unwrap())
+                    .with_info(json!({"name": user})),
+            ),
+            _ if req.channel().name_without_prefix() == "secret" => {
+                ChannelDecision::deny("staff only")
+            }
+            _ => ChannelDecision::Allow,
+        })
+    };
+    let users = |req: UserRequest| async move {
+        Ok(
+            match req.headers().get("x-user").and_then(|v| v.to_str().ok()) {
+                Some(user) => UserDecision::sign_in(
+                    UserData::new(UserId::new(user).unwrap()).with_info(json!({"name": user})),
+                ),
+                None => UserDecision::deny("not logged in"),
+            },
+        )
+    };
+    with_user_auth(channels, users)
+}
+
+fn layer() -> PusherAuthLayer<impl pusher_auth::Authorizer> {
+    PusherAuthLayer::new(credentials(), chat_authorizer())
+}
+
+async fn send_with<A: pusher_auth::Authorizer, B>(
+    layer: &PusherAuthLayer<A>,
+    req: Request<B>,
+) -> (StatusCode, http::HeaderMap, String)
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let svc = layer.layer(service_fn(|req: Request<B>| async move {
+        let path = req.uri().path().to_string();
+        let method = req.method().clone();
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(format!(
+            "inner {method} {path}"
+        )))))
+    }));
+    let response = svc.oneshot(req).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.unwrap().to_bytes();
+    (
+        parts.status,
+        parts.headers,
+        String::from_utf8(body.to_vec()).unwrap(),
+    )
+}
+
+fn post(path: &str, body: &str, user: Option<&str>) -> Request<Full<Bytes>> {
+    let mut b = Request::post(path).header("content-type", "application/x-www-form-urlencoded");
+    if let Some(u) = user {
+        b = b.header("x-user", u);
+    }
+    b.body(Full::new(Bytes::from(body.to_string()))).unwrap()
+}
+
+async fn send(req: Request<Full<Bytes>>) -> (StatusCode, http::HeaderMap, String) {
+    send_with(&layer(), req).await
+}
+
+fn error_code(body: &str) -> String {
+    let v: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"));
+    v["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code: {body}"))
+        .to_string()
+}
+
+#[tokio::test]
+async fn private_channel_is_signed_for_logged_in_users() {
+    let (status, headers, body) = send(post(
+        "/pusher/auth",
+        "socket_id=123.456&channel_name=private-chat",
+        Some("alice"),
+    ))
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(headers["cache-control"], "no-store");
+    let expected = credentials()
+        .authorize_channel(&SOCKET.parse().unwrap(), &"private-chat".parse().unwrap())
+        .unwrap()
+        .to_json();
+    assert_eq!(body, expected);
+    verify_channel_auth(&credentials(), SOCKET, "private-chat", body.as_bytes()).unwrap();
+}
+
+#[tokio::test]
+async fn denied_is_403_without_the_reason() {
+    let (status, headers, body) = send(post(
+        "/pusher/auth",
+        "socket_id=123.456&channel_name=private-chat",
+        None,
+    ))
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(headers["cache-control"], "no-store");
+    assert_eq!(error_code(&body), "forbidden");
+    assert!(
+        !body.contains("logged in"),
+        "the deny reason leaked: {body}"
+    );
+    let (status, _, body) = send(post(
+        "/pusher/auth",
+        "socket_id=123.456&channel_name=private-secret",
+        Some("bob"),
+    ))
+    .await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::FORBIDDEN, "forbidden".into())
+    );
+    assert!(!body.contains("staff"));
+}
+
+#[tokio::test]
+async fn extensions_from_earlier_middleware_reach_the_authorizer() {
+    let mut req = post(
+        "/pusher/auth",
+        "socket_id=123.456&channel_name=private-chat",
+        None,
+    );
+    req.extensions_mut().insert(LoggedIn("carol"));
+    assert_eq!(send(req).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn presence_encrypted_and_signin_answers_verify() {
+    let (status, _, body) = send(post(
+        "/pusher/auth",
+        "socket_id=123.456&channel_name=presence-chat",
+        Some("alice"),
+    ))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let v = verify_channel_auth(&credentials(), SOCKET, "presence-chat", body.as_bytes()).unwrap();
+    assert_eq!(
+        v.member().unwrap(),
+        &json!({"user_id": "alice", "user_info": {"name": "alice"}})
+    );
+
+    let (status, _, body) = send(post(
+        "/pusher/auth",
+        "socket_id=123.456&channel_name=private-encrypted-chat",
+        Some("alice"),
+    ))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let v = verify_channel_auth(
+        &credentials(),
+        SOCKET,
+        "private-encrypted-chat",
+        body.as_bytes(),
+    )
+    .unwrap();
+    assert!(v.shared_secret().is_some());
+
+    let (status, _, body) = send(post(
+        "/pusher/user-auth",
+        "socket_id=123.456",
+        Some("alice"),
+    ))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        verify_user_auth(&credentials(), SOCKET, body.as_bytes()).unwrap(),
+        json!({"id": "alice", "user_info": {"name": "alice"}})
+    );
+    let (status, _, body) = send(post("/pusher/user-auth", "socket_id=123.456", None)).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::FORBIDDEN, "forbidden".into())
+    );
+}
+
+#[tokio::test]
+async fn json_bodies_work_like_forms() {
+    let req = Request::post("/pusher/auth")
+        .header("content-type", "application/json")
+        .header("x-user", "alice")
+        .body(Full::new(Bytes::from(
+            r#"{"socket_id":"123.456","channel_name":"private-chat"}"#,
+        )))
+        .unwrap();
+    let (status, _, body) = send(req).await;
+    assert_eq!(status, StatusCode::OK);
+    verify_channel_auth(&credentials(), SOCKET, "private-chat", body.as_bytes()).unwrap();
+}
+
+#[tokio::test]
+async fn other_routes_and_methods_pass_through() {
+    for (method, path) in [
+        (Method::GET, "/"),
+        (Method::POST, "/channels/send-message"),
+        (Method::GET, "/pusher/auth/x"),
+        (Method::POST, "/pusher/authx"),
+    ] {
+        let req = Request::builder()
+            .method(method.clone())
+            .uri(path)
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let (status, _, body) = send(req).await;
+        assert_eq!(
+            (status, body),
+            (StatusCode::OK, format!("inner {method} {path}"))
+        );
+    }
+    // With sign-in switched off, its path passes through.
+    let layer = layer().without_user_auth();
+    let (_, _, body) = send_with(
+        &layer,
+        post("/pusher/user-auth", "socket_id=1.1", Some("a")),
+    )
+    .await;
+    assert_eq!(body, "inner POST /pusher/user-auth");
+}
+
+#[tokio::test]
+async fn paths_are_configurable() {
+    let layer = layer()
+        .with_channel_path("/channels/authorize")
+        .with_user_path("/channels/signin");
+    let (status, _, _) = send_with(
+        &layer,
+        post(
+            "/channels/authorize",
+            "socket_id=1.1&channel_name=private-chat",
+            Some("a"),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) =
+        send_with(&layer, post("/channels/signin", "socket_id=1.1", Some("a"))).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, _, body) = send_with(
+        &layer,
+        post(
+            "/pusher/auth",
+            "socket_id=1.1&channel_name=private-chat",
+            Some("a"),
+        ),
+    )
+    .await;
+    assert_eq!(body, "inner POST /pusher/auth");
+}
+
+#[tokio::test]
+async fn batches_decide_each_channel() {
+    let body = "&socket_id=123.456&channel_name[0]=private-a&channel_name[1]=private-secret&channel_name[2]=presence-b&channel_name[3]=bad%20name&channel_name[4]=private-fail&channel_name[5]=private-encrypted-c&channel_name[6]=public";
+    let (status, _, body) = send(post("/pusher/auth", body, Some("alice"))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+    assert_eq!(keys.len(), 7);
+    for ok in ["private-a", "presence-b", "private-encrypted-c"] {
+        assert_eq!(v[ok]["status"], 200, "{ok}");
+        verify_channel_auth(
+            &credentials(),
+            SOCKET,
+            ok,
+            v[ok]["data"].to_string().as_bytes(),
+        )
+        .unwrap();
+    }
+    assert_eq!(v["private-secret"], json!({"status": 403}));
+    assert_eq!(v["bad name"], json!({"status": 400}));
+    assert_eq!(v["private-fail"], json!({"status": 500}));
+    assert_eq!(v["public"], json!({"status": 400}));
+}
+
+#[tokio::test]
+async fn authorizer_failures_are_500_without_detail() {
+    let (status, _, body) = send(post(
+        "/pusher/auth",
+        "socket_id=123.456&channel_name=private-fail",
+        Some("a"),
+    ))
+    .await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::INTERNAL_SERVER_ERROR, "authorizer_error".into())
+    );
+    assert!(!body.contains("database"));
+    for channel in ["presence-allow-presence-without-member", "presence-huge"] {
+        let (status, _, body) = send(post(
+            "/pusher/auth",
+            &format!("socket_id=123.456&channel_name={channel}"),
+            Some("a"),
+        ))
+        .await;
+        assert_eq!(
+            (status, error_code(&body)),
+            (StatusCode::INTERNAL_SERVER_ERROR, "misconfigured".into()),
+            "{channel}"
+        );
+    }
+    // No master key configured: an encrypted channel is a configuration error.
+    let layer = PusherAuthLayer::new(Credentials::new("k", "s").unwrap(), chat_authorizer());
+    let (status, _, body) = send_with(
+        &layer,
+        post(
+            "/pusher/auth",
+            "socket_id=1.1&channel_name=private-encrypted-x",
+            Some("a"),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::INTERNAL_SERVER_ERROR, "misconfigured".into())
+    );
+}
+
+#[tokio::test]
+async fn body_limit_holds_with_and_without_content_length() {
+    let layer = layer().with_body_limit(64);
+    let long = format!("socket_id=1.1&channel_name=private-{}", "a".repeat(100));
+    let (status, _, body) = send_with(&layer, post("/pusher/auth", &long, Some("a"))).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large".into())
+    );
+    let req = Request::post("/pusher/auth")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Chunked::new(
+            (0..10).map(|_| Ok(Bytes::from_static(b"aaaaaaaaaaaaaaaaaaaa"))),
+        ))
+        .unwrap();
+    let (status, _, body) = send_with(&layer, req).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large".into())
+    );
+    // A lying Content-Length larger than the limit is refused before reading.
+    let req = Request::post("/pusher/auth")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("content-length", "100000")
+        .body(Full::new(Bytes::from_static(b"socket_id=1.1")))
+        .unwrap();
+    assert_eq!(
+        send_with(&layer, req).await.0,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    // A body that fails mid-read is the client's problem: 400.
+    let req = Request::post("/pusher/auth")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Chunked::new([
+            Ok(Bytes::from_static(b"socket_id=1")),
+            Err("connection reset"),
+        ]))
+        .unwrap();
+    let (status, _, body) = send_with(&layer, req).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::BAD_REQUEST, "body_read_error".into())
+    );
+    // Chunks that fit are read whole.
+    let req = Request::post("/pusher/auth")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-user", "a")
+        .body(Chunked::new([
+            Ok(Bytes::from_static(b"socket_id=1.1&chan")),
+            Ok(Bytes::from_static(b"nel_name=private-x")),
+        ]))
+        .unwrap();
+    assert_eq!(send_with(&layer, req).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn channel_routes_under_the_layer() {
+    let routes = ChannelRoutes::new()
+        .channel("chat.{room}", |req: ChannelRequest, room: u32| async move {
+            let logged_in = req.headers().contains_key("x-user");
+            Ok::<_, Infallible>(ChannelDecision::allow_if(logged_in && room < 10, "no"))
+        })
+        .presence("lobby", |req: ChannelRequest, (): ()| async move {
+            let user = req
+                .headers()
+                .get("x-user")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| UserId::new(v).ok());
+            Ok::<_, Infallible>(match user {
+                Some(id) => ChannelDecision::member(PresenceMember::new(id)),
+                None => ChannelDecision::deny("anonymous"),
+            })
+        });
+    let layer = PusherAuthLayer::new(credentials(), routes);
+    let cases = [
+        ("private-chat.1", Some("a"), StatusCode::OK),
+        ("private-encrypted-chat.9", Some("a"), StatusCode::OK),
+        ("private-chat.10", Some("a"), StatusCode::FORBIDDEN),
+        ("private-chat.x", Some("a"), StatusCode::FORBIDDEN),
+        ("private-chat.1.2", Some("a"), StatusCode::FORBIDDEN),
+        ("private-chat", Some("a"), StatusCode::FORBIDDEN),
+        ("private-chat.1", None, StatusCode::FORBIDDEN),
+        ("presence-lobby", Some("a"), StatusCode::OK),
+        ("private-lobby", Some("a"), StatusCode::FORBIDDEN),
+        ("presence-lobby", None, StatusCode::FORBIDDEN),
+    ];
+    for (channel, user, expected) in cases {
+        let (status, _, body) = send_with(
+            &layer,
+            post(
+                "/pusher/auth",
+                &format!("socket_id=1.1&channel_name={channel}"),
+                user,
+            ),
+        )
+        .await;
+        assert_eq!(status, expected, "{channel} {user:?}: {body}");
+        if status == StatusCode::OK {
+            verify_channel_auth(&credentials(), "1.1", channel, body.as_bytes()).unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn webhook_route() {
+    let seen: Arc<Mutex<Vec<WebhookEvent>>> = Arc::default();
+    let record = Arc::clone(&seen);
+    let layer = layer().with_webhooks(
+        "/pusher/webhooks",
+        move |webhook: Webhook, _head: http::request::Parts| {
+            let record = Arc::clone(&record);
+            async move {
+                if webhook
+                    .events()
+                    .iter()
+                    .any(|e| matches!(e, WebhookEvent::ChannelVacated { .. }))
+                {
+                    return Err("storage down");
+                }
+                record.lock().unwrap().extend(webhook.into_events());
+                Ok(())
+            }
+        },
+    );
+    let hook = |body: &str, key: &str, sig: Option<String>| {
+        let sig = sig.unwrap_or_else(|| webhook_signature(&credentials(), body.as_bytes()));
+        Request::post("/pusher/webhooks")
+            .header("content-type", "application/json")
+            .header("x-pusher-key", key)
+            .header("x-pusher-signature", sig)
+            .body(Full::new(Bytes::from(body.to_string())))
+            .unwrap()
+    };
+    let body = r#"{"time_ms":1,"events":[{"name":"channel_occupied","channel":"private-chat"}]}"#;
+    let (status, _, answer) = send_with(&layer, hook(body, "app-key", None)).await;
+    assert_eq!((status, answer.as_str()), (StatusCode::OK, "{}"));
+    assert_eq!(
+        seen.lock().unwrap().as_slice(),
+        [WebhookEvent::ChannelOccupied {
+            channel: "private-chat".into()
+        }]
+    );
+    let forged = webhook_signature(
+        &Credentials::new("app-key", "wrong").unwrap(),
+        body.as_bytes(),
+    );
+    let (status, _, answer) = send_with(&layer, hook(body, "app-key", Some(forged))).await;
+    assert_eq!(
+        (status, error_code(&answer)),
+        (StatusCode::UNAUTHORIZED, "bad_signature".into())
+    );
+    let (status, _, answer) = send_with(&layer, hook(body, "other-key", None)).await;
+    assert_eq!(
+        (status, error_code(&answer)),
+        (StatusCode::UNAUTHORIZED, "wrong_key".into())
+    );
+    let (status, _, answer) = send_with(&layer, hook(body, "app-key", Some("zz".into()))).await;
+    assert_eq!(
+        (status, error_code(&answer)),
+        (StatusCode::UNAUTHORIZED, "malformed_signature".into())
+    );
+    let (status, _, answer) = send_with(&layer, hook("[1]", "app-key", None)).await;
+    assert_eq!(
+        (status, error_code(&answer)),
+        (StatusCode::BAD_REQUEST, "invalid_body".into())
+    );
+    let vacated = r#"{"time_ms":1,"events":[{"name":"channel_vacated","channel":"private-chat"}]}"#;
+    let (status, _, answer) = send_with(&layer, hook(vacated, "app-key", None)).await;
+    assert_eq!(
+        (status, error_code(&answer)),
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "webhook_handler_error".into()
+        )
+    );
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn standalone_services_answer_any_path() {
+    let layer = layer();
+    let svc = layer.channel_service();
+    let response = svc
+        .oneshot(post(
+            "/anything",
+            "socket_id=1.1&channel_name=private-a",
+            Some("a"),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = layer
+        .user_service()
+        .oneshot(post("/x", "socket_id=1.1", Some("a")))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    // Without a webhook handler, the webhook service is a configuration error.
+    let response = layer
+        .webhook_service()
+        .oneshot(post("/x", "{}", None))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+}
+
+#[tokio::test]
+async fn mounts_in_axum_both_ways() {
+    use axum::routing::get;
+    let app: axum::Router = axum::Router::new()
+        .route("/", get(|| async { "home" }))
+        .layer(layer());
+    let req = Request::post("/pusher/auth")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-user", "a")
+        .body(axum::body::Body::from(
+            "socket_id=1.1&channel_name=private-a",
+        ))
+        .unwrap();
+    let response = app.clone().oneshot(req).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = app
+        .oneshot(Request::get("/").body(axum::body::Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        response.into_body().collect().await.unwrap().to_bytes(),
+        "home"
+    );
+
+    let app: axum::Router =
+        axum::Router::new().route_service("/channels/authorize", layer().channel_service());
+    let req = Request::post("/channels/authorize")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-user", "a")
+        .body(axum::body::Body::from(
+            "socket_id=1.1&channel_name=private-a",
+        ))
+        .unwrap();
+    assert_eq!(app.oneshot(req).await.unwrap().status(), StatusCode::OK);
+}
+
+/// At least 40 malformed requests, each with its status and code; none may be a 5xx.
+#[tokio::test]
+async fn malformed_requests_table() {
+    type Case = (
+        &'static str,
+        Method,
+        Option<&'static str>,
+        Vec<u8>,
+        StatusCode,
+        &'static str,
+    );
+    let f = Some("application/x-www-form-urlencoded");
+    let j = Some("application/json");
+    let big_batch: String = (0..101)
+        .map(|i| format!("&channel_name[{i}]=private-{i}"))
+        .collect();
+    let many_params: String = (0..65).map(|i| format!("&p{i}=v")).collect();
+    let long_channel = format!("socket_id=1.1&channel_name=private-{}", "a".repeat(200));
+    let long_socket = format!("socket_id={}.1&channel_name=private-a", "1".repeat(100));
+    let deep_json = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    let cases: Vec<Case> = vec![
+        (
+            "/pusher/auth",
+            Method::POST,
+            f,
+            b"".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "missing_field",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            f,
+            b"channel_name=private-a".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "missing_field",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            f,
+            b"socket_id=1.1".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "missing_field",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            f,
+            b"socket_id=1.1&socket_id=1.1&channel_name=private-a".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "duplicate_field",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            f,
+            b"socket_id=1.1&channel_name=private-a&channel_name=private-b".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "duplicate_field",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            f,
+            b"socket_id=1.1:&channel_name=private-a".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "invalid_socket_id",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            f,
+            b"socket_id=%3A1.1&channel_name=private-a".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "invalid_socket_id",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            f,
+            b"socket_id=%3A%0A1.1&channel_name=private-a".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "invalid_socket_id",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            f,
+            b"socket_id=12341234&channel_name=private-a".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "invalid_socket_id",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            f,
+            b"socket_id=1.1foo&channel_name=private-a".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "invalid_socket_id",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            f,
+            b"socket_id=foo1.1&channel_name=private-a".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "invalid_socket_id",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            f,
+            b"socket_id=&channel_name=private-a".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "invalid_socket_id",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            f,
+            "socket_id=١٢.٣&channel_name=private-a".as_bytes().to_vec(),
+            StatusCode::BAD_REQUEST,
+            "invalid_socket_id",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            f,
+            long_socket.into_bytes(),
+            StatusCode::BAD_REQUEST,
+            "invalid_socket_id",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            f,
+            b"socket_id=1.1&channel_name=private-a%3Ab".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "invalid_channel_name",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            f,
+            b"socket_id=1.1&channel_name=".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "invalid_channel_name",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            f,
+            b"socket_id=1.1&channel_name=%23server-to-user-1".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "invalid_channel_name",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            f,
+            b"socket_id=1.1&channel_name=private-a%0D%0AX-Injected:%201".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "invalid_channel_name",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            f,
+            b"socket_id=1.1&channel_name=private-a%20b".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "invalid_channel_name",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            f,
+            long_channel.into_bytes(),
+            StatusCode::BAD_REQUEST,
+            "invalid_channel_name",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            f,
+            b"socket_id=1.1&channel_name=public-chat".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "public_channel",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            f,
+            b"socket_id=1.1&channel_name=private-%FF".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "invalid_encoding",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            f,
+            b"socket_id=1.1&channel_name=private-\xff".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "invalid_encoding",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            f,
+            b"socket_id=1.1&channel_name=private-a&channel_name[0]=private-b".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "invalid_batch",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            f,
+            b"socket_id=1.1&channel_name[x]=private-b".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "invalid_batch",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            f,
+            b"socket_id=1.1&channel_name[0]=private-a&channel_name[0]=private-b".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "invalid_batch",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            f,
+            b"socket_id=1.1&channel_name[0=private-b".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "invalid_batch",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            f,
+            format!("socket_id=1.1{big_batch}").into_bytes(),
+            StatusCode::BAD_REQUEST,
+            "batch_too_large",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            f,
+            format!("socket_id=1.1&channel_name=private-a{many_params}").into_bytes(),
+            StatusCode::BAD_REQUEST,
+            "too_many_params",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            j,
+            b"{".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            j,
+            b"".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            j,
+            b"[]".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            j,
+            deep_json.into_bytes(),
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            j,
+            br#"{"socket_id":"1.1","channel_name":"private-a"}trailing"#.to_vec(),
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            j,
+            br#"{"socket_id":1.1,"channel_name":"private-a"}"#.to_vec(),
+            StatusCode::BAD_REQUEST,
+            "invalid_field_type",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            j,
+            br#"{"socket_id":"1.1","channel_name":{"a":1}}"#.to_vec(),
+            StatusCode::BAD_REQUEST,
+            "invalid_field_type",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            j,
+            br#"{"socket_id":"1.1","socket_id":"1.1","channel_name":"private-a"}"#.to_vec(),
+            StatusCode::BAD_REQUEST,
+            "duplicate_field",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            j,
+            b"{\"socket_id\":\"1.1\",\"channel_name\":\"private-\xff\"}".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+        ),
+        (
+            "/pusher/auth",
+            Method::GET,
+            None,
+            b"".to_vec(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+        (
+            "/pusher/auth",
+            Method::PUT,
+            f,
+            b"socket_id=1.1&channel_name=private-a".to_vec(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+        (
+            "/pusher/auth",
+            Method::DELETE,
+            None,
+            b"".to_vec(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+        (
+            "/pusher/user-auth",
+            Method::GET,
+            None,
+            b"".to_vec(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            None,
+            b"socket_id=1.1&channel_name=private-a".to_vec(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            Some("text/plain"),
+            b"socket_id=1.1&channel_name=private-a".to_vec(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            Some("multipart/form-data; boundary=x"),
+            b"--x--".to_vec(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            "/pusher/auth",
+            Method::POST,
+            f,
+            vec![b'a'; 20_000],
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+        ),
+        (
+            "/pusher/user-auth",
+            Method::POST,
+            f,
+            b"".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "missing_field",
+        ),
+        (
+            "/pusher/user-auth",
+            Method::POST,
+            f,
+            b"socket_id=1.1.1".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "invalid_socket_id",
+        ),
+        (
+            "/pusher/user-auth",
+            Method::POST,
+            j,
+            b"nope".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+        ),
+    ];
+    assert!(cases.len() >= 40);
+    let total = cases.len();
+    for (path, method, content_type, body, status, code) in cases {
+        let mut b = Request::builder()
+            .method(method.clone())
+            .uri(path)
+            .header("x-user", "alice");
+        if let Some(ct) = content_type {
+            b = b.header("content-type", ct);
+        }
+        let shown = String::from_utf8_lossy(&body)
+            .chars()
+            .take(80)
+            .collect::<String>();
+        let (got, headers, answer) = send(b.body(Full::new(Bytes::from(body))).unwrap()).await;
+        assert_eq!(
+            (got, error_code(&answer).as_str()),
+            (status, code),
+            "{method} {path} {content_type:?} {shown}: {answer}"
+        );
+        assert!(!got.is_server_error());
+        assert_eq!(headers["cache-control"], "no-store");
+        assert_eq!(headers["content-type"], "application/json");
+        if got == StatusCode::METHOD_NOT_ALLOWED {
+            assert_eq!(headers["allow"], "POST");
+        }
+    }
+    println!("{total} malformed requests answered with their documented status and code");
+}
+
+#[tokio::test]
+async fn limits_are_configurable() {
+    let layer = layer().with_limits(Limits::default().with_max_batch(2));
+    let (status, _, body) = send_with(&layer, post("/pusher/auth", "socket_id=1.1&channel_name[0]=private-a&channel_name[1]=private-b&channel_name[2]=private-c", Some("a"))).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::BAD_REQUEST, "batch_too_large".into())
+    );
+}
+
+mod no_body_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+        #[test]
+        fn no_body_panics_or_gets_a_5xx(body in proptest::collection::vec(any::<u8>(), 0..300), json in any::<bool>(), user in any::<bool>()) {
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let ct = if json { "application/json" } else { "application/x-www-form-urlencoded" };
+            let mut b = Request::post("/pusher/auth").header("content-type", ct);
+            if user { b = b.header("x-user", "alice"); }
+            let (status, _, answer) = rt.block_on(send(b.body(Full::new(Bytes::from(body))).unwrap()));
+            prop_assert!(!status.is_server_error(), "{status}: {answer}");
+            prop_assert!(serde_json::from_str::<Value>(&answer).is_ok());
+        }
+    }
+}
