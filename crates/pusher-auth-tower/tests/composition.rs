@@ -1,0 +1,214 @@
+//! The composition the docs recommend, compiled and exercised: tower-http's `CatchPanicLayer`,
+//! `TimeoutLayer`, `CsrfLayer`, `CorsLayer`, an `X-CSRF-Token` header check, and
+//! tower_governor rate limiting, around the layer in an axum router.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::result_large_err,
+    missing_docs
+)]
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::routing::post;
+use axum::Router;
+use http::header::{ACCESS_CONTROL_ALLOW_ORIGIN, AUTHORIZATION, CONTENT_TYPE};
+use http::{HeaderName, HeaderValue, Method, Request, StatusCode};
+use pusher_auth::authorizer::{ChannelDecision, ChannelRequest};
+use pusher_auth::Credentials;
+use pusher_auth_tower::PusherAuthLayer;
+use tower::ServiceExt;
+use tower_governor::governor::GovernorConfigBuilder;
+use tower_governor::key_extractor::GlobalKeyExtractor;
+use tower_governor::GovernorLayer;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::CorsLayer;
+use tower_http::csrf::CsrfLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::validate_request::ValidateRequestHeaderLayer;
+
+/// Panics on `private-panic`, hangs on `private-hang`, allows the rest.
+async fn authorizer(request: ChannelRequest) -> Result<ChannelDecision, Infallible> {
+    match request.channel().name_without_prefix() {
+        "panic" => panic!("authorizer bug"),
+        "hang" => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            Ok(ChannelDecision::deny("too late"))
+        }
+        _ => Ok(ChannelDecision::Allow),
+    }
+}
+
+fn app() -> Router {
+    let credentials = Credentials::new("app-key", "app-secret").unwrap();
+    Router::new()
+        .route("/channels/send-message", post(|| async { "sent" }))
+        .layer(
+            PusherAuthLayer::new(credentials, authorizer).with_channel_path("/channels/authorize"),
+        )
+        // The chat page sends `X-CSRF-Token`; a same-origin page can, a cross-site form cannot.
+        .layer(ValidateRequestHeaderLayer::custom(
+            |request: &mut Request<Body>| {
+                if request.method() == Method::POST
+                    && !request.headers().contains_key("x-csrf-token")
+                {
+                    let mut forbidden = http::Response::new(Body::from(
+                        r#"{"error":{"code":"csrf","message":"missing X-CSRF-Token"}}"#,
+                    ));
+                    *forbidden.status_mut() = StatusCode::FORBIDDEN;
+                    return Err(forbidden);
+                }
+                Ok(())
+            },
+        ))
+        .layer(CatchPanicLayer::new())
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_millis(100),
+        ))
+        .layer(
+            CsrfLayer::new()
+                .add_trusted_origin("https://chat.example")
+                .unwrap(),
+        )
+        .layer(
+            CorsLayer::new()
+                .allow_origin([HeaderValue::from_static("https://chat.example")])
+                .allow_methods([Method::POST])
+                .allow_headers([
+                    AUTHORIZATION,
+                    CONTENT_TYPE,
+                    HeaderName::from_static("x-csrf-token"),
+                ]),
+        )
+}
+
+fn auth(channel: &str) -> Request<Body> {
+    Request::post("/channels/authorize")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-csrf-token", "token")
+        .header("sec-fetch-site", "same-origin")
+        .body(Body::from(format!("socket_id=1.1&channel_name={channel}")))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn panics_and_hangs_are_contained_and_the_app_keeps_serving() {
+    let app = app();
+    assert_eq!(
+        app.clone()
+            .oneshot(auth("private-panic"))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    assert_eq!(
+        app.clone()
+            .oneshot(auth("private-ok"))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.clone()
+            .oneshot(auth("private-hang"))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(
+        app.oneshot(auth("private-ok")).await.unwrap().status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn csrf_token_and_cross_site_checks() {
+    let mut no_token = auth("private-ok");
+    no_token.headers_mut().remove("x-csrf-token");
+    assert_eq!(
+        app().oneshot(no_token).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    let mut cross_site = auth("private-ok");
+    cross_site
+        .headers_mut()
+        .insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+    cross_site
+        .headers_mut()
+        .insert("origin", HeaderValue::from_static("https://evil.example"));
+    assert_eq!(
+        app().oneshot(cross_site).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn cors_preflight_for_the_listed_origin_only() {
+    let preflight = |origin: &'static str| {
+        Request::builder()
+            .method(Method::OPTIONS)
+            .uri("/channels/authorize")
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization,x-csrf-token",
+            )
+            .body(Body::empty())
+            .unwrap()
+    };
+    let ok = app()
+        .oneshot(preflight("https://chat.example"))
+        .await
+        .unwrap();
+    assert_eq!(
+        ok.headers()[ACCESS_CONTROL_ALLOW_ORIGIN],
+        "https://chat.example"
+    );
+    let other = app()
+        .oneshot(preflight("https://evil.example"))
+        .await
+        .unwrap();
+    assert!(other.headers().get(ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+}
+
+#[tokio::test]
+async fn rate_limits_compose() {
+    // Keyed globally here because oneshot requests have no peer address; a real app keys by
+    // peer IP (the default) or by user.
+    let config = GovernorConfigBuilder::default()
+        .per_second(60)
+        .burst_size(2)
+        .key_extractor(GlobalKeyExtractor)
+        .finish()
+        .unwrap();
+    let app = app().layer(GovernorLayer::new(config));
+    assert_eq!(
+        app.clone()
+            .oneshot(auth("private-ok"))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.clone()
+            .oneshot(auth("private-ok"))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.oneshot(auth("private-ok")).await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
