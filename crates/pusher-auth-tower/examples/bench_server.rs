@@ -1,0 +1,66 @@
+//! The servers `scripts/bench-http` drives with a load generator, one mode per run, each on a
+//! single-threaded runtime (as fair to the single-threaded Node peer as it gets):
+//!
+//! - `layer`: axum with `PusherAuthLayer` answering `POST /pusher/auth` (allow-all private
+//!   authorizer) and passing `GET /ping` through to its handler;
+//! - `ceiling`: axum with a bare `POST /pusher/auth` handler returning a fixed JSON string of
+//!   the same size and headers;
+//! - `plain`: axum with `GET /ping` and no layer.
+//!
+//! Usage: `cargo run --release -p pusher-auth-tower --example bench_server -- MODE PORT`
+#![allow(missing_docs, clippy::expect_used, clippy::unwrap_used)]
+
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::routing::{get, post};
+use axum::Router;
+use pusher_auth::authorizer::AllowPrivate;
+use pusher_auth::Credentials;
+use pusher_auth_tower::PusherAuthLayer;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let mode = args.next().expect("MODE: layer | ceiling | plain");
+    let port: u16 = args.next().and_then(|p| p.parse().ok()).expect("PORT");
+    let credentials = Credentials::new("278d425bdf160c739803", "7ad3773142a6692b25b8").unwrap();
+    // The answer the layer gives for the benchmark's request, as a fixed string.
+    let fixed = credentials
+        .authorize_channel(
+            &"1234.5678".parse().unwrap(),
+            &"private-chat".parse().unwrap(),
+        )
+        .unwrap()
+        .to_json();
+    let ping = get(|| async { "pong" });
+    let app = match mode.as_str() {
+        "layer" => Router::new()
+            .route("/ping", ping)
+            .layer(PusherAuthLayer::new(credentials, AllowPrivate)),
+        "ceiling" => Router::new().route("/ping", ping).route(
+            "/pusher/auth",
+            post(move || {
+                let fixed = fixed.clone();
+                async move {
+                    (
+                        [
+                            (CONTENT_TYPE, "application/json"),
+                            (CACHE_CONTROL, "no-store"),
+                        ],
+                        fixed,
+                    )
+                }
+            }),
+        ),
+        "plain" => Router::new().route("/ping", ping),
+        other => panic!("unknown mode {other}"),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
+        axum::serve(listener, app).await.unwrap();
+    });
+}

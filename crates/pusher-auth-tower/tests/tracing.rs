@@ -1,0 +1,135 @@
+//! Each decision is one `tracing` event with the socket id, channel, kind, outcome and deny
+//! reason; no event carries the secret, the master key or an auth signature.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    missing_docs
+)]
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http::Request;
+use http_body_util::{BodyExt, Full};
+use pusher_auth::authorizer::{ChannelDecision, ChannelRequest};
+use pusher_auth::{ChannelKind, Credentials, PresenceMember, UserId};
+use pusher_auth_tower::PusherAuthLayer;
+use tower::{service_fn, Layer, ServiceExt};
+
+const SECRET: &str = "very-secret-app-secret";
+const MASTER: &str = "zyrm8pvV2C9fJcBfhyXzvxbJVN/H7QLmbe0xJi1GhPU=";
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn decisions_are_logged_without_secrets() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let credentials = Credentials::new("app-key", SECRET)
+        .unwrap()
+        .with_encryption_master_key_base64(MASTER)
+        .unwrap();
+    let authorizer = |req: ChannelRequest| async move {
+        Ok::<_, &'static str>(match req.channel().name_without_prefix() {
+            "closed" => ChannelDecision::deny("room closed for maintenance"),
+            "broken" => return Err("lookup failed: connection refused"),
+            _ if req.channel().kind() == ChannelKind::Presence => {
+                ChannelDecision::member(PresenceMember::new(UserId::new("u1").unwrap()))
+            }
+            _ => ChannelDecision::Allow,
+        })
+    };
+    let layer = PusherAuthLayer::new(credentials.clone(), authorizer);
+    let mut bodies = Vec::new();
+    tracing::subscriber::with_default(subscriber, || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        for channel in [
+            "private-open",
+            "private-closed",
+            "private-broken",
+            "presence-room",
+            "private-encrypted-room",
+            "bad%20name",
+        ] {
+            let svc = layer.layer(service_fn(|_req: Request<Full<Bytes>>| async {
+                Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(Bytes::new())))
+            }));
+            let req = Request::post("/pusher/auth")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("authorization", "Bearer user-token")
+                .body(Full::new(Bytes::from(format!(
+                    "socket_id=7.8&channel_name={channel}"
+                ))))
+                .unwrap();
+            let body = rt.block_on(async {
+                svc.oneshot(req)
+                    .await
+                    .unwrap()
+                    .into_body()
+                    .collect()
+                    .await
+                    .unwrap()
+                    .to_bytes()
+            });
+            bodies.push(String::from_utf8(body.to_vec()).unwrap());
+        }
+    });
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    // One event per decision, with its fields.
+    assert!(
+        log.contains("outcome=\"allowed\"") && log.contains("channel=private-open"),
+        "{log}"
+    );
+    assert!(
+        log.contains("outcome=\"denied\"")
+            && log.contains("room closed for maintenance")
+            && log.contains("socket_id=7.8"),
+        "{log}"
+    );
+    assert!(log.contains("kind=private"), "{log}");
+    assert!(
+        log.contains("outcome=\"failed\"") && log.contains("lookup failed"),
+        "{log}"
+    );
+    assert!(log.contains("code=\"invalid_channel_name\""), "{log}");
+    // No secret, no master key, no signature, no bearer token.
+    assert!(
+        !log.contains(SECRET) && !log.contains("zyrm8pvV") && !log.contains("user-token"),
+        "{log}"
+    );
+    for body in &bodies {
+        let answer = serde_json::from_str::<serde_json::Value>(body).unwrap();
+        if let Some(auth) = answer["auth"].as_str() {
+            let signature = auth.split(':').nth(1).unwrap();
+            assert!(!log.contains(signature), "a signature was logged: {log}");
+        }
+        if let Some(shared) = answer["shared_secret"].as_str() {
+            assert!(!log.contains(shared), "a shared secret was logged: {log}");
+        }
+    }
+    // And the client never sees a reason or an error detail.
+    assert!(bodies
+        .iter()
+        .all(|b| !b.contains("maintenance") && !b.contains("connection refused")));
+}
