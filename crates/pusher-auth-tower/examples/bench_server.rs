@@ -8,7 +8,7 @@
 //! - `plain`: axum with `GET /ping` and no layer.
 //!
 //! Usage: `cargo run --release -p pusher-auth-tower --example bench_server -- MODE PORT`
-#![allow(missing_docs, clippy::expect_used, clippy::unwrap_used)]
+#![allow(missing_docs, clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::routing::{get, post};
