@@ -221,6 +221,9 @@ async fn decide<A: Authorizer>(
         ChannelDecision::Member(member) => config
             .credentials
             .authorize_member(socket_id, &channel, &member),
+        ChannelDecision::SignedInMember => config
+            .credentials
+            .authorize_signed_in_member(socket_id, &channel),
         ChannelDecision::Deny(reason) => {
             log("denied", &reason);
             return Outcome::Refused(Refusal::forbidden());

@@ -96,6 +96,9 @@ fn chat_authorizer() -> impl pusher_auth::Authorizer {
         if req.channel().name_without_prefix() == "allow-presence-without-member" {
             return Ok(ChannelDecision::Allow);
         }
+        if req.channel().name_without_prefix() == "signed-in-room" {
+            return Ok(ChannelDecision::SignedInMember);
+        }
         Ok::<_, Box<dyn std::error::Error + Send + Sync>>(match req.channel().kind() {
             ChannelKind::Presence if req.channel().name_without_prefix() == "huge" => {
                 ChannelDecision::member(
@@ -279,6 +282,33 @@ async fn presence_encrypted_and_signin_answers_verify() {
     assert_eq!(
         (status, error_code(&body)),
         (StatusCode::FORBIDDEN, "forbidden".into())
+    );
+}
+
+#[tokio::test]
+async fn signed_in_members_get_no_channel_data() {
+    let (status, _, body) = send(post(
+        "/pusher/auth",
+        "socket_id=123.456&channel_name=presence-signed-in-room",
+        Some("alice"),
+    ))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let expected = format!(
+        "app-key:{}",
+        credentials().sign_hex(b"123.456:presence-signed-in-room")
+    );
+    assert_eq!(body, json!({ "auth": expected }).to_string());
+    // Only presence channels take this decision.
+    let (status, _, body) = send(post(
+        "/pusher/auth",
+        "socket_id=123.456&channel_name=private-signed-in-room",
+        Some("alice"),
+    ))
+    .await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::INTERNAL_SERVER_ERROR, "misconfigured".into())
     );
 }
 

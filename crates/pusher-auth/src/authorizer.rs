@@ -109,6 +109,11 @@ pub enum ChannelDecision {
     Member(Member),
     /// May not join. The reason is logged, never sent to the client (who gets a 403).
     Deny(Cow<'static, str>),
+    /// May join this presence channel as the user the connection signed in as
+    /// (`pusher.signin()`): the answer carries no `channel_data`, and the Pusher server takes
+    /// the member from the sign-in (pusher-js 7.4 and later). A connection that has not signed
+    /// in is refused by the server, so use this only where sign-in is always on.
+    SignedInMember,
     /// No opinion: channel routes try the next matching route; anywhere else it is a denial.
     Pass,
 }
@@ -184,6 +189,17 @@ impl Credentials {
             .channel_data()
             .map_err(|e| SignError::InvalidDecision(e.to_string()))?;
         Ok(self.sign_presence(socket_id, channel, data.to_string()))
+    }
+
+    /// Signs a presence answer without `channel_data`, for a connection that signed in
+    /// (see [`ChannelDecision::SignedInMember`]): `SOCKET_ID:CHANNEL` only.
+    pub fn authorize_signed_in_member(
+        &self,
+        socket_id: &SocketId,
+        channel: &ChannelName,
+    ) -> Result<ChannelAuth, SignError> {
+        crate::sign::check_presence(channel)?;
+        Ok(self.sign_plain(socket_id, channel))
     }
 
     /// Signs a sign-in answer for a [`SignedInUser`] decided by an authorizer.

@@ -427,16 +427,23 @@ impl Credentials {
                 })
             }
         };
+        let mut answer = self.sign_plain(socket_id, channel);
+        answer.shared_secret = shared_secret;
+        Ok(answer)
+    }
+
+    /// `{"auth"}` over `SOCKET_ID:CHANNEL`, with no kind check.
+    pub(crate) fn sign_plain(&self, socket_id: &SocketId, channel: &ChannelName) -> ChannelAuth {
         let auth = self.auth_string(&[
             socket_id.as_str().as_bytes(),
             b":",
             channel.as_str().as_bytes(),
         ]);
-        Ok(ChannelAuth {
+        ChannelAuth {
             auth,
             channel_data: None,
-            shared_secret,
-        })
+            shared_secret: None,
+        }
     }
 
     /// Authorizes a `presence-` channel for `member`: signs `SOCKET_ID:CHANNEL:CHANNEL_DATA`,
