@@ -39,7 +39,7 @@
 //! | authorizer error, or a decision that cannot be signed | 500 (detail logged, not sent) |
 //!
 //! Every answer is JSON with `Cache-Control: no-store`; refusals are
-//! `{"error":{"code":"…","message":"…"}}` with the codes listed on [`Refusal`]. Each decision is
+//! `{"error":{"code":"…","message":"…"}}` with the codes listed in [`pusher_auth::endpoint`]. Each decision is
 //! a `tracing` event (target `pusher_auth`) with the socket id, channel, kind, outcome and deny
 //! reason; secrets and auth strings are never logged.
 //!
@@ -80,6 +80,7 @@ use http_body::{Body, Frame, SizeHint};
 use http_body_util::Full;
 use pin_project_lite::pin_project;
 use pusher_auth::authorizer::{Authorizer, BoxError, BoxFuture};
+use pusher_auth::endpoint::{Endpoints, Route};
 use pusher_auth::request::Limits;
 use pusher_auth::webhook::WebhookVerifier;
 use pusher_auth::Credentials;
@@ -87,40 +88,26 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 mod answer;
-mod respond;
 pub mod webhook;
 
-use answer::Endpoint;
-pub use respond::Refusal;
+pub use pusher_auth::endpoint::{Answer, DEFAULT_BODY_LIMIT};
 pub use webhook::WebhookHandler;
 
-/// The default body limit: 16 KiB, room for a batch of 100 long channel names.
-pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024;
-
-pub(crate) struct Webhooks {
-    path: Cow<'static, str>,
-    verifier: WebhookVerifier,
-    handler: webhook::SharedHandler,
-}
-
 pub(crate) struct Config<A> {
-    credentials: Credentials,
-    authorizer: A,
+    endpoints: Endpoints<A>,
     channel_path: Cow<'static, str>,
     user_path: Option<Cow<'static, str>>,
-    webhooks: Option<Webhooks>,
-    body_limit: usize,
-    limits: Limits,
+    webhook_path: Option<Cow<'static, str>>,
 }
 
 impl<A> Config<A> {
-    fn endpoint(&self, path: &str) -> Option<Endpoint> {
+    fn route(&self, path: &str) -> Option<Route> {
         if path == self.channel_path {
-            Some(Endpoint::Channel)
+            Some(Route::Channel)
         } else if self.user_path.as_deref() == Some(path) {
-            Some(Endpoint::User)
-        } else if self.webhooks.as_ref().is_some_and(|w| w.path == path) {
-            Some(Endpoint::Webhook)
+            Some(Route::User)
+        } else if self.webhook_path.as_deref() == Some(path) {
+            Some(Route::Webhook)
         } else {
             None
         }
@@ -130,17 +117,10 @@ impl<A> Config<A> {
 impl<A: Clone> Clone for Config<A> {
     fn clone(&self) -> Self {
         Config {
-            credentials: self.credentials.clone(),
-            authorizer: self.authorizer.clone(),
+            endpoints: self.endpoints.clone(),
             channel_path: self.channel_path.clone(),
             user_path: self.user_path.clone(),
-            webhooks: self.webhooks.as_ref().map(|w| Webhooks {
-                path: w.path.clone(),
-                verifier: w.verifier.clone(),
-                handler: Arc::clone(&w.handler),
-            }),
-            body_limit: self.body_limit,
-            limits: self.limits,
+            webhook_path: self.webhook_path.clone(),
         }
     }
 }
@@ -149,7 +129,8 @@ impl<A: Clone> Clone for Config<A> {
 ///
 /// Defaults: channels at `POST /pusher/auth`, user sign-in at `POST /pusher/user-auth` (the
 /// pusher-js defaults), no webhook route, a [`DEFAULT_BODY_LIMIT`] body limit, and
-/// [`Limits::default`] (100 channels a batch).
+/// [`Limits::default`] (100 channels a batch). The answers, statuses and error codes are those
+/// of [`pusher_auth::endpoint`].
 pub struct PusherAuthLayer<A> {
     config: Arc<Config<A>>,
 }
@@ -165,16 +146,11 @@ impl<A> Clone for PusherAuthLayer<A> {
 impl<A> fmt::Debug for PusherAuthLayer<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PusherAuthLayer")
-            .field("credentials", &self.config.credentials)
+            .field("endpoints", &self.config.endpoints)
             .field("channel_path", &self.config.channel_path)
             .field("user_path", &self.config.user_path)
-            .field(
-                "webhook_path",
-                &self.config.webhooks.as_ref().map(|w| &w.path),
-            )
-            .field("body_limit", &self.config.body_limit)
-            .field("limits", &self.config.limits)
-            .finish_non_exhaustive()
+            .field("webhook_path", &self.config.webhook_path)
+            .finish()
     }
 }
 
@@ -183,13 +159,10 @@ impl<A: Authorizer> PusherAuthLayer<A> {
     pub fn new(credentials: Credentials, authorizer: A) -> Self {
         PusherAuthLayer {
             config: Arc::new(Config {
-                credentials,
-                authorizer,
+                endpoints: Endpoints::new(credentials, authorizer),
                 channel_path: Cow::Borrowed("/pusher/auth"),
                 user_path: Some(Cow::Borrowed("/pusher/user-auth")),
-                webhooks: None,
-                body_limit: DEFAULT_BODY_LIMIT,
-                limits: Limits::default(),
+                webhook_path: None,
             }),
         }
     }
@@ -243,25 +216,22 @@ impl<A: Authorizer> PusherAuthLayer<A> {
     ) -> Self {
         let path = path.into();
         self.map(|c| {
-            let verifier = configure(WebhookVerifier::new(c.credentials.clone()));
-            c.webhooks = Some(Webhooks {
-                path,
-                verifier,
-                handler: Arc::new(handler),
-            });
+            let verifier = configure(WebhookVerifier::new(c.endpoints.credentials().clone()));
+            c.endpoints = c.endpoints.clone().with_webhooks(verifier, handler);
+            c.webhook_path = Some(path);
         })
     }
 
     /// The largest body read, in bytes, whether or not the client sends `Content-Length`.
     #[must_use]
     pub fn with_body_limit(self, bytes: usize) -> Self {
-        self.map(|c| c.body_limit = bytes)
+        self.map(|c| c.endpoints = c.endpoints.clone().with_body_limit(bytes))
     }
 
     /// The batch and parameter limits.
     #[must_use]
     pub fn with_limits(self, limits: Limits) -> Self {
-        self.map(|c| c.limits = limits)
+        self.map(|c| c.endpoints = c.endpoints.clone().with_limits(limits))
     }
 
     /// A standalone service answering channel authorization on **any** path, for mounting at
@@ -269,7 +239,7 @@ impl<A: Authorizer> PusherAuthLayer<A> {
     pub fn channel_service(&self) -> PusherAuthService<A> {
         PusherAuthService {
             config: Arc::clone(&self.config),
-            endpoint: Endpoint::Channel,
+            route: Route::Channel,
         }
     }
 
@@ -277,16 +247,16 @@ impl<A: Authorizer> PusherAuthLayer<A> {
     pub fn user_service(&self) -> PusherAuthService<A> {
         PusherAuthService {
             config: Arc::clone(&self.config),
-            endpoint: Endpoint::User,
+            route: Route::User,
         }
     }
 
     /// A standalone service answering webhooks on any path (requires
-    /// [`PusherAuthLayer::with_webhooks`]; without it every request gets a 500).
+    /// [`PusherAuthLayer::with_webhooks`]; without it every webhook gets a 500).
     pub fn webhook_service(&self) -> PusherAuthService<A> {
         PusherAuthService {
             config: Arc::clone(&self.config),
-            endpoint: Endpoint::Webhook,
+            route: Route::Webhook,
         }
     }
 }
@@ -343,17 +313,22 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        match self.config.endpoint(request.uri().path()) {
+        match self.config.route(request.uri().path()) {
             None => ResponseFuture {
                 state: State::Inner {
                     future: self.inner.call(request),
                 },
             },
-            Some(endpoint) => ResponseFuture {
-                state: State::Answer {
-                    future: Box::pin(answer::answer(Arc::clone(&self.config), endpoint, request)),
-                },
-            },
+            Some(route) => {
+                let config = Arc::clone(&self.config);
+                let future =
+                    Box::pin(
+                        async move { answer::answer(&config.endpoints, route, request).await },
+                    );
+                ResponseFuture {
+                    state: State::Answer { future },
+                }
+            }
         }
     }
 }
@@ -470,14 +445,14 @@ impl<B> fmt::Debug for ResponseBody<B> {
 /// `Send + Sync` body, so poem's and salvo's tower compatibility accept it too.
 pub struct PusherAuthService<A> {
     config: Arc<Config<A>>,
-    endpoint: Endpoint,
+    route: Route,
 }
 
 impl<A> Clone for PusherAuthService<A> {
     fn clone(&self) -> Self {
         PusherAuthService {
             config: Arc::clone(&self.config),
-            endpoint: self.endpoint,
+            route: self.route,
         }
     }
 }
@@ -485,7 +460,7 @@ impl<A> Clone for PusherAuthService<A> {
 impl<A> fmt::Debug for PusherAuthService<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PusherAuthService")
-            .field("endpoint", &self.endpoint)
+            .field("route", &self.route)
             .finish_non_exhaustive()
     }
 }
@@ -506,7 +481,8 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let answer = answer::answer(Arc::clone(&self.config), self.endpoint, request);
-        Box::pin(async move { Ok(answer.await) })
+        let config = Arc::clone(&self.config);
+        let route = self.route;
+        Box::pin(async move { Ok(answer::answer(&config.endpoints, route, request).await) })
     }
 }

@@ -37,6 +37,7 @@
 
 pub mod authorizer;
 mod credentials;
+pub mod endpoint;
 mod hex;
 mod names;
 pub mod request;

@@ -14,12 +14,15 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hmac::Mac;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
+use crate::authorizer::{BoxError, BoxFuture, RequestHead};
 use crate::credentials::Credentials;
 
 /// Why a webhook was refused.
@@ -211,6 +214,64 @@ impl WebhookVerifier {
         Ok(webhook)
     }
 }
+
+/// Receives verified webhooks, under any adapter. Closures
+/// `Fn(Webhook, http::request::Parts) -> impl Future<Output = Result<(), E>>` implement it.
+///
+/// `Ok` answers 200; `Err` answers 500 (logged, not sent), so Pusher retries the webhook.
+pub trait WebhookHandler: Clone + Send + Sync + 'static {
+    /// The error type.
+    type Error: Into<BoxError> + Send + 'static;
+
+    /// Handles one verified webhook.
+    fn handle(
+        &self,
+        webhook: Webhook,
+        head: RequestHead,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+}
+
+impl<F, Fut, E> WebhookHandler for F
+where
+    F: Fn(Webhook, RequestHead) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), E>> + Send,
+    E: Into<BoxError> + Send + 'static,
+{
+    type Error = E;
+
+    fn handle(
+        &self,
+        webhook: Webhook,
+        head: RequestHead,
+    ) -> impl Future<Output = Result<(), E>> + Send {
+        self(webhook, head)
+    }
+}
+
+/// Object-safe form of [`WebhookHandler`].
+pub(crate) trait DynWebhookHandler: Send + Sync {
+    fn handle_dyn(
+        &self,
+        webhook: Webhook,
+        head: RequestHead,
+    ) -> BoxFuture<'_, Result<(), BoxError>>;
+}
+
+impl<H: WebhookHandler> DynWebhookHandler for H {
+    fn handle_dyn(
+        &self,
+        webhook: Webhook,
+        head: RequestHead,
+    ) -> BoxFuture<'_, Result<(), BoxError>> {
+        Box::pin(async move {
+            WebhookHandler::handle(self, webhook, head)
+                .await
+                .map_err(Into::into)
+        })
+    }
+}
+
+pub(crate) type SharedWebhookHandler = Arc<dyn DynWebhookHandler>;
 
 #[derive(Deserialize)]
 struct RawBody {
