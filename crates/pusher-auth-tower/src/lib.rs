@@ -234,6 +234,21 @@ impl<A: Authorizer> PusherAuthLayer<A> {
         self.map(|c| c.endpoints = c.endpoints.clone().with_limits(limits))
     }
 
+    /// The channel authorization path.
+    pub fn channel_path(&self) -> &str {
+        &self.config.channel_path
+    }
+
+    /// The user sign-in path, unless sign-in is switched off.
+    pub fn user_path(&self) -> Option<&str> {
+        self.config.user_path.as_deref()
+    }
+
+    /// The webhook path, if webhooks are configured.
+    pub fn webhook_path(&self) -> Option<&str> {
+        self.config.webhook_path.as_deref()
+    }
+
     /// A standalone service answering channel authorization on **any** path, for mounting at
     /// a route (`Router::route_service("/pusher/auth", layer.channel_service())`).
     pub fn channel_service(&self) -> PusherAuthService<A> {
