@@ -47,6 +47,9 @@ mod sign;
 pub mod testing;
 pub mod webhook;
 
+/// The `http` crate, whose request head (`http::request::Parts`) authorizers read.
+pub use http;
+
 pub use authorizer::{Authorizer, ChannelDecision, ChannelRequest, UserDecision, UserRequest};
 pub use credentials::{ConfigError, Credentials};
 pub use names::{ChannelKind, ChannelName, NameError, SocketId, UserId};
