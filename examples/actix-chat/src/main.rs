@@ -7,7 +7,7 @@
 
 use actix_web::body::{BoxBody, EitherBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{ContentType, COOKIE};
+use actix_web::http::header::{ContentType, AUTHORIZATION, COOKIE};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
@@ -29,11 +29,8 @@ fn error(status: StatusCode, code: &str) -> HttpResponse {
 }
 
 fn session_id(req: &HttpRequest) -> Option<String> {
-    req.headers()
-        .get(COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(chat_common::session_id)
-        .map(str::to_owned)
+    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    chat_common::session_id(header(COOKIE), header(AUTHORIZATION)).map(str::to_owned)
 }
 
 /// The logged-in user of a request, from its session.

@@ -12,7 +12,8 @@
 //! the environment (see `chat_common::Config::from_env`).
 
 use axum::extract::{Request, State};
-use axum::http::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, SET_COOKIE};
+use axum::http::HeaderMap;
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
@@ -35,6 +36,15 @@ struct App {
 #[derive(Clone)]
 struct SessionId(String);
 
+fn session_id(headers: &HeaderMap) -> Option<String> {
+    let header = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    chat_common::session_id(header(COOKIE), header(AUTHORIZATION)).map(str::to_owned)
+}
+
 fn error(status: StatusCode, code: &str) -> Response {
     (
         status,
@@ -46,12 +56,7 @@ fn error(status: StatusCode, code: &str) -> Response {
 /// Finds the session, puts its user (if any) in the request extensions, and enforces the CSRF
 /// token on every state-changing request. Starts a session on `GET /`.
 async fn sessions(State(app): State<App>, mut request: Request, next: Next) -> Response {
-    let id = request
-        .headers()
-        .get(COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(chat_common::session_id)
-        .map(str::to_owned);
+    let id = session_id(request.headers());
     let session = id.as_deref().and_then(|id| app.sessions.get(id));
     let is_webhook = request.uri().path() == "/pusher/webhooks";
     if request.method() == Method::POST && !is_webhook {
@@ -73,12 +78,7 @@ async fn sessions(State(app): State<App>, mut request: Request, next: Next) -> R
 }
 
 async fn index(State(app): State<App>, request: Request) -> Response {
-    let existing = request
-        .headers()
-        .get(COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(chat_common::session_id)
-        .and_then(|id| app.sessions.get(id));
+    let existing = session_id(request.headers()).and_then(|id| app.sessions.get(&id));
     match existing {
         Some(session) => Html(chat_common::page(&app.config, &session.csrf)).into_response(),
         None => {

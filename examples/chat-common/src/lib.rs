@@ -209,13 +209,21 @@ impl Sessions {
     }
 }
 
-/// The session id in a `Cookie` header value.
-pub fn session_id(cookie_header: &str) -> Option<&str> {
-    cookie_header
-        .split(';')
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
-        .map(|(_, v)| v)
+/// The session id of a request: from the session cookie, or from `Authorization: Bearer …`
+/// (for clients that cannot send cookies, such as pusher-js in Node or a cross-origin page).
+pub fn session_id<'a>(cookie: Option<&'a str>, authorization: Option<&'a str>) -> Option<&'a str> {
+    let from_cookie = cookie.and_then(|header| {
+        header
+            .split(';')
+            .filter_map(|c| c.trim().split_once('='))
+            .find(|(k, _)| *k == COOKIE)
+            .map(|(_, v)| v)
+    });
+    from_cookie.or_else(|| {
+        authorization
+            .and_then(|a| a.strip_prefix("Bearer "))
+            .map(str::trim)
+    })
 }
 
 /// The `Set-Cookie` value for a new session.
