@@ -256,8 +256,8 @@ fn current_user(extensions: &pusher_auth::http::Extensions) -> Option<CurrentUse
 }
 
 /// The chat's authorizer, the same value under every framework: logged-in users may join
-/// `private-chat`, `presence-chat` (as themselves, with their name) and `private-encrypted-chat`,
-/// and sign in as themselves.
+/// `private-chat`, `private-room.N` (N a positive number), `presence-chat` (as themselves, with
+/// their name) and `private-encrypted-chat`, and sign in as themselves.
 pub fn authorizer() -> ChannelRoutes {
     ChannelRoutes::new()
         .private("chat", |req: ChannelRequest, (): ()| async move {
@@ -265,6 +265,11 @@ pub fn authorizer() -> ChannelRoutes {
                 current_user(req.extensions()).is_some(),
                 "not logged in",
             ))
+        })
+        .private("room.{id}", |req: ChannelRequest, id: u32| async move {
+            // Numbered rooms, open to every logged-in user (a parameter that is not a number
+            // denies before this runs).
+            Ok::<_, Infallible>(ChannelDecision::allow_if(current_user(req.extensions()).is_some() && id > 0, "not logged in"))
         })
         .encrypted("chat", |req: ChannelRequest, (): ()| async move {
             Ok::<_, Infallible>(ChannelDecision::allow_if(

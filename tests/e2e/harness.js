@@ -1,0 +1,215 @@
+// The end-to-end harness: starts sockudo and a chat example on free loopback ports, logs users
+// in, and builds pusher-js clients that reach the app's auth endpoints.
+"use strict";
+const { spawn } = require("node:child_process");
+const fs = require("node:fs");
+const net = require("node:net");
+const path = require("node:path");
+
+const ROOT = path.resolve(__dirname, "../..");
+const APP = { id: "e2e-app", key: "e2e-key", secret: "e2e-secret" };
+const MASTER_KEY = "zyrm8pvV2C9fJcBfhyXzvxbJVN/H7QLmbe0xJi1GhPU=";
+const OUTPUT = path.join(ROOT, "test-output");
+
+function need(file, hint) {
+  if (!fs.existsSync(file)) throw new Error(`${file} is missing: ${hint}`);
+  return file;
+}
+
+function sockudoBinary() {
+  const bin = process.env.SOCKUDO_BIN;
+  if (!bin) throw new Error("SOCKUDO_BIN is not set; run the suite through scripts/test (it installs sockudo with scripts/install-sockudo)");
+  return need(bin, "run scripts/install-sockudo");
+}
+
+function appBinary(name) {
+  const dir = process.env.E2E_TARGET_DIR || path.join(ROOT, "target/debug");
+  return need(path.join(dir, name), `build it with cargo build -p ${name}`);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitPort(port, proc, name, timeoutMs = 20000) {
+  const start = Date.now();
+  while (Date.now() - start < timeoutMs) {
+    if (proc.exitCode !== null) throw new Error(`${name} exited with ${proc.exitCode}:\n${proc.logTail()}`);
+    const ok = await new Promise((resolve) => {
+      const socket = net.connect(port, "127.0.0.1", () => { socket.end(); resolve(true); });
+      socket.on("error", () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(100);
+  }
+  throw new Error(`${name} did not listen on ${port} within ${timeoutMs} ms:\n${proc.logTail()}`);
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Starts a process whose output is kept for failure reports. */
+function start(name, command, args, env) {
+  const proc = spawn(command, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const lines = [];
+  const keep = (chunk) => {
+    for (const line of String(chunk).split("\n")) if (line) lines.push(line);
+    if (lines.length > 400) lines.splice(0, lines.length - 400);
+  };
+  proc.stdout.on("data", keep);
+  proc.stderr.on("data", keep);
+  proc.logTail = (n = 40) => `--- last lines of ${name} ---\n${lines.slice(-n).join("\n")}`;
+  return proc;
+}
+
+function stop(proc) {
+  return new Promise((resolve) => {
+    if (!proc || proc.exitCode !== null) return resolve();
+    proc.once("exit", () => resolve());
+    proc.kill("SIGTERM");
+    setTimeout(() => proc.exitCode === null && proc.kill("SIGKILL"), 3000).unref();
+  });
+}
+
+/**
+ * Starts sockudo (with webhooks to the app) and the example `appName`.
+ * Returns { base, wsPort, sockudo, app, close(), logs() }.
+ */
+async function startStack(appName) {
+  const wsPort = await freePort();
+  const httpPort = await freePort();
+  const base = `http://127.0.0.1:${httpPort}`;
+  fs.mkdirSync(OUTPUT, { recursive: true });
+  const config = {
+    host: "127.0.0.1",
+    port: wsPort,
+    app_manager: {
+      driver: "memory",
+      array: {
+        apps: [
+          {
+            id: APP.id,
+            key: APP.key,
+            secret: APP.secret,
+            enabled: true,
+            policy: {
+              features: { enable_client_messages: true, enable_user_authentication: true },
+              webhooks: [{ url: `${base}/pusher/webhooks`, event_types: ["channel_occupied", "channel_vacated", "member_added", "member_removed"] }],
+            },
+          },
+        ],
+      },
+    },
+  };
+  const configFile = path.join(OUTPUT, `sockudo-${appName}.json`);
+  fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
+  const sockudo = start("sockudo", sockudoBinary(), ["--config", configFile], {
+    SOCKUDO_DEFAULT_APP_ID: APP.id,
+    SOCKUDO_DEFAULT_APP_KEY: APP.key,
+    SOCKUDO_DEFAULT_APP_SECRET: APP.secret,
+    SOCKUDO_DEFAULT_APP_ENABLE_USER_AUTHENTICATION: "true",
+    HOST: "127.0.0.1",
+    PORT: String(wsPort),
+  });
+  await waitPort(wsPort, sockudo, "sockudo");
+  const app = start(appName, appBinary(appName), [], {
+    PUSHER_APP_ID: APP.id,
+    PUSHER_KEY: APP.key,
+    PUSHER_SECRET: APP.secret,
+    PUSHER_ENCRYPTION_MASTER_KEY_BASE64: MASTER_KEY,
+    PUSHER_HOST: "127.0.0.1",
+    PUSHER_PORT: String(wsPort),
+    CHAT_ADDR: `127.0.0.1:${httpPort}`,
+    RUST_LOG: "info,pusher_auth=debug",
+  });
+  await waitPort(httpPort, app, appName);
+  return {
+    base,
+    wsPort,
+    sockudo,
+    app,
+    logs: () => `${sockudo.logTail()}\n${app.logTail()}`,
+    close: async () => { await stop(app); await stop(sockudo); },
+  };
+}
+
+/** A browser-less session: GET / for the cookie and CSRF token, then (optionally) log in. */
+async function session(base, name) {
+  const page = await fetch(`${base}/`);
+  const cookie = (page.headers.get("set-cookie") || "").split(";")[0];
+  const sid = cookie.split("=")[1];
+  const csrf = (await page.text()).match(/name="csrf-token" content="([0-9a-f]+)"/)[1];
+  const s = { base, sid, csrf, cookie, name };
+  if (name) {
+    const res = await post(s, "/login", { name });
+    if (res.status !== 200) throw new Error(`login as ${name} answered ${res.status}`);
+  }
+  return s;
+}
+
+function post(s, route, body) {
+  return fetch(`${s.base}${route}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": s.csrf, Cookie: s.cookie },
+    body: JSON.stringify(body || {}),
+  });
+}
+
+/** Headers a Node client sends to the auth endpoints (Node's XHR cannot send cookies). */
+function authHeaders(s) {
+  return { "X-CSRF-Token": s.csrf, Authorization: `Bearer ${s.sid}` };
+}
+
+function pusherOptions(stack, s, extra) {
+  return Object.assign(
+    {
+      cluster: "mt1",
+      wsHost: "127.0.0.1",
+      wsPort: stack.wsPort,
+      forceTLS: false,
+      enabledTransports: ["ws"],
+      disableStats: true,
+      channelAuthorization: { endpoint: `${stack.base}/channels/authorize`, transport: "ajax", headers: authHeaders(s) },
+      userAuthentication: { endpoint: `${stack.base}/channels/user-auth`, transport: "ajax", headers: authHeaders(s) },
+    },
+    extra || {},
+  );
+}
+
+/** Waits for `event` on `emitter` (a pusher-js channel or the connection), with a timeout. */
+function once(target, event, timeoutMs = 10000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${event} within ${timeoutMs} ms`)), timeoutMs);
+    const handler = (data) => {
+      clearTimeout(timer);
+      target.unbind(event, handler);
+      resolve(data);
+    };
+    target.bind(event, handler);
+  });
+}
+
+/** Subscribes and resolves with "ok" or the subscription error. */
+function subscribe(pusher, name, timeoutMs = 10000) {
+  const channel = pusher.subscribe(name);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name}: neither subscription_succeeded nor subscription_error within ${timeoutMs} ms`)), timeoutMs);
+    channel.bind("pusher:subscription_succeeded", (data) => { clearTimeout(timer); resolve({ channel, ok: true, data }); });
+    channel.bind("pusher:subscription_error", (error) => { clearTimeout(timer); resolve({ channel, ok: false, error }); });
+  });
+}
+
+async function connected(pusher) {
+  if (pusher.connection.state === "connected") return;
+  await once(pusher.connection, "connected");
+}
+
+module.exports = { APP, MASTER_KEY, OUTPUT, ROOT, authHeaders, connected, once, post, pusherOptions, session, sleep, startStack, subscribe };
