@@ -87,6 +87,10 @@ fn app() -> Router {
         )
 }
 
+async fn status(app: &Router, request: Request<Body>) -> StatusCode {
+    app.clone().oneshot(request).await.unwrap().status()
+}
+
 fn auth(channel: &str) -> Request<Body> {
     Request::post("/channels/authorize")
         .header("content-type", "application/x-www-form-urlencoded")
@@ -100,33 +104,15 @@ fn auth(channel: &str) -> Request<Body> {
 async fn panics_and_hangs_are_contained_and_the_app_keeps_serving() {
     let app = app();
     assert_eq!(
-        app.clone()
-            .oneshot(auth("private-panic"))
-            .await
-            .unwrap()
-            .status(),
+        status(&app, auth("private-panic")).await,
         StatusCode::INTERNAL_SERVER_ERROR
     );
+    assert_eq!(status(&app, auth("private-ok")).await, StatusCode::OK);
     assert_eq!(
-        app.clone()
-            .oneshot(auth("private-ok"))
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
-    assert_eq!(
-        app.clone()
-            .oneshot(auth("private-hang"))
-            .await
-            .unwrap()
-            .status(),
+        status(&app, auth("private-hang")).await,
         StatusCode::SERVICE_UNAVAILABLE
     );
-    assert_eq!(
-        app.oneshot(auth("private-ok")).await.unwrap().status(),
-        StatusCode::OK
-    );
+    assert_eq!(status(&app, auth("private-ok")).await, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -191,24 +177,10 @@ async fn rate_limits_compose() {
         .finish()
         .unwrap();
     let app = app().layer(GovernorLayer::new(config));
+    assert_eq!(status(&app, auth("private-ok")).await, StatusCode::OK);
+    assert_eq!(status(&app, auth("private-ok")).await, StatusCode::OK);
     assert_eq!(
-        app.clone()
-            .oneshot(auth("private-ok"))
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
-    assert_eq!(
-        app.clone()
-            .oneshot(auth("private-ok"))
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
-    assert_eq!(
-        app.oneshot(auth("private-ok")).await.unwrap().status(),
+        status(&app, auth("private-ok")).await,
         StatusCode::TOO_MANY_REQUESTS
     );
 }

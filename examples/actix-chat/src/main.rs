@@ -12,7 +12,6 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use chat_common::{Config, CurrentUser, Publisher, Sessions, WebhookLog};
-use pusher_auth::webhook::Webhook;
 use pusher_auth_actix_web::PusherAuth;
 use serde::Deserialize;
 
@@ -177,20 +176,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         webhooks: WebhookLog::default(),
     };
     let sessions = state.sessions.clone();
-    let log = state.webhooks.clone();
+    let webhooks = state.webhooks.clone();
     let pusher = PusherAuth::new(config.credentials.clone(), chat_common::authorizer())
         .with_channel_path("/channels/authorize")
         .with_user_path("/channels/user-auth")
-        .with_webhooks(
-            "/pusher/webhooks",
-            move |webhook: Webhook, _head: pusher_auth::http::request::Parts| {
-                let log = log.clone();
-                async move {
-                    log.record(&webhook);
-                    Ok::<_, std::convert::Infallible>(())
-                }
-            },
-        )
+        .with_webhooks("/pusher/webhooks", webhooks.handler())
         .with_extractor(move |req: HttpRequest| user(&req, &sessions));
     let bind = config.bind.clone();
     tracing::info!("chat on http://{bind}");

@@ -20,7 +20,6 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use chat_common::{Config, CurrentUser, Publisher, Sessions, WebhookLog};
-use pusher_auth::webhook::Webhook;
 use pusher_auth_axum::{PusherAuthLayer, RouterExt};
 use serde::Deserialize;
 
@@ -189,20 +188,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         sessions: Sessions::default(),
         webhooks: WebhookLog::default(),
     };
-    let log = app.webhooks.clone();
+    let webhooks = app.webhooks.clone();
     let layer = PusherAuthLayer::new(config.credentials.clone(), chat_common::authorizer())
         .with_channel_path("/channels/authorize")
         .with_user_path("/channels/user-auth")
-        .with_webhooks(
-            "/pusher/webhooks",
-            move |webhook: Webhook, _head: pusher_auth::http::request::Parts| {
-                let log = log.clone();
-                async move {
-                    log.record(&webhook);
-                    Ok::<_, std::convert::Infallible>(())
-                }
-            },
-        );
+        .with_webhooks("/pusher/webhooks", webhooks.handler());
     let router = Router::new()
         .route("/", get(index))
         .route("/pusher.min.js", get(pusher_js))

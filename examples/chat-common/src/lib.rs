@@ -269,7 +269,10 @@ pub fn authorizer() -> ChannelRoutes {
         .private("room.{id}", |req: ChannelRequest, id: u32| async move {
             // Numbered rooms, open to every logged-in user (a parameter that is not a number
             // denies before this runs).
-            Ok::<_, Infallible>(ChannelDecision::allow_if(current_user(req.extensions()).is_some() && id > 0, "not logged in"))
+            Ok::<_, Infallible>(ChannelDecision::allow_if(
+                current_user(req.extensions()).is_some() && id > 0,
+                "not logged in",
+            ))
         })
         .encrypted("chat", |req: ChannelRequest, (): ()| async move {
             Ok::<_, Infallible>(ChannelDecision::allow_if(
@@ -378,6 +381,18 @@ impl WebhookLog {
         );
         let excess = events.len().saturating_sub(1000);
         events.drain(..excess);
+    }
+
+    /// The webhook handler that records into this log.
+    pub fn handler(&self) -> impl pusher_auth::webhook::WebhookHandler {
+        let log = self.clone();
+        move |webhook: Webhook, _head: pusher_auth::http::request::Parts| {
+            let log = log.clone();
+            async move {
+                log.record(&webhook);
+                Ok::<_, Infallible>(())
+            }
+        }
     }
 
     /// The recorded events as a JSON array.
