@@ -38,6 +38,9 @@
 pub mod authorizer;
 mod credentials;
 pub mod endpoint;
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod hex;
 mod names;
 pub mod request;

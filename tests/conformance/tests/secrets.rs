@@ -1,0 +1,207 @@
+//! The secret and the encryption master key never appear in `Debug` output of any public
+//! configuration type, nor in tracing output during valid and failing requests, under any
+//! adapter.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    missing_docs
+)]
+
+use std::convert::Infallible;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use pusher_auth::authorizer::{BoxAuthorizer, ChannelDecision, ChannelRequest};
+use pusher_auth::endpoint::Endpoints;
+use pusher_auth::routes::ChannelRoutes;
+use pusher_auth::webhook::{Webhook, WebhookVerifier};
+use pusher_auth::{ChannelKind, Credentials, PresenceMember, UserId};
+use tower::{service_fn, Layer, ServiceExt};
+
+const SECRET: &str = "s3cr3t-app-secret-value";
+const MASTER: &str = "zyrm8pvV2C9fJcBfhyXzvxbJVN/H7QLmbe0xJi1GhPU=";
+const MASTER_PREFIX: &str = "zyrm8pvV2C9f";
+
+fn credentials() -> Credentials {
+    Credentials::new("public-key", SECRET)
+        .unwrap()
+        .with_app_id("42")
+        .unwrap()
+        .with_encryption_master_key_base64(MASTER)
+        .unwrap()
+}
+
+fn authorizer() -> BoxAuthorizer {
+    BoxAuthorizer::new(|req: ChannelRequest| async move {
+        Ok::<_, &'static str>(match req.channel().name_without_prefix() {
+            "deny" => ChannelDecision::deny("no"),
+            "fail" => return Err("failure"),
+            _ if req.channel().kind() == ChannelKind::Presence => {
+                ChannelDecision::member(PresenceMember::new(UserId::new("u").unwrap()))
+            }
+            _ => ChannelDecision::Allow,
+        })
+    })
+}
+
+async fn webhooks(_: Webhook, _: http::request::Parts) -> Result<(), Infallible> {
+    Ok(())
+}
+
+fn assert_clean(what: &str, text: &str) {
+    assert!(!text.contains(SECRET), "{what} shows the secret: {text}");
+    assert!(
+        !text.contains(MASTER_PREFIX),
+        "{what} shows the master key: {text}"
+    );
+}
+
+#[test]
+fn debug_output_of_every_config_type_hides_secrets() {
+    let c = credentials();
+    let layer = pusher_auth_tower::PusherAuthLayer::new(c.clone(), authorizer())
+        .with_webhooks("/hooks", webhooks);
+    let service = layer.layer(service_fn(|_: http::Request<Full<Bytes>>| async {
+        Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::new())))
+    }));
+    let actix = pusher_auth_actix_web::PusherAuth::new(c.clone(), authorizer())
+        .with_webhooks("/hooks", webhooks);
+    let shown = [
+        ("Credentials", format!("{c:?} {c:#?}")),
+        (
+            "Endpoints",
+            format!("{:?}", Endpoints::new(c.clone(), authorizer())),
+        ),
+        (
+            "WebhookVerifier",
+            format!("{:?}", WebhookVerifier::new(c.clone())),
+        ),
+        ("PusherAuthLayer", format!("{layer:?}")),
+        ("PusherAuth service", format!("{service:?}")),
+        (
+            "PusherAuthService",
+            format!("{:?}", layer.channel_service()),
+        ),
+        ("actix PusherAuth", format!("{actix:?}")),
+        ("BoxAuthorizer", format!("{:?}", authorizer())),
+        ("ChannelRoutes", format!("{:?}", ChannelRoutes::new())),
+        (
+            "ConfigError",
+            format!("{:?}", Credentials::new("k", "").unwrap_err()),
+        ),
+    ];
+    for (what, text) in &shown {
+        assert_clean(what, text);
+    }
+    assert!(shown[0].1.contains("public-key") && shown[0].1.contains("<redacted>"));
+}
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn tracing_output_hides_secrets_under_every_adapter() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let bodies = [
+        "private-ok",
+        "presence-ok",
+        "private-encrypted-ok",
+        "private-deny",
+        "private-fail",
+        "private-a:b",
+        "public",
+    ]
+    .map(|c| format!("socket_id=1.2&channel_name={c}"));
+    let mut answers = Vec::new();
+    tracing::subscriber::with_default(subscriber, || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        // tower
+        let layer = pusher_auth_tower::PusherAuthLayer::new(credentials(), authorizer())
+            .with_webhooks("/hooks", webhooks);
+        for body in &bodies {
+            let req = http::Request::post("/pusher/auth")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Full::new(Bytes::from(body.clone())))
+                .unwrap();
+            let res = rt.block_on(layer.channel_service().oneshot(req)).unwrap();
+            let body = rt.block_on(res.into_body().collect()).unwrap().to_bytes();
+            answers.push(String::from_utf8(body.to_vec()).unwrap());
+        }
+        let hook = http::Request::post("/hooks")
+            .header("x-pusher-key", "public-key")
+            .header("x-pusher-signature", "0".repeat(64))
+            .body(Full::new(Bytes::from_static(b"{}")))
+            .unwrap();
+        rt.block_on(layer.webhook_service().oneshot(hook)).unwrap();
+        // actix-web
+        let actix = pusher_auth_actix_web::PusherAuth::new(credentials(), authorizer());
+        actix_web::rt::System::new().block_on(async {
+            let app = actix_web::test::init_service(
+                actix_web::App::new().configure(|cfg| actix.configure(cfg)),
+            )
+            .await;
+            for body in &bodies {
+                let req = actix_web::test::TestRequest::post()
+                    .uri("/pusher/auth")
+                    .insert_header(("content-type", "application/x-www-form-urlencoded"))
+                    .set_payload(body.clone())
+                    .to_request();
+                let res = actix_web::test::call_service(&app, req).await;
+                answers.push(
+                    String::from_utf8(actix_web::test::read_body(res).await.to_vec()).unwrap(),
+                );
+            }
+        });
+    });
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        log.contains("outcome=\"denied\"")
+            && log.contains("outcome=\"failed\"")
+            && log.contains("outcome=\"allowed\""),
+        "{log}"
+    );
+    assert_clean("tracing output", &log);
+    // The answers carry signatures and a shared secret; none of them was logged.
+    assert_eq!(
+        answers.iter().filter(|a| a.contains("\"auth\"")).count(),
+        6,
+        "{answers:?}"
+    );
+    for answer in answers.iter().filter(|a| a.contains("\"auth\"")) {
+        let value: serde_json::Value = serde_json::from_str(answer).unwrap();
+        let signature = value["auth"]
+            .as_str()
+            .unwrap()
+            .split(':')
+            .nth(1)
+            .unwrap()
+            .to_string();
+        assert!(!log.contains(&signature), "a signature was logged");
+        if let Some(shared) = value["shared_secret"].as_str() {
+            assert!(!log.contains(shared), "a shared secret was logged");
+        }
+    }
+}
