@@ -91,6 +91,9 @@ async function startStack(appName) {
   const config = {
     host: "127.0.0.1",
     port: wsPort,
+    // Webhooks need a queue; the in-memory one needs no other server. No metrics listener.
+    queue: { driver: "memory" },
+    metrics: { enabled: false },
     app_manager: {
       driver: "memory",
       array: {
@@ -111,14 +114,9 @@ async function startStack(appName) {
   };
   const configFile = path.join(OUTPUT, `sockudo-${appName}.json`);
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
-  const sockudo = start("sockudo", sockudoBinary(), ["--config", configFile], {
-    SOCKUDO_DEFAULT_APP_ID: APP.id,
-    SOCKUDO_DEFAULT_APP_KEY: APP.key,
-    SOCKUDO_DEFAULT_APP_SECRET: APP.secret,
-    SOCKUDO_DEFAULT_APP_ENABLE_USER_AUTHENTICATION: "true",
-    HOST: "127.0.0.1",
-    PORT: String(wsPort),
-  });
+  // The app, with its webhooks, comes from the config file (a default app from the
+  // SOCKUDO_DEFAULT_APP_* variables would replace it); HOST and PORT agree with the file.
+  const sockudo = start("sockudo", sockudoBinary(), ["--config", configFile], { HOST: "127.0.0.1", PORT: String(wsPort) });
   await waitPort(wsPort, sockudo, "sockudo");
   const app = start(appName, appBinary(appName), [], {
     PUSHER_APP_ID: APP.id,
