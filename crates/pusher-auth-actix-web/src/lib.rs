@@ -194,9 +194,10 @@ impl<A: Authorizer> PusherAuth<A> {
         let Some(mut head) = request_head(&req) else {
             return respond(Answer::body_read_error());
         };
-        if let Err(refusal) = self.endpoints.precheck(route, &head) {
-            return respond(refusal);
-        }
+        let checked = match self.endpoints.precheck(route, &head) {
+            Ok(checked) => checked,
+            Err(refusal) => return respond(refusal),
+        };
         let body = match payload.to_bytes_limited(self.endpoints.body_limit()).await {
             Ok(Ok(body)) => body,
             Ok(Err(e)) => {
@@ -208,7 +209,7 @@ impl<A: Authorizer> PusherAuth<A> {
         for hook in &self.hooks {
             head.extensions.extend(hook(req.clone()).await);
         }
-        respond(self.endpoints.answer(route, head, &body).await)
+        respond(self.endpoints.answer(checked, head, &body).await)
     }
 }
 

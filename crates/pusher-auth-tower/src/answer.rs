@@ -22,8 +22,8 @@ where
     let (head, body) = request.into_parts();
     let answer = match endpoints.precheck(route, &head) {
         Err(refusal) => refusal,
-        Ok(()) => match Limited::new(body, endpoints.body_limit()).collect().await {
-            Ok(collected) => endpoints.answer(route, head, &collected.to_bytes()).await,
+        Ok(checked) => match Limited::new(body, endpoints.body_limit()).collect().await {
+            Ok(collected) => endpoints.answer(checked, head, &collected.to_bytes()).await,
             Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
                 Answer::payload_too_large(endpoints.body_limit())
             }
@@ -38,10 +38,9 @@ where
 
 /// The HTTP response for an answer.
 pub(crate) fn into_response(answer: Answer) -> Response<Full<Bytes>> {
-    let status = answer.status();
-    let headers: Vec<_> = answer.headers().collect();
-    let mut response = Response::new(Full::new(Bytes::from(answer.into_body())));
-    *response.status_mut() = status;
-    response.headers_mut().extend(headers);
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = answer.status();
+    response.headers_mut().extend(answer.headers());
+    *response.body_mut() = Full::new(Bytes::from(answer.into_body()));
     response
 }

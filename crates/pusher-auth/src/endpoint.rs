@@ -13,8 +13,8 @@
 //!     .header("content-type", "application/x-www-form-urlencoded")
 //!     .body(())?
 //!     .into_parts();
-//! endpoints.precheck(Route::Channel, &head).expect("POST with a form body");
-//! let answer = block_on(endpoints.answer(Route::Channel, head, b"socket_id=1.2&channel_name=private-a"));
+//! let checked = endpoints.precheck(Route::Channel, &head).expect("POST with a form body");
+//! let answer = block_on(endpoints.answer(checked, head, b"socket_id=1.2&channel_name=private-a"));
 //! assert_eq!(answer.status(), http::StatusCode::OK);
 //! assert!(answer.body().starts_with(r#"{"auth":"key:"#));
 //! # fn block_on<F: std::future::Future>(f: F) -> F::Output {
@@ -73,6 +73,13 @@ pub enum Route {
     User,
     /// Webhooks from the Pusher server.
     Webhook,
+}
+
+/// A request that passed [`Endpoints::precheck`]: its route and body format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checked {
+    route: Route,
+    format: Option<BodyFormat>,
 }
 
 /// One answer: a status and a JSON body, with fixed headers.
@@ -266,8 +273,9 @@ impl<A: Authorizer> Endpoints<A> {
     }
 
     /// What can be refused before the body is read: the method (405), the content type (415)
-    /// and a declared `Content-Length` over the limit (413).
-    pub fn precheck(&self, route: Route, head: &RequestHead) -> Result<(), Answer> {
+    /// and a declared `Content-Length` over the limit (413). The [`Checked`] it returns is what
+    /// [`Endpoints::answer`] needs once the body has been read.
+    pub fn precheck(&self, route: Route, head: &RequestHead) -> Result<Checked, Answer> {
         if head.method != Method::POST {
             return Err(Answer::refuse(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -275,9 +283,10 @@ impl<A: Authorizer> Endpoints<A> {
                 "use POST",
             ));
         }
-        if route != Route::Webhook {
-            body_format(head)?;
-        }
+        let format = match route {
+            Route::Webhook => None,
+            _ => Some(body_format(head)?),
+        };
         let declared = head
             .headers
             .get(CONTENT_LENGTH)
@@ -286,31 +295,27 @@ impl<A: Authorizer> Endpoints<A> {
         if declared.is_some_and(|n| n > self.body_limit as u64) {
             return Err(Answer::payload_too_large(self.body_limit));
         }
-        Ok(())
+        Ok(Checked { route, format })
     }
 
-    /// Answers a request whose body has been read (at most [`Endpoints::body_limit`] bytes).
-    pub async fn answer(&self, route: Route, head: RequestHead, body: &[u8]) -> Answer {
-        if let Err(refusal) = self.precheck(route, &head) {
-            return refusal;
-        }
+    /// Answers a prechecked request whose body has been read (at most
+    /// [`Endpoints::body_limit`] bytes).
+    pub async fn answer(&self, checked: Checked, head: RequestHead, body: &[u8]) -> Answer {
         if body.len() > self.body_limit {
             return Answer::payload_too_large(self.body_limit);
         }
-        let result = match route {
-            Route::Webhook => self.webhook(head, body).await,
-            Route::Channel => match body_format(&head).and_then(|f| {
-                parse_channel_request(f, body, &self.limits).map_err(|e| bad_request(&e))
-            }) {
-                Ok(parsed) => self.channel(parsed, head).await,
-                Err(refusal) => Err(refusal),
-            },
-            Route::User => match body_format(&head).and_then(|f| {
-                parse_user_request(f, body, &self.limits).map_err(|e| bad_request(&e))
-            }) {
+        let result = match (checked.route, checked.format) {
+            (Route::Channel, Some(format)) => {
+                match parse_channel_request(format, body, &self.limits) {
+                    Ok(parsed) => self.channel(parsed, head).await,
+                    Err(e) => Err(bad_request(&e)),
+                }
+            }
+            (Route::User, Some(format)) => match parse_user_request(format, body, &self.limits) {
                 Ok(parsed) => self.user(parsed, head).await,
-                Err(refusal) => Err(refusal),
+                Err(e) => Err(bad_request(&e)),
             },
+            _ => self.webhook(head, body).await,
         };
         result.unwrap_or_else(|refusal| refusal)
     }
