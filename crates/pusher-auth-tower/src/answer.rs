@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body::Body;
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use pusher_auth::authorizer::{Authorizer, BoxError};
 use pusher_auth::endpoint::{Answer, Endpoints, Route};
 
@@ -12,7 +12,7 @@ pub(crate) async fn answer<A, B>(
     endpoints: &Endpoints<A>,
     route: Route,
     request: Request<B>,
-) -> Response<Full<Bytes>>
+) -> Response<Bytes>
 where
     A: Authorizer,
     B: Body + Send + 'static,
@@ -37,10 +37,10 @@ where
 }
 
 /// The HTTP response for an answer.
-pub(crate) fn into_response(answer: Answer) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::new()));
+pub(crate) fn into_response(answer: Answer) -> Response<Bytes> {
+    let mut response = Response::new(Bytes::new());
     *response.status_mut() = answer.status();
     response.headers_mut().extend(answer.headers());
-    *response.body_mut() = Full::new(Bytes::from(answer.into_body()));
+    *response.body_mut() = Bytes::from(answer.into_body());
     response
 }

@@ -76,7 +76,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::{Request, Response};
-use http_body::{Body, Frame, SizeHint};
+use http_body::Body;
 use http_body_util::Full;
 use pin_project_lite::pin_project;
 use pusher_auth::authorizer::{Authorizer, BoxError, BoxFuture};
@@ -288,6 +288,9 @@ impl<S, A> Layer<S> for PusherAuthLayer<A> {
 }
 
 /// The service [`PusherAuthLayer`] makes: answers its own paths, passes the rest to `S`.
+///
+/// Its response body is the inner service's own (`ResBody: From<Bytes>`: axum's `Body`,
+/// `Full<Bytes>`, …), so passing a request through adds no wrapping of the response.
 pub struct PusherAuth<S, A> {
     inner: S,
     config: Arc<Config<A>>,
@@ -318,8 +321,9 @@ where
     B: Body + Send + 'static,
     B::Data: Send,
     B::Error: Into<BoxError>,
+    ResBody: From<Bytes>,
 {
-    type Response = Response<ResponseBody<ResBody>>;
+    type Response = Response<ResBody>;
     type Error = S::Error;
     type Future = ResponseFuture<S::Future>;
 
@@ -361,23 +365,23 @@ pin_project! {
     #[project = StateProj]
     enum State<F> {
         Inner { #[pin] future: F },
-        Answer { future: BoxFuture<'static, Response<Full<Bytes>>> },
+        Answer { future: BoxFuture<'static, Response<Bytes>> },
     }
 }
 
 impl<F, ResBody, E> Future for ResponseFuture<F>
 where
     F: Future<Output = Result<Response<ResBody>, E>>,
+    ResBody: From<Bytes>,
 {
-    type Output = Result<Response<ResponseBody<ResBody>>, E>;
+    type Output = Result<Response<ResBody>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
-            StateProj::Inner { future } => future.poll(cx).map_ok(|r| r.map(ResponseBody::inner)),
-            StateProj::Answer { future } => future
-                .as_mut()
-                .poll(cx)
-                .map(|r| Ok(r.map(ResponseBody::answer))),
+            StateProj::Inner { future } => future.poll(cx),
+            StateProj::Answer { future } => {
+                future.as_mut().poll(cx).map(|r| Ok(r.map(ResBody::from)))
+            }
         }
     }
 }
@@ -385,73 +389,6 @@ where
 impl<F> fmt::Debug for ResponseFuture<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ResponseFuture")
-    }
-}
-
-pin_project! {
-    /// The response body of [`PusherAuth`]: the inner service's body, or the layer's JSON.
-    pub struct ResponseBody<B> {
-        #[pin]
-        kind: BodyKind<B>,
-    }
-}
-
-pin_project! {
-    #[project = BodyProj]
-    enum BodyKind<B> {
-        Inner { #[pin] body: B },
-        Answer { #[pin] body: Full<Bytes> },
-    }
-}
-
-impl<B> ResponseBody<B> {
-    fn inner(body: B) -> Self {
-        ResponseBody {
-            kind: BodyKind::Inner { body },
-        }
-    }
-
-    fn answer(body: Full<Bytes>) -> Self {
-        ResponseBody {
-            kind: BodyKind::Answer { body },
-        }
-    }
-}
-
-impl<B: Body<Data = Bytes>> Body for ResponseBody<B> {
-    type Data = Bytes;
-    type Error = B::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
-        match self.project().kind.project() {
-            BodyProj::Inner { body } => body.poll_frame(cx),
-            BodyProj::Answer { body } => body
-                .poll_frame(cx)
-                .map(|f| f.map(|r| r.map_err(|never: Infallible| match never {}))),
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        match &self.kind {
-            BodyKind::Inner { body } => body.is_end_stream(),
-            BodyKind::Answer { body } => body.is_end_stream(),
-        }
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match &self.kind {
-            BodyKind::Inner { body } => body.size_hint(),
-            BodyKind::Answer { body } => body.size_hint(),
-        }
-    }
-}
-
-impl<B> fmt::Debug for ResponseBody<B> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ResponseBody")
     }
 }
 
@@ -498,6 +435,10 @@ where
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let config = Arc::clone(&self.config);
         let route = self.route;
-        Box::pin(async move { Ok(answer::answer(&config.endpoints, route, request).await) })
+        Box::pin(async move {
+            Ok(answer::answer(&config.endpoints, route, request)
+                .await
+                .map(Full::new))
+        })
     }
 }
