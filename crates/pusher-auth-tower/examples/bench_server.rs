@@ -5,6 +5,8 @@
 //!   authorizer) and passing `GET /ping` through to its handler;
 //! - `ceiling`: axum with a bare `POST /pusher/auth` handler returning a fixed JSON string of
 //!   the same size and headers;
+//! - `outer`: like `layer`, but the layer wraps the whole router once
+//!   (`ServiceBuilder::new().layer(…).service(router)`) instead of each route;
 //! - `plain`: axum with `GET /ping` and no layer.
 //!
 //! Usage: `cargo run --release -p pusher-auth-tower --example bench_server -- MODE PORT`
@@ -30,6 +32,7 @@ fn main() {
         )
         .unwrap()
         .to_json();
+    let outer_credentials = credentials.clone();
     let ping = get(|| async { "pong" });
     let app = match mode.as_str() {
         "layer" => Router::new()
@@ -50,7 +53,7 @@ fn main() {
                 }
             }),
         ),
-        "plain" => Router::new().route("/ping", ping),
+        "plain" | "outer" => Router::new().route("/ping", ping),
         other => panic!("unknown mode {other}"),
     };
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -61,6 +64,14 @@ fn main() {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .unwrap();
-        axum::serve(listener, app).await.unwrap();
+        if mode == "outer" {
+            let layer = PusherAuthLayer::new(outer_credentials, AllowPrivate);
+            let service = tower::ServiceBuilder::new().layer(layer).service(app);
+            axum::serve(listener, tower::make::Shared::new(service))
+                .await
+                .unwrap();
+        } else {
+            axum::serve(listener, app).await.unwrap();
+        }
     });
 }

@@ -531,6 +531,10 @@ fn parse_form(body: &[u8], limits: &Limits) -> Result<Fields, RequestError> {
 
 /// Decodes one form component: `+` is a space, `%XX` a byte; the result must be UTF-8.
 fn form_decode(raw: &[u8]) -> Result<String, RequestError> {
+    // Most components (socket ids, channel names) need no decoding at all.
+    if !raw.iter().any(|&b| b == b'%' || b == b'+') {
+        return String::from_utf8(raw.to_vec()).map_err(|_| RequestError::NotUtf8);
+    }
     let plus_free: Cow<'_, [u8]> = if raw.contains(&b'+') {
         Cow::Owned(
             raw.iter()
