@@ -11,17 +11,11 @@ use actix_web::http::header::{ContentType, AUTHORIZATION, COOKIE};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
-use chat_common::{Config, CurrentUser, Publisher, Sessions, WebhookLog};
+use chat_common::{Chat, CurrentUser, Sessions};
 use pusher_auth_actix_web::PusherAuth;
 use serde::Deserialize;
 
-#[derive(Clone)]
-struct AppState {
-    config: std::sync::Arc<Config>,
-    sessions: Sessions,
-    publisher: Publisher,
-    webhooks: WebhookLog,
-}
+type AppState = Chat;
 
 fn error(status: StatusCode, code: &str) -> HttpResponse {
     HttpResponse::build(status).json(serde_json::json!({ "error": { "code": code } }))
@@ -163,18 +157,8 @@ async fn webhook_events(app: web::Data<AppState>) -> HttpResponse {
 
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    let config = Config::from_env()?;
-    let state = AppState {
-        publisher: config.publisher(),
-        config: std::sync::Arc::new(config.clone()),
-        sessions: Sessions::default(),
-        webhooks: WebhookLog::default(),
-    };
+    let state = Chat::start()?;
+    let config = state.config.clone();
     let sessions = state.sessions.clone();
     let webhooks = state.webhooks.clone();
     let pusher = PusherAuth::new(config.credentials.clone(), chat_common::authorizer())

@@ -19,17 +19,11 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use chat_common::{Config, CurrentUser, Publisher, Sessions, WebhookLog};
+use chat_common::{Chat, CurrentUser};
 use pusher_auth_axum::{PusherAuthLayer, RouterExt};
 use serde::Deserialize;
 
-#[derive(Clone)]
-struct App {
-    config: std::sync::Arc<Config>,
-    sessions: Sessions,
-    publisher: Publisher,
-    webhooks: WebhookLog,
-}
+type App = Chat;
 
 /// The session id of the request, put in the extensions by [`sessions`].
 #[derive(Clone)]
@@ -176,18 +170,8 @@ async fn webhook_events(State(app): State<App>) -> Response {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    let config = Config::from_env()?;
-    let app = App {
-        publisher: config.publisher(),
-        config: std::sync::Arc::new(config.clone()),
-        sessions: Sessions::default(),
-        webhooks: WebhookLog::default(),
-    };
+    let app = Chat::start()?;
+    let config = app.config.clone();
     let webhooks = app.webhooks.clone();
     let layer = PusherAuthLayer::new(config.credentials.clone(), chat_common::authorizer())
         .with_channel_path("/channels/authorize")

@@ -13,6 +13,39 @@ use pusher_auth::webhook::Webhook;
 use pusher_auth::{Credentials, PresenceMember, UserData, UserId};
 use serde::Serialize;
 
+/// Everything a chat app's handlers share, built once at start-up.
+#[derive(Debug, Clone)]
+pub struct Chat {
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// The sessions.
+    pub sessions: Sessions,
+    /// The REST client.
+    pub publisher: Publisher,
+    /// The verified webhooks.
+    pub webhooks: WebhookLog,
+}
+
+impl Chat {
+    /// Logging (`RUST_LOG`, default `info`), then the configuration from the environment
+    /// (see [`Config::from_env`]).
+    pub fn start() -> Result<Self, String> {
+        tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| "info".into()),
+            )
+            .init();
+        let config = Config::from_env()?;
+        Ok(Chat {
+            publisher: config.publisher(),
+            config: Arc::new(config),
+            sessions: Sessions::default(),
+            webhooks: WebhookLog::default(),
+        })
+    }
+}
+
 /// The name of the session cookie.
 pub const COOKIE: &str = "chat_session";
 
