@@ -11,7 +11,7 @@ use actix_web::http::header::{ContentType, AUTHORIZATION, COOKIE};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
-use chat_common::{Chat, CurrentUser, Sessions};
+use chat_common::{Chat, CurrentUser, SendMessage, Sessions};
 use pusher_auth_actix_web::PusherAuth;
 use serde::Deserialize;
 
@@ -115,12 +115,6 @@ async fn me(req: HttpRequest, app: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-#[derive(Deserialize)]
-struct SendMessage {
-    message: String,
-    socket_id: Option<String>,
-}
-
 async fn send_message(
     req: HttpRequest,
     app: web::Data<AppState>,
@@ -129,23 +123,12 @@ async fn send_message(
     let Some(user) = user(&req, &app.sessions) else {
         return error(StatusCode::FORBIDDEN, "not_logged_in");
     };
-    if body.message.is_empty() || body.message.chars().count() > chat_common::MAX_MESSAGE {
-        return error(StatusCode::BAD_REQUEST, "invalid_message");
-    }
-    let socket = body
-        .socket_id
-        .as_deref()
-        .filter(|s| pusher_auth::SocketId::new(*s).is_ok());
-    match app
-        .publisher
-        .send_message(&user, &body.message, socket)
-        .await
-    {
+    match app.send_message(&user, &body).await {
         Ok(()) => HttpResponse::NoContent().finish(),
-        Err(e) => {
-            tracing::error!(error = %e, "send-message failed");
-            error(StatusCode::BAD_GATEWAY, "trigger_failed")
-        }
+        Err(e) => error(
+            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_GATEWAY),
+            e.code(),
+        ),
     }
 }
 

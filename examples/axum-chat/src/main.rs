@@ -19,7 +19,7 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use chat_common::{Chat, CurrentUser};
+use chat_common::{Chat, CurrentUser, SendMessage};
 use pusher_auth_axum::{PusherAuthLayer, RouterExt};
 use serde::Deserialize;
 
@@ -130,12 +130,6 @@ async fn me(user: Option<Extension<CurrentUser>>) -> Response {
     }
 }
 
-#[derive(Deserialize)]
-struct SendMessage {
-    message: String,
-    socket_id: Option<String>,
-}
-
 async fn send_message(
     State(app): State<App>,
     user: Option<Extension<CurrentUser>>,
@@ -144,23 +138,12 @@ async fn send_message(
     let Some(Extension(user)) = user else {
         return error(StatusCode::FORBIDDEN, "not_logged_in");
     };
-    if body.message.is_empty() || body.message.chars().count() > chat_common::MAX_MESSAGE {
-        return error(StatusCode::BAD_REQUEST, "invalid_message");
-    }
-    let socket = body
-        .socket_id
-        .as_deref()
-        .filter(|s| pusher_auth::SocketId::new(*s).is_ok());
-    match app
-        .publisher
-        .send_message(&user, &body.message, socket)
-        .await
-    {
+    match app.send_message(&user, &body).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "send-message failed");
-            error(StatusCode::BAD_GATEWAY, "trigger_failed")
-        }
+        Err(e) => error(
+            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_GATEWAY),
+            e.code(),
+        ),
     }
 }
 

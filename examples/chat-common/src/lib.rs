@@ -46,6 +46,66 @@ impl Chat {
     }
 }
 
+/// The body of `POST /channels/send-message`.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct SendMessage {
+    /// The text, 1 to [`MAX_MESSAGE`] characters.
+    pub message: String,
+    /// The sender's connection, excluded from the broadcast when valid.
+    pub socket_id: Option<String>,
+}
+
+/// Why a message was not sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendError {
+    /// The text is empty or too long (400 `invalid_message`).
+    InvalidMessage,
+    /// The REST call failed (502 `trigger_failed`).
+    TriggerFailed,
+}
+
+impl SendError {
+    /// The HTTP status.
+    pub fn status(self) -> u16 {
+        match self {
+            SendError::InvalidMessage => 400,
+            SendError::TriggerFailed => 502,
+        }
+    }
+
+    /// The stable error code.
+    pub fn code(self) -> &'static str {
+        match self {
+            SendError::InvalidMessage => "invalid_message",
+            SendError::TriggerFailed => "trigger_failed",
+        }
+    }
+}
+
+impl Chat {
+    /// Validates and broadcasts a logged-in user's message.
+    pub async fn send_message(
+        &self,
+        from: &CurrentUser,
+        request: &SendMessage,
+    ) -> Result<(), SendError> {
+        if request.message.is_empty() || request.message.chars().count() > MAX_MESSAGE {
+            return Err(SendError::InvalidMessage);
+        }
+        let socket = request
+            .socket_id
+            .as_deref()
+            .filter(|s| pusher_auth::SocketId::new(*s).is_ok());
+        self.publisher
+            .send_message(from, &request.message, socket)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "send-message failed");
+                SendError::TriggerFailed
+            })
+    }
+}
+
 /// The name of the session cookie.
 pub const COOKIE: &str = "chat_session";
 
