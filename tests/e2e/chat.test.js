@@ -10,7 +10,7 @@ const path = require("node:path");
 const fs = require("node:fs");
 const crypto = require("node:crypto");
 
-const { APP, MASTER_KEY, OUTPUT, connected, once, post, pusherOptions, session, sleep, startStack, subscribe } = require("./harness");
+const { APP, MASTER_KEY, OUTPUT, connected, connectionOptions, once, post, pusherOptions, session, sleep, startStack, subscribe } = require("./harness");
 
 const jsDir = path.join(__dirname, "../js");
 const Pusher = require(path.join(jsDir, "node_modules/pusher-js"));
@@ -152,12 +152,7 @@ for (const appName of APPS) {
       try {
         const endpoint = `http://127.0.0.1:${proxy.address().port}/channels/authorize`;
         const p = new Pusher(APP.key, {
-          cluster: "mt1",
-          wsHost: "127.0.0.1",
-          wsPort: stack.wsPort,
-          forceTLS: false,
-          enabledTransports: ["ws"],
-          disableStats: true,
+          ...connectionOptions(stack),
           authorizer: PusherBatchAuthorizer,
           authEndpoint: endpoint,
           auth: { headers: { "X-CSRF-Token": grace.csrf, Authorization: `Bearer ${grace.sid}` } },
@@ -183,12 +178,7 @@ for (const appName of APPS) {
         broadcaster: "pusher",
         Pusher,
         key: APP.key,
-        cluster: "mt1",
-        wsHost: "127.0.0.1",
-        wsPort: stack.wsPort,
-        forceTLS: false,
-        enabledTransports: ["ws"],
-        disableStats: true,
+        ...connectionOptions(stack),
         authEndpoint: `${stack.base}/channels/authorize`,
         csrfToken: heidi.csrf,
         auth: { headers: { Authorization: `Bearer ${heidi.sid}` } },

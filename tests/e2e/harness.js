@@ -166,15 +166,15 @@ function authHeaders(s) {
   return { "X-CSRF-Token": s.csrf, Authorization: `Bearer ${s.sid}` };
 }
 
+/** How every client reaches the local sockudo. */
+function connectionOptions(stack) {
+  return { cluster: "mt1", wsHost: "127.0.0.1", wsPort: stack.wsPort, forceTLS: false, enabledTransports: ["ws"], disableStats: true };
+}
+
 function pusherOptions(stack, s, extra) {
   return Object.assign(
+    connectionOptions(stack),
     {
-      cluster: "mt1",
-      wsHost: "127.0.0.1",
-      wsPort: stack.wsPort,
-      forceTLS: false,
-      enabledTransports: ["ws"],
-      disableStats: true,
       channelAuthorization: { endpoint: `${stack.base}/channels/authorize`, transport: "ajax", headers: authHeaders(s) },
       userAuthentication: { endpoint: `${stack.base}/channels/user-auth`, transport: "ajax", headers: authHeaders(s) },
     },
@@ -210,4 +210,4 @@ async function connected(pusher) {
   await once(pusher.connection, "connected");
 }
 
-module.exports = { APP, MASTER_KEY, OUTPUT, ROOT, authHeaders, connected, once, post, pusherOptions, session, sleep, startStack, subscribe };
+module.exports = { APP, MASTER_KEY, OUTPUT, ROOT, authHeaders, connected, connectionOptions, once, post, pusherOptions, session, sleep, startStack, subscribe };
