@@ -29,18 +29,19 @@
 //! ```
 
 use std::borrow::Cow;
-use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::credentials::Credentials;
-use crate::names::{ChannelName, SocketId, UserId};
+use pusher_protocol::{
+    ChannelData, ChannelName, PresenceMember, SerializedUserData, SocketId, UserData,
+};
+
 use crate::request::Params;
-use crate::sign::{ChannelAuth, PresenceMember, SignError, UserAuth, UserData};
 
 /// A boxed error, the form every authorizer error is converted into.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -55,19 +56,13 @@ pub type RequestHead = http::request::Parts;
 /// `channel_data` that is signed and returned. Made by [`ChannelDecision::member`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
-    user_id: UserId,
-    channel_data: Result<String, Arc<str>>,
+    data: Result<ChannelData, Arc<str>>,
 }
 
 impl Member {
-    /// The member's user id.
-    pub fn user_id(&self) -> &UserId {
-        &self.user_id
-    }
-
     /// The serialized `channel_data`, or why the member could not be serialized.
-    pub fn channel_data(&self) -> Result<&str, &str> {
-        match &self.channel_data {
+    pub fn channel_data(&self) -> Result<&ChannelData, &str> {
+        match &self.data {
             Ok(data) => Ok(data),
             Err(e) => Err(e),
         }
@@ -78,19 +73,13 @@ impl Member {
 /// signed and returned. Made by [`UserDecision::sign_in`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedInUser {
-    id: UserId,
-    user_data: Result<String, Arc<str>>,
+    data: Result<SerializedUserData, Arc<str>>,
 }
 
 impl SignedInUser {
-    /// The user's id.
-    pub fn id(&self) -> &UserId {
-        &self.id
-    }
-
     /// The serialized `user_data`, or why the user could not be serialized.
-    pub fn user_data(&self) -> Result<&str, &str> {
-        match &self.user_data {
+    pub fn user_data(&self) -> Result<&SerializedUserData, &str> {
+        match &self.data {
             Ok(data) => Ok(data),
             Err(e) => Err(e),
         }
@@ -102,8 +91,9 @@ impl SignedInUser {
 #[non_exhaustive]
 pub enum ChannelDecision {
     /// May join this `private-` or `private-encrypted-` channel. For a presence channel this is
-    /// a configuration error (a presence answer needs a member), answered with a 500 and a log
-    /// line.
+    /// a configuration error (a presence answer needs a member), answered with a 500
+    /// `misconfigured` and an error log line; [`crate::routes::ChannelRoutes`] makes that
+    /// mistake impossible (presence routes decide a [`crate::routes::Membership`]).
     Allow,
     /// May join this presence channel as this member (see [`ChannelDecision::member`]).
     Member(Member),
@@ -130,13 +120,17 @@ impl ChannelDecision {
     /// [`crate::MAX_USER_INFO_BYTES`]) is reported when the answer is signed: a 500 with a log
     /// line, since it is the app's mistake, not the client's.
     pub fn member<T: Serialize>(member: PresenceMember<T>) -> Self {
-        let channel_data = member
-            .to_channel_data()
-            .map_err(|e| Arc::from(e.to_string()));
         ChannelDecision::Member(Member {
-            user_id: member.user_id().clone(),
-            channel_data,
+            data: member
+                .to_channel_data()
+                .map_err(|e| Arc::from(e.to_string())),
         })
+    }
+
+    /// A presence membership from `channel_data` already serialized and validated (for
+    /// example by another SDK): signed and returned byte for byte.
+    pub fn member_data(data: ChannelData) -> Self {
+        ChannelDecision::Member(Member { data: Ok(data) })
     }
 
     /// `Allow` when `allowed`, else a denial with `reason`.
@@ -168,50 +162,31 @@ impl UserDecision {
     /// Signs in as `user`, serialized here, once (errors are reported as for
     /// [`ChannelDecision::member`]).
     pub fn sign_in<T: Serialize>(user: UserData<T>) -> Self {
-        let user_data = user.to_user_data().map_err(|e| Arc::from(e.to_string()));
         UserDecision::SignIn(SignedInUser {
-            id: user.id().clone(),
-            user_data,
+            data: user.to_user_data().map_err(|e| Arc::from(e.to_string())),
         })
+    }
+
+    /// Signs in with `user_data` already serialized and validated: signed and returned byte
+    /// for byte.
+    pub fn sign_in_data(data: SerializedUserData) -> Self {
+        UserDecision::SignIn(SignedInUser { data: Ok(data) })
     }
 }
 
-impl Credentials {
-    /// Signs a presence answer for a [`Member`] decided by an authorizer.
-    pub fn authorize_member(
-        &self,
-        socket_id: &SocketId,
-        channel: &ChannelName,
-        member: &Member,
-    ) -> Result<ChannelAuth, SignError> {
-        crate::sign::check_presence(channel)?;
-        let data = member
-            .channel_data()
-            .map_err(|e| SignError::InvalidDecision(e.to_string()))?;
-        Ok(self.sign_presence(socket_id, channel, data.to_string()))
+impl<T: Serialize> From<UserData<T>> for UserDecision {
+    fn from(user: UserData<T>) -> Self {
+        UserDecision::sign_in(user)
     }
+}
 
-    /// Signs a presence answer without `channel_data`, for a connection that signed in
-    /// (see [`ChannelDecision::SignedInMember`]): `SOCKET_ID:CHANNEL` only.
-    pub fn authorize_signed_in_member(
-        &self,
-        socket_id: &SocketId,
-        channel: &ChannelName,
-    ) -> Result<ChannelAuth, SignError> {
-        crate::sign::check_presence(channel)?;
-        Ok(self.sign_plain(socket_id, channel))
-    }
-
-    /// Signs a sign-in answer for a [`SignedInUser`] decided by an authorizer.
-    pub fn sign_in(
-        &self,
-        socket_id: &SocketId,
-        user: &SignedInUser,
-    ) -> Result<UserAuth, SignError> {
-        let data = user
-            .user_data()
-            .map_err(|e| SignError::InvalidDecision(e.to_string()))?;
-        Ok(self.sign_user_data(socket_id, data.to_string()))
+impl<T: Serialize> From<Option<UserData<T>>> for UserDecision {
+    /// `None` is a denial ("no user").
+    fn from(user: Option<UserData<T>>) -> Self {
+        match user {
+            Some(user) => UserDecision::sign_in(user),
+            None => UserDecision::deny("no user to sign in"),
+        }
     }
 }
 
@@ -346,7 +321,6 @@ impl fmt::Debug for UserRequest {
 /// use pusher_auth::authorizer::{Authorizer, ChannelDecision, ChannelRequest, UserDecision, UserRequest};
 /// use pusher_auth::{UserData, UserId};
 ///
-/// #[derive(Clone)]
 /// struct Staff;
 ///
 /// impl Authorizer for Staff {
@@ -364,8 +338,17 @@ impl fmt::Debug for UserRequest {
 /// ```
 ///
 /// A denial (`Ok(Deny)`) is a 403; an error (`Err`) is a 500 whose detail is logged and never
-/// sent.
-pub trait Authorizer: Clone + Send + Sync + 'static {
+/// sent. Most apps do not implement this trait by hand: they write [`crate::routes`] that
+/// receive their user type, and the adapter (axum extractor, actix-web extractor, request
+/// extensions) supplies the user.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a pusher-auth `Authorizer`",
+    label = "an `Authorizer` is needed here",
+    note = "a closure authorizer takes a `ChannelRequest` and returns a future of `Result<ChannelDecision, E>`: `|request: ChannelRequest| async move {{ Ok::<_, Infallible>(ChannelDecision::Allow) }}`",
+    note = "`ChannelRoutes<U>` is an `Authorizer` that reads `U` from the request extensions when `U: Clone + Send + Sync + 'static`",
+    note = "with axum, `authorize_with(…)` whose extractor reads the router state (a session store, a database pool) needs `.with_state(state)`, and the state type must implement `FromRef` for what the extractor asks for"
+)]
+pub trait Authorizer: Send + Sync + 'static {
     /// The error type; any error converts into [`BoxError`].
     type Error: Into<BoxError> + Send + 'static;
 
@@ -375,6 +358,22 @@ pub trait Authorizer: Clone + Send + Sync + 'static {
         request: ChannelRequest,
     ) -> impl Future<Output = Result<ChannelDecision, Self::Error>> + Send;
 
+    /// Decides every channel of one HTTP request: one channel, or a pusher-js-auth batch of up
+    /// to 100. The answers are in the order of `requests`.
+    ///
+    /// The default runs [`Authorizer::authorize_channel`] for each, at most `concurrency` at a
+    /// time (see [`decide_all`]). Override it to do per-request work once, such as looking up
+    /// the session a single time for the whole batch.
+    fn authorize_channels(
+        &self,
+        requests: Vec<ChannelRequest>,
+        concurrency: usize,
+    ) -> impl Future<Output = Vec<Result<ChannelDecision, Self::Error>>> + Send {
+        decide_all(requests, concurrency, move |request| {
+            self.authorize_channel(request)
+        })
+    }
+
     /// Decides a user sign-in request. The default denies every sign-in.
     fn authenticate_user(
         &self,
@@ -383,11 +382,41 @@ pub trait Authorizer: Clone + Send + Sync + 'static {
         let _ = request;
         async { Ok(UserDecision::deny("user sign-in is not configured")) }
     }
+
+    /// Whether this authorizer signs users in. When it does not, the endpoints leave the
+    /// sign-in path alone (the request goes on to the app, usually a 404) instead of answering
+    /// 403. The default is `true`; closures, [`crate::routes::ChannelRoutes`] without a
+    /// [`user`](crate::routes::ChannelRoutes::user) handler, and the adapters' extractor
+    /// authorizers without a sign-in half say `false`.
+    fn signs_in(&self) -> bool {
+        true
+    }
+}
+
+/// Runs `decide` over `requests`, at most `concurrency` (at least 1) at a time, and returns
+/// the answers in the order of `requests`: the default of [`Authorizer::authorize_channels`],
+/// public for authorizers that override it.
+pub fn decide_all<T, F, Fut>(
+    requests: Vec<T>,
+    concurrency: usize,
+    decide: F,
+) -> impl Future<Output = Vec<Fut::Output>> + Send
+where
+    T: Send,
+    F: FnMut(T) -> Fut + Send,
+    Fut: Future + Send,
+    Fut::Output: Send,
+{
+    use futures_util::stream::{self, StreamExt};
+    stream::iter(requests)
+        .map(decide)
+        .buffered(concurrency.max(1))
+        .collect::<Vec<_>>()
 }
 
 impl<F, Fut, E> Authorizer for F
 where
-    F: Fn(ChannelRequest) -> Fut + Clone + Send + Sync + 'static,
+    F: Fn(ChannelRequest) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<ChannelDecision, E>> + Send,
     E: Into<BoxError> + Send + 'static,
 {
@@ -399,9 +428,159 @@ where
     ) -> impl Future<Output = Result<ChannelDecision, E>> + Send {
         self(request)
     }
+
+    fn signs_in(&self) -> bool {
+        false
+    }
 }
 
-/// An authorizer with its channel and sign-in halves given as two closures.
+/// Decides for a user that an adapter found once per HTTP request: an axum extractor
+/// (`pusher_auth_axum::authorize_with`), an actix-web extractor, or the request extensions
+/// ([`from_extensions`]).
+///
+/// [`ChannelRoutes<U>`](crate::routes::ChannelRoutes) is a policy for `U`, and so is a closure
+/// `Fn(U, ChannelRequest) -> impl Future<Output = Result<ChannelDecision, E>>`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a policy for the user type `{U}`",
+    label = "expected a policy deciding for `{U}`",
+    note = "a policy is `ChannelRoutes<{U}>`, or a closure `|user: {U}, request: ChannelRequest| async move {{ … }}` returning `Result<ChannelDecision, E>`"
+)]
+pub trait Policy<U>: Send + Sync + 'static {
+    /// The error type.
+    type Error: Into<BoxError> + Send + 'static;
+
+    /// Decides a channel for `user`.
+    fn authorize_channel(
+        &self,
+        user: U,
+        request: ChannelRequest,
+    ) -> impl Future<Output = Result<ChannelDecision, Self::Error>> + Send;
+
+    /// Decides a sign-in for `user`. The default denies.
+    fn authenticate_user(
+        &self,
+        user: U,
+        request: UserRequest,
+    ) -> impl Future<Output = Result<UserDecision, Self::Error>> + Send {
+        let _ = (user, request);
+        async { Ok(UserDecision::deny("user sign-in is not configured")) }
+    }
+
+    /// Whether this policy signs users in (see [`Authorizer::signs_in`]).
+    fn signs_in(&self) -> bool {
+        true
+    }
+}
+
+impl<U, F, Fut, E> Policy<U> for F
+where
+    F: Fn(U, ChannelRequest) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<ChannelDecision, E>> + Send,
+    E: Into<BoxError> + Send + 'static,
+{
+    type Error = E;
+
+    fn authorize_channel(
+        &self,
+        user: U,
+        request: ChannelRequest,
+    ) -> impl Future<Output = Result<ChannelDecision, E>> + Send {
+        self(user, request)
+    }
+
+    fn signs_in(&self) -> bool {
+        false
+    }
+}
+
+/// An [`Authorizer`] that finds the user `U` in the request extensions (where session or login
+/// middleware put it) and asks `policy`. A request without a `U` is denied, with a log line
+/// naming the type. Made by [`from_extensions`].
+pub struct FromExtensions<P, U> {
+    policy: P,
+    _user: PhantomData<fn() -> U>,
+}
+
+/// An [`Authorizer`] that finds the user `U` in the request extensions and asks `policy`
+/// (a [`ChannelRoutes<U>`](crate::routes::ChannelRoutes) or a closure
+/// `Fn(U, ChannelRequest)`). `ChannelRoutes<U>` does this by itself; this is for closures.
+///
+/// ```
+/// use pusher_auth::authorizer::{from_extensions, ChannelDecision, ChannelRequest};
+/// # fn check<A: pusher_auth::Authorizer>(_: &A) {}
+///
+/// #[derive(Clone)]
+/// struct User { admin: bool } // inserted by your login middleware
+///
+/// let authorizer = from_extensions(|user: User, _request: ChannelRequest| async move {
+///     Ok::<_, std::convert::Infallible>(ChannelDecision::allow_if(user.admin, "not an admin"))
+/// });
+/// # check(&authorizer);
+/// ```
+pub fn from_extensions<U, P: Policy<U>>(policy: P) -> FromExtensions<P, U> {
+    FromExtensions {
+        policy,
+        _user: PhantomData,
+    }
+}
+
+impl<P: Clone, U> Clone for FromExtensions<P, U> {
+    fn clone(&self) -> Self {
+        FromExtensions {
+            policy: self.policy.clone(),
+            _user: PhantomData,
+        }
+    }
+}
+
+impl<P, U> fmt::Debug for FromExtensions<P, U> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FromExtensions")
+            .field("user", &std::any::type_name::<U>())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The reason logged when the user type is not in the extensions.
+pub(crate) fn missing_extension<U>() -> String {
+    format!(
+        "no `{}` in the request extensions (add the login or session layer outside the pusher-auth layer, so it runs first)",
+        std::any::type_name::<U>()
+    )
+}
+
+impl<P, U> Authorizer for FromExtensions<P, U>
+where
+    P: Policy<U>,
+    U: Clone + Send + Sync + 'static,
+{
+    type Error = P::Error;
+
+    async fn authorize_channel(
+        &self,
+        request: ChannelRequest,
+    ) -> Result<ChannelDecision, P::Error> {
+        match request.extensions().get::<U>().cloned() {
+            Some(user) => self.policy.authorize_channel(user, request).await,
+            None => Ok(ChannelDecision::deny(missing_extension::<U>())),
+        }
+    }
+
+    async fn authenticate_user(&self, request: UserRequest) -> Result<UserDecision, P::Error> {
+        match request.extensions().get::<U>().cloned() {
+            Some(user) => self.policy.authenticate_user(user, request).await,
+            None => Ok(UserDecision::deny(missing_extension::<U>())),
+        }
+    }
+
+    fn signs_in(&self) -> bool {
+        self.policy.signs_in()
+    }
+}
+
+/// An authorizer (or policy) with its channel and sign-in halves given separately: the channel
+/// half any [`Authorizer`] (or [`Policy`]), the sign-in half a closure taking the
+/// [`UserRequest`] (or the user and the request).
 ///
 /// ```
 /// use pusher_auth::authorizer::{with_user_auth, ChannelDecision, ChannelRequest, UserDecision, UserRequest};
@@ -421,22 +600,22 @@ where
 /// # fn check<A: pusher_auth::authorizer::Authorizer>(_: &A) {}
 /// # check(&authorizer);
 /// ```
-pub fn with_user_auth<C, U>(channel: C, user: U) -> WithUserAuth<C, U> {
+pub fn with_user_auth<C, G>(channel: C, user: G) -> WithUserAuth<C, G> {
     WithUserAuth { channel, user }
 }
 
 /// See [`with_user_auth`].
 #[derive(Clone, Debug)]
-pub struct WithUserAuth<C, U> {
+pub struct WithUserAuth<C, G> {
     channel: C,
-    user: U,
+    user: G,
 }
 
-impl<C, U, UFut> Authorizer for WithUserAuth<C, U>
+impl<C, G, GFut> Authorizer for WithUserAuth<C, G>
 where
     C: Authorizer,
-    U: Fn(UserRequest) -> UFut + Clone + Send + Sync + 'static,
-    UFut: Future<Output = Result<UserDecision, C::Error>> + Send,
+    G: Fn(UserRequest) -> GFut + Send + Sync + 'static,
+    GFut: Future<Output = Result<UserDecision, C::Error>> + Send,
 {
     type Error = C::Error;
 
@@ -447,6 +626,14 @@ where
         self.channel.authorize_channel(request)
     }
 
+    fn authorize_channels(
+        &self,
+        requests: Vec<ChannelRequest>,
+        concurrency: usize,
+    ) -> impl Future<Output = Vec<Result<ChannelDecision, Self::Error>>> + Send {
+        self.channel.authorize_channels(requests, concurrency)
+    }
+
     fn authenticate_user(
         &self,
         request: UserRequest,
@@ -455,8 +642,39 @@ where
     }
 }
 
+impl<U, C, G, GFut> Policy<U> for WithUserAuth<C, G>
+where
+    C: Policy<U>,
+    G: Fn(U, UserRequest) -> GFut + Send + Sync + 'static,
+    GFut: Future<Output = Result<UserDecision, C::Error>> + Send,
+{
+    type Error = C::Error;
+
+    fn authorize_channel(
+        &self,
+        user: U,
+        request: ChannelRequest,
+    ) -> impl Future<Output = Result<ChannelDecision, Self::Error>> + Send {
+        self.channel.authorize_channel(user, request)
+    }
+
+    fn authenticate_user(
+        &self,
+        user: U,
+        request: UserRequest,
+    ) -> impl Future<Output = Result<UserDecision, Self::Error>> + Send {
+        (self.user)(user, request)
+    }
+}
+
 /// Object-safe form of [`Authorizer`], behind [`BoxAuthorizer`].
 trait DynAuthorizer: Send + Sync {
+    fn authorize_channels(
+        &self,
+        requests: Vec<ChannelRequest>,
+        concurrency: usize,
+    ) -> BoxFuture<'_, Vec<Result<ChannelDecision, BoxError>>>;
+    fn signs_in(&self) -> bool;
     fn authorize_channel(
         &self,
         request: ChannelRequest,
@@ -468,6 +686,24 @@ trait DynAuthorizer: Send + Sync {
 }
 
 impl<A: Authorizer> DynAuthorizer for A {
+    fn authorize_channels(
+        &self,
+        requests: Vec<ChannelRequest>,
+        concurrency: usize,
+    ) -> BoxFuture<'_, Vec<Result<ChannelDecision, BoxError>>> {
+        Box::pin(async move {
+            Authorizer::authorize_channels(self, requests, concurrency)
+                .await
+                .into_iter()
+                .map(|r| r.map_err(Into::into))
+                .collect()
+        })
+    }
+
+    fn signs_in(&self) -> bool {
+        Authorizer::signs_in(self)
+    }
+
     fn authorize_channel(
         &self,
         request: ChannelRequest,
@@ -534,6 +770,18 @@ impl BoxAuthorizer {
 impl Authorizer for BoxAuthorizer {
     type Error = BoxError;
 
+    fn authorize_channels(
+        &self,
+        requests: Vec<ChannelRequest>,
+        concurrency: usize,
+    ) -> impl Future<Output = Vec<Result<ChannelDecision, BoxError>>> + Send {
+        self.inner.authorize_channels(requests, concurrency)
+    }
+
+    fn signs_in(&self) -> bool {
+        self.inner.signs_in()
+    }
+
     fn authorize_channel(
         &self,
         request: ChannelRequest,
@@ -546,26 +794,5 @@ impl Authorizer for BoxAuthorizer {
         request: UserRequest,
     ) -> impl Future<Output = Result<UserDecision, BoxError>> + Send {
         self.inner.authenticate_user(request)
-    }
-}
-
-/// An authorizer that allows every private and encrypted channel and denies presence channels
-/// and sign-in: for tests and benchmarks, never for production.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct AllowPrivate;
-
-impl Authorizer for AllowPrivate {
-    type Error = Infallible;
-
-    async fn authorize_channel(
-        &self,
-        request: ChannelRequest,
-    ) -> Result<ChannelDecision, Infallible> {
-        Ok(match request.channel().kind() {
-            crate::ChannelKind::Presence => {
-                ChannelDecision::deny("AllowPrivate does not admit presence members")
-            }
-            _ => ChannelDecision::Allow,
-        })
     }
 }

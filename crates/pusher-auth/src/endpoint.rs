@@ -1,11 +1,13 @@
-//! The auth endpoints, framework-free: from a request head and body to the exact answer.
+//! The auth endpoints, framework-free: their configuration (paths, limits, webhooks) and the
+//! way from a request head and body to the exact answer.
 //!
-//! Every adapter (the tower layer, actix-web) reads the body its own way and hands it here, so
-//! all of them give the same statuses, codes and JSON bytes.
+//! This module is for adapter authors. Every adapter (the tower layer, axum, actix-web) holds
+//! an [`Endpoints`], reads the body its own way and hands it here, so all of them share one
+//! configuration and give the same statuses, codes and JSON bytes.
 //!
 //! ```
-//! use pusher_auth::authorizer::AllowPrivate;
 //! use pusher_auth::endpoint::{Endpoints, Route};
+//! use pusher_auth::testing::AllowPrivate;
 //! use pusher_auth::Credentials;
 //!
 //! let endpoints = Endpoints::new(Credentials::new("key", "secret")?, AllowPrivate);
@@ -13,7 +15,8 @@
 //!     .header("content-type", "application/x-www-form-urlencoded")
 //!     .body(())?
 //!     .into_parts();
-//! let checked = endpoints.precheck(Route::Channel, &head).expect("POST with a form body");
+//! let route = endpoints.route(head.uri.path()).expect("the default channel path");
+//! let checked = endpoints.precheck(route, &head).expect("POST with a form body");
 //! let answer = block_on(endpoints.answer(checked, head, b"socket_id=1.2&channel_name=private-a"));
 //! assert_eq!(answer.status(), http::StatusCode::OK);
 //! assert!(answer.body().starts_with(r#"{"auth":"key:"#));
@@ -31,7 +34,7 @@
 //!
 //! | status | codes |
 //! |---|---|
-//! | 400 | `missing_field`, `duplicate_field`, `invalid_socket_id`, `invalid_channel_name`, `invalid_field_type`, `invalid_encoding`, `malformed_json`, `invalid_batch`, `batch_too_large`, `too_many_params`, `public_channel`, `body_read_error`, `invalid_body` (webhooks) |
+//! | 400 | `missing_field`, `duplicate_field`, `invalid_socket_id`, `invalid_channel_name`, `invalid_field_type`, `invalid_encoding`, `malformed_json`, `invalid_batch`, `batch_too_large`, `too_many_params`, `public_channel`, `body_read_error`, `invalid_request`, `invalid_body` (webhooks) |
 //! | 401 | `wrong_key`, `malformed_signature`, `bad_signature`, `expired` (webhooks) |
 //! | 403 | `forbidden` (the deny reason is logged, never sent) |
 //! | 405 | `method_not_allowed` (with `Allow: POST`) |
@@ -40,28 +43,47 @@
 //! | 500 | `authorizer_error`, `misconfigured`, `webhook_handler_error` (details logged, never sent) |
 //!
 //! Every answer is `application/json` with `Cache-Control: no-store`.
+//!
+//! # Logs
+//!
+//! Every decision is a `tracing` event with target `pusher_auth`: allowed and denied requests
+//! at `DEBUG` (with the socket id, channel, kind and the deny reason), malformed requests at
+//! `DEBUG`, refused webhooks at `WARN`, and failures (authorizer errors, a decision that cannot
+//! be signed, a failing extractor) at `ERROR`. Secrets, signatures and shared secrets are never
+//! logged.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
 use http::header::{HeaderName, HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{Method, StatusCode};
+use pusher_protocol::{ChannelAuth, ChannelKind, ChannelName, Credentials, SignError, SocketId};
 
 use crate::authorizer::{
     Authorizer, BoxError, ChannelDecision, ChannelRequest, RequestHead, UserDecision, UserRequest,
 };
-use crate::credentials::Credentials;
-use crate::names::{ChannelKind, ChannelName, SocketId};
 use crate::request::{
     parse_channel_request, parse_user_request, BatchOutcome, BatchResponse, BodyFormat,
-    ChannelAuthRequest, Channels, Limits, Params, UserAuthRequest,
+    ChannelAuthRequest, Channels, Limits, UserAuthRequest,
 };
-use crate::sign::{ChannelAuth, SignError};
-use crate::webhook::{SharedWebhookHandler, WebhookHandler, WebhookVerifier};
-use crate::WebhookError;
+use crate::webhook::{SharedWebhookHandler, WebhookError, WebhookHandler, WebhookVerifier};
 
-/// The default body limit: 16 KiB, room for a batch of 100 long channel names.
+/// The default body limit of the channel and sign-in endpoints: 16 KiB, room for a batch of
+/// 100 long channel names.
 pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024;
+
+/// The default body limit of the webhook endpoint: 512 KiB. Pusher batches webhook events, and
+/// one client event alone may carry 10 KB of data; a webhook refused for its size is retried
+/// until Pusher gives up, losing every event in it.
+pub const DEFAULT_WEBHOOK_BODY_LIMIT: usize = 512 * 1024;
+
+/// The paths pusher-js uses when none are configured.
+pub const PUSHER_JS_PATHS: (&str, &str) = ("/pusher/auth", "/pusher/user-auth");
+
+/// The paths Laravel Echo configures pusher-js with (`authEndpoint` and
+/// `userAuthentication.endpoint`).
+pub const LARAVEL_ECHO_PATHS: (&str, &str) = ("/broadcasting/auth", "/broadcasting/user-auth");
 
 /// Which endpoint a request is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -104,7 +126,7 @@ impl Answer {
         body.push_str("{\"error\":{\"code\":\"");
         body.push_str(code);
         body.push_str("\",\"message\":");
-        crate::sign::push_json_string(&mut body, message);
+        pusher_protocol::sign::push_json_string(&mut body, message);
         body.push_str("}}");
         Answer {
             status,
@@ -136,6 +158,16 @@ impl Answer {
             StatusCode::BAD_REQUEST,
             "body_read_error",
             "the body could not be read",
+        )
+    }
+
+    /// 400: the request line or headers could not be read (an adapter could not convert
+    /// them).
+    pub fn invalid_request() -> Self {
+        Answer::refuse(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "the request line or headers could not be read",
         )
     }
 
@@ -183,23 +215,41 @@ struct Webhooks {
     handler: SharedWebhookHandler,
 }
 
-/// The auth endpoints of one app: credentials, authorizer, limits and the optional webhook
-/// handler. Cheap to clone.
+#[derive(Clone)]
+struct Paths {
+    channel: Cow<'static, str>,
+    user: Option<Cow<'static, str>>,
+    webhook: Option<Cow<'static, str>>,
+}
+
+/// The auth endpoints of one app: credentials, authorizer, paths, limits and the optional
+/// webhook handler. Cheap to clone (reference counts).
+///
+/// Defaults: channels at `POST /pusher/auth`, user sign-in at `POST /pusher/user-auth` (the
+/// pusher-js defaults; answered only when the authorizer [signs users
+/// in](Authorizer::signs_in)), no webhooks, [`DEFAULT_BODY_LIMIT`],
+/// [`DEFAULT_WEBHOOK_BODY_LIMIT`] and [`Limits::default`].
 pub struct Endpoints<A> {
     credentials: Credentials,
-    authorizer: A,
+    authorizer: Arc<A>,
+    signs_in: bool,
+    paths: Paths,
     limits: Limits,
     body_limit: usize,
+    webhook_body_limit: usize,
     webhooks: Option<Arc<Webhooks>>,
 }
 
-impl<A: Clone> Clone for Endpoints<A> {
+impl<A> Clone for Endpoints<A> {
     fn clone(&self) -> Self {
         Endpoints {
             credentials: self.credentials.clone(),
-            authorizer: self.authorizer.clone(),
+            authorizer: Arc::clone(&self.authorizer),
+            signs_in: self.signs_in,
+            paths: self.paths.clone(),
             limits: self.limits,
             body_limit: self.body_limit,
+            webhook_body_limit: self.webhook_body_limit,
             webhooks: self.webhooks.clone(),
         }
     }
@@ -209,69 +259,241 @@ impl<A> fmt::Debug for Endpoints<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Endpoints")
             .field("credentials", &self.credentials)
+            .field("channel_path", &self.paths.channel)
+            .field("user_path", &self.user_path())
+            .field("webhook_path", &self.paths.webhook)
             .field("limits", &self.limits)
             .field("body_limit", &self.body_limit)
-            .field("webhooks", &self.webhooks.is_some())
+            .field("webhook_body_limit", &self.webhook_body_limit)
             .finish_non_exhaustive()
     }
 }
 
+/// Checks a configured path: absolute, and not one of the other endpoints' paths.
+#[track_caller]
+#[allow(clippy::panic)]
+fn check_path(path: &str, what: &str, others: [Option<&str>; 2]) {
+    if !path.starts_with('/') {
+        panic!("pusher-auth: the {what} path `{path}` must start with `/`");
+    }
+    if path.contains(['?', '#']) || path.bytes().any(|b| b.is_ascii_whitespace()) {
+        panic!("pusher-auth: the {what} path `{path}` must be a plain path (no query, fragment or spaces)");
+    }
+    if others.contains(&Some(path)) {
+        panic!("pusher-auth: the {what} path `{path}` is already used by another pusher-auth endpoint");
+    }
+}
+
 impl<A: Authorizer> Endpoints<A> {
-    /// Endpoints signing with `credentials` and deciding with `authorizer`, with
-    /// [`DEFAULT_BODY_LIMIT`], [`Limits::default`] and no webhook handler.
+    /// Endpoints signing with `credentials` and deciding with `authorizer`, with the defaults
+    /// above.
     pub fn new(credentials: Credentials, authorizer: A) -> Self {
         Endpoints {
             credentials,
-            authorizer,
+            signs_in: authorizer.signs_in(),
+            authorizer: Arc::new(authorizer),
+            paths: Paths {
+                channel: Cow::Borrowed(PUSHER_JS_PATHS.0),
+                user: Some(Cow::Borrowed(PUSHER_JS_PATHS.1)),
+                webhook: None,
+            },
             limits: Limits::default(),
             body_limit: DEFAULT_BODY_LIMIT,
+            webhook_body_limit: DEFAULT_WEBHOOK_BODY_LIMIT,
             webhooks: None,
         }
     }
 
-    /// Sets the batch and parameter limits.
+    /// Answers channel authorization at `path` (pusher-js `channelAuthorization.endpoint`).
+    ///
+    /// # Panics
+    ///
+    /// When `path` does not start with `/`, has a query or spaces, or is another endpoint's.
     #[must_use]
-    pub fn with_limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
+    #[track_caller]
+    pub fn with_channel_path(mut self, path: impl Into<Cow<'static, str>>) -> Self {
+        let path = path.into();
+        check_path(
+            &path,
+            "channel authorization",
+            [self.paths.user.as_deref(), self.paths.webhook.as_deref()],
+        );
+        self.paths.channel = path;
         self
     }
 
-    /// Sets the largest body, in bytes.
+    /// Answers user sign-in at `path` (pusher-js `userAuthentication.endpoint`), when the
+    /// authorizer signs users in.
+    ///
+    /// # Panics
+    ///
+    /// As [`Endpoints::with_channel_path`].
+    #[must_use]
+    #[track_caller]
+    pub fn with_user_path(mut self, path: impl Into<Cow<'static, str>>) -> Self {
+        let path = path.into();
+        check_path(
+            &path,
+            "user sign-in",
+            [Some(&self.paths.channel), self.paths.webhook.as_deref()],
+        );
+        self.paths.user = Some(path);
+        self
+    }
+
+    /// Does not answer user sign-in, whatever the authorizer: requests to that path go on to
+    /// the app.
+    #[must_use]
+    pub fn without_user_auth(mut self) -> Self {
+        self.paths.user = None;
+        self
+    }
+
+    /// Laravel Echo's paths: channels at `/broadcasting/auth`, sign-in at
+    /// `/broadcasting/user-auth` (what Echo configures pusher-js with when the app sets no
+    /// `authEndpoint`).
+    #[must_use]
+    #[track_caller]
+    pub fn for_laravel_echo(self) -> Self {
+        self.with_channel_path(LARAVEL_ECHO_PATHS.0)
+            .with_user_path(LARAVEL_ECHO_PATHS.1)
+    }
+
+    /// Verifies webhooks at `path` and hands them to `handler`: 200 when it succeeds, 401 for a
+    /// wrong key or signature or a webhook older than 5 minutes, 400 for a bad body, 500 when
+    /// the handler fails.
+    ///
+    /// # Panics
+    ///
+    /// As [`Endpoints::with_channel_path`].
+    #[must_use]
+    #[track_caller]
+    pub fn with_webhooks(
+        self,
+        path: impl Into<Cow<'static, str>>,
+        handler: impl WebhookHandler,
+    ) -> Self {
+        self.with_webhook_verifier(path, handler, |v| v)
+    }
+
+    /// Like [`Endpoints::with_webhooks`], adjusting the verifier (for example
+    /// [`WebhookVerifier::with_max_age`]).
+    ///
+    /// # Panics
+    ///
+    /// As [`Endpoints::with_channel_path`].
+    #[must_use]
+    #[track_caller]
+    pub fn with_webhook_verifier(
+        mut self,
+        path: impl Into<Cow<'static, str>>,
+        handler: impl WebhookHandler,
+        configure: impl FnOnce(WebhookVerifier) -> WebhookVerifier,
+    ) -> Self {
+        let path = path.into();
+        check_path(
+            &path,
+            "webhook",
+            [Some(&self.paths.channel), self.paths.user.as_deref()],
+        );
+        let verifier = configure(WebhookVerifier::new(self.credentials.clone()));
+        self.webhooks = Some(Arc::new(Webhooks {
+            verifier,
+            handler: Arc::new(handler),
+        }));
+        self.paths.webhook = Some(path);
+        self
+    }
+
+    /// The largest channel or sign-in body read, in bytes, whether or not the client sends
+    /// `Content-Length`.
     #[must_use]
     pub fn with_body_limit(mut self, bytes: usize) -> Self {
         self.body_limit = bytes;
         self
     }
 
-    /// Handles webhooks with `handler`, verified by `verifier`.
+    /// The largest webhook body read, in bytes.
     #[must_use]
-    pub fn with_webhooks(
-        mut self,
-        verifier: WebhookVerifier,
-        handler: impl WebhookHandler,
-    ) -> Self {
-        self.webhooks = Some(Arc::new(Webhooks {
-            verifier,
-            handler: Arc::new(handler),
-        }));
+    pub fn with_webhook_body_limit(mut self, bytes: usize) -> Self {
+        self.webhook_body_limit = bytes;
         self
     }
 
+    /// The batch, parameter and concurrency limits.
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+}
+
+impl<A> Endpoints<A> {
     /// The credentials.
     pub fn credentials(&self) -> &Credentials {
         &self.credentials
     }
 
-    /// The largest body an adapter should read, in bytes.
-    pub fn body_limit(&self) -> usize {
-        self.body_limit
+    /// The authorizer.
+    pub fn authorizer(&self) -> &A {
+        &self.authorizer
     }
 
-    /// Whether a webhook handler is configured.
-    pub fn has_webhooks(&self) -> bool {
-        self.webhooks.is_some()
+    /// The channel authorization path.
+    pub fn channel_path(&self) -> &str {
+        &self.paths.channel
     }
 
+    /// The user sign-in path, when sign-in is answered: a path is configured and the
+    /// authorizer signs users in.
+    pub fn user_path(&self) -> Option<&str> {
+        self.paths.user.as_deref().filter(|_| self.signs_in)
+    }
+
+    /// The webhook path, if webhooks are configured.
+    pub fn webhook_path(&self) -> Option<&str> {
+        self.paths.webhook.as_deref()
+    }
+
+    /// Every path answered, with its route.
+    pub fn routes(&self) -> impl Iterator<Item = (&str, Route)> {
+        [
+            Some((self.channel_path(), Route::Channel)),
+            self.user_path().map(|p| (p, Route::User)),
+            self.webhook_path().map(|p| (p, Route::Webhook)),
+        ]
+        .into_iter()
+        .flatten()
+    }
+
+    /// The route answered at `path`, if any.
+    pub fn route(&self, path: &str) -> Option<Route> {
+        if path == self.paths.channel {
+            Some(Route::Channel)
+        } else if self.user_path() == Some(path) {
+            Some(Route::User)
+        } else if self.webhook_path() == Some(path) {
+            Some(Route::Webhook)
+        } else {
+            None
+        }
+    }
+
+    /// The largest body an adapter should read for `route`, in bytes.
+    pub fn body_limit(&self, route: Route) -> usize {
+        match route {
+            Route::Webhook => self.webhook_body_limit,
+            Route::Channel | Route::User => self.body_limit,
+        }
+    }
+
+    /// The batch, parameter and concurrency limits.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+}
+
+impl<A: Authorizer> Endpoints<A> {
     /// What can be refused before the body is read: the method (405), the content type (415)
     /// and a declared `Content-Length` over the limit (413). The [`Checked`] it returns is what
     /// [`Endpoints::answer`] needs once the body has been read.
@@ -287,13 +509,14 @@ impl<A: Authorizer> Endpoints<A> {
             Route::Webhook => None,
             _ => Some(body_format(head)?),
         };
+        let limit = self.body_limit(route);
         let declared = head
             .headers
             .get(CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > self.body_limit as u64) {
-            return Err(Answer::payload_too_large(self.body_limit));
+        if declared.is_some_and(|n| n > limit as u64) {
+            return Err(Answer::payload_too_large(limit));
         }
         Ok(Checked { route, format })
     }
@@ -301,8 +524,9 @@ impl<A: Authorizer> Endpoints<A> {
     /// Answers a prechecked request whose body has been read (at most
     /// [`Endpoints::body_limit`] bytes).
     pub async fn answer(&self, checked: Checked, head: RequestHead, body: &[u8]) -> Answer {
-        if body.len() > self.body_limit {
-            return Answer::payload_too_large(self.body_limit);
+        let limit = self.body_limit(checked.route);
+        if body.len() > limit {
+            return Answer::payload_too_large(limit);
         }
         let result = match (checked.route, checked.format) {
             (Route::Channel, Some(format)) => {
@@ -329,27 +553,69 @@ impl<A: Authorizer> Endpoints<A> {
         let params = Arc::new(params);
         let head = Arc::new(head);
         match channels {
-            Channels::One(channel) => self
-                .decide(&socket_id, channel, &params, &head)
-                .await
-                .map(|auth| Answer::ok(auth.to_json())),
+            Channels::One(channel) => {
+                refuse_public(&socket_id, &channel)?;
+                let request = ChannelRequest::new(socket_id, channel, params, head);
+                let (socket_id, channel) = (request.socket_id().clone(), request.channel().clone());
+                let decision = self.authorizer.authorize_channel(request).await;
+                self.sign(&socket_id, &channel, decision.map_err(Into::into))
+                    .map(|auth| Answer::ok(auth.to_json()))
+            }
             Channels::Batch(entries) => {
-                let mut answer = BatchResponse::default();
-                for entry in entries {
+                // Invalid and public names are refused here; the rest are decided together.
+                let mut outcomes: Vec<Option<BatchOutcome>> = Vec::with_capacity(entries.len());
+                let mut requests = Vec::new();
+                for entry in &entries {
                     let outcome = match entry.channel() {
-                        Ok(channel) => {
-                            self.decide(&socket_id, channel.clone(), &params, &head)
-                                .await
-                        }
-                        Err(_) => Err(Answer::refuse(
-                            StatusCode::BAD_REQUEST,
-                            "invalid_channel_name",
-                            "",
-                        )),
+                        Err(_) => Some(BatchOutcome::Refused(400)),
+                        Ok(channel) => match refuse_public(&socket_id, channel) {
+                            Err(refusal) => Some(BatchOutcome::Refused(refusal.status.as_u16())),
+                            Ok(()) => {
+                                requests.push(ChannelRequest::new(
+                                    socket_id.clone(),
+                                    channel.clone(),
+                                    Arc::clone(&params),
+                                    Arc::clone(&head),
+                                ));
+                                None
+                            }
+                        },
                     };
+                    outcomes.push(outcome);
+                }
+                let channels: Vec<ChannelName> =
+                    requests.iter().map(|r| r.channel().clone()).collect();
+                let decisions = if requests.is_empty() {
+                    Vec::new()
+                } else {
+                    self.authorizer
+                        .authorize_channels(requests, self.limits.batch_concurrency)
+                        .await
+                };
+                let mut decided = channels.iter().zip(
+                    decisions
+                        .into_iter()
+                        .map(Some)
+                        .chain(std::iter::repeat_with(|| None)),
+                );
+                let mut answer = BatchResponse::default();
+                for (entry, outcome) in entries.iter().zip(outcomes) {
                     let outcome = match outcome {
-                        Ok(auth) => BatchOutcome::Authorized(auth),
-                        Err(refusal) => BatchOutcome::Refused(refusal.status.as_u16()),
+                        Some(outcome) => outcome,
+                        None => match decided.next() {
+                            Some((channel, Some(decision))) => {
+                                match self.sign(&socket_id, channel, decision.map_err(Into::into))
+                                {
+                                    Ok(auth) => BatchOutcome::Authorized(auth),
+                                    Err(refusal) => BatchOutcome::Refused(refusal.status.as_u16()),
+                                }
+                            }
+                            // An authorizer that answered fewer decisions than it was asked for.
+                            _ => {
+                                tracing::error!(target: "pusher_auth", "authorize_channels returned fewer decisions than channels");
+                                BatchOutcome::Refused(500)
+                            }
+                        },
                     };
                     answer.push(entry.requested(), outcome);
                 }
@@ -358,59 +624,40 @@ impl<A: Authorizer> Endpoints<A> {
         }
     }
 
-    async fn decide(
+    /// Signs a decision, or refuses it; logs the outcome.
+    fn sign(
         &self,
         socket_id: &SocketId,
-        channel: ChannelName,
-        params: &Arc<Params>,
-        head: &Arc<RequestHead>,
+        channel: &ChannelName,
+        decision: Result<ChannelDecision, BoxError>,
     ) -> Result<ChannelAuth, Answer> {
         let kind = channel.kind();
-        let log = |outcome: &'static str, reason: &str| {
-            tracing::info!(target: "pusher_auth", socket_id = %socket_id, channel = %channel, kind = %kind, outcome, reason, "channel authorization");
+        let denied = |reason: &str| {
+            tracing::debug!(target: "pusher_auth", socket_id = %socket_id, channel = %channel, kind = %kind, outcome = "denied", reason, "channel authorization");
+            Answer::forbidden()
         };
-        if kind == ChannelKind::Public {
-            log("refused", "public channels need no authorization");
-            return Err(Answer::refuse(
-                StatusCode::BAD_REQUEST,
-                "public_channel",
-                "public channels need no authorization",
-            ));
-        }
-        let request = ChannelRequest::new(
-            socket_id.clone(),
-            channel.clone(),
-            Arc::clone(params),
-            Arc::clone(head),
-        );
-        let decision = match self.authorizer.authorize_channel(request).await {
-            Ok(decision) => decision,
+        let signed = match decision {
             Err(e) => {
-                let e: BoxError = e.into();
                 tracing::error!(target: "pusher_auth", socket_id = %socket_id, channel = %channel, kind = %kind, outcome = "failed", error = %e, "channel authorizer failed");
                 return Err(Answer::internal("authorizer_error"));
             }
-        };
-        let signed = match decision {
-            ChannelDecision::Allow if kind == ChannelKind::Presence => {
-                tracing::error!(target: "pusher_auth", channel = %channel, "the authorizer allowed a presence channel without member data; decide ChannelDecision::member(…)");
+            Ok(ChannelDecision::Allow) if kind == ChannelKind::Presence => {
+                tracing::error!(target: "pusher_auth", channel = %channel, "the authorizer allowed a presence channel without member data; decide ChannelDecision::member(…) (channel routes: a presence route returning a Membership)");
                 return Err(Answer::internal("misconfigured"));
             }
-            ChannelDecision::Allow => self.credentials.authorize_channel(socket_id, &channel),
-            ChannelDecision::Member(member) => self
+            Ok(ChannelDecision::Allow) => self.credentials.authorize_channel(socket_id, channel),
+            Ok(ChannelDecision::Member(member)) => match member.channel_data() {
+                Ok(data) => self.credentials.authorize_presence(socket_id, channel, data),
+                Err(e) => {
+                    tracing::error!(target: "pusher_auth", channel = %channel, error = %e, "the decided presence member is invalid");
+                    return Err(Answer::internal("misconfigured"));
+                }
+            },
+            Ok(ChannelDecision::SignedInMember) => self
                 .credentials
-                .authorize_member(socket_id, &channel, &member),
-            ChannelDecision::SignedInMember => self
-                .credentials
-                .authorize_signed_in_member(socket_id, &channel),
-            ChannelDecision::Deny(reason) => {
-                log("denied", &reason);
-                return Err(Answer::forbidden());
-            }
-            ChannelDecision::Pass => {
-                log("denied", "no authorizer decided");
-                return Err(Answer::forbidden());
-            }
+                .authorize_signed_in_member(socket_id, channel),
+            Ok(ChannelDecision::Deny(reason)) => return Err(denied(&reason)),
+            Ok(ChannelDecision::Pass) => return Err(denied("no authorizer decided")),
         };
         match signed {
             Ok(auth) => {
@@ -425,16 +672,19 @@ impl<A: Authorizer> Endpoints<A> {
         let (socket_id, params) = parsed.into_parts();
         let request = UserRequest::new(socket_id.clone(), Arc::new(params), Arc::new(head));
         match self.authorizer.authenticate_user(request).await {
-            Ok(UserDecision::SignIn(user)) => {
-                let auth = self
-                    .credentials
-                    .sign_in(&socket_id, &user)
-                    .map_err(|e| misconfigured(&e))?;
-                tracing::debug!(target: "pusher_auth", socket_id = %socket_id, user_id = %user.id(), outcome = "signed_in", "user sign-in");
-                Ok(Answer::ok(auth.to_json()))
-            }
+            Ok(UserDecision::SignIn(user)) => match user.user_data() {
+                Ok(data) => {
+                    let auth = self.credentials.authenticate_user(&socket_id, data);
+                    tracing::debug!(target: "pusher_auth", socket_id = %socket_id, user_id = %data.id(), outcome = "signed_in", "user sign-in");
+                    Ok(Answer::ok(auth.to_json()))
+                }
+                Err(e) => {
+                    tracing::error!(target: "pusher_auth", socket_id = %socket_id, error = %e, "the decided user is invalid");
+                    Err(Answer::internal("misconfigured"))
+                }
+            },
             Ok(UserDecision::Deny(reason)) => {
-                tracing::info!(target: "pusher_auth", socket_id = %socket_id, outcome = "denied", reason = %reason, "user sign-in");
+                tracing::debug!(target: "pusher_auth", socket_id = %socket_id, outcome = "denied", reason = %reason, "user sign-in");
                 Err(Answer::forbidden())
             }
             Err(e) => {
@@ -460,7 +710,7 @@ impl<A: Authorizer> Endpoints<A> {
             .verifier
             .verify(header("x-pusher-key"), header("x-pusher-signature"), body)
             .map_err(|e| {
-                tracing::warn!(target: "pusher_auth", code = e.code(), "webhook refused");
+                tracing::warn!(target: "pusher_auth", code = e.code(), error = %e, "webhook refused");
                 let status = match e {
                     WebhookError::InvalidBody(_) => StatusCode::BAD_REQUEST,
                     _ => StatusCode::UNAUTHORIZED,
@@ -479,6 +729,19 @@ impl<A: Authorizer> Endpoints<A> {
             }
         }
     }
+}
+
+/// Public channels need no authorization: a 400, logged.
+fn refuse_public(socket_id: &SocketId, channel: &ChannelName) -> Result<(), Answer> {
+    if channel.kind() != ChannelKind::Public {
+        return Ok(());
+    }
+    tracing::debug!(target: "pusher_auth", socket_id = %socket_id, channel = %channel, outcome = "refused", reason = "public channels need no authorization", "channel authorization");
+    Err(Answer::refuse(
+        StatusCode::BAD_REQUEST,
+        "public_channel",
+        "public channels need no authorization",
+    ))
 }
 
 fn bad_request(e: &crate::RequestError) -> Answer {
@@ -503,4 +766,119 @@ fn body_format(head: &RequestHead) -> Result<BodyFormat, Answer> {
                 "send application/x-www-form-urlencoded or application/json",
             )
         })
+}
+
+/// The builder methods of [`Endpoints`], for adapters whose configuration type wraps one: the
+/// same names, arguments and documentation in every adapter, so they cannot drift apart.
+///
+/// The adapter type must have a type parameter `A: Authorizer` and a method
+/// `fn map_endpoints(self, f: impl FnOnce(Endpoints<A>) -> Endpoints<A>) -> Self`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __endpoint_builders {
+    () => {
+        /// Answers channel authorization at `path` (pusher-js `channelAuthorization.endpoint`).
+        /// Default: `/pusher/auth`.
+        ///
+        /// # Panics
+        ///
+        /// When `path` does not start with `/`, has a query or spaces, or is another
+        /// endpoint's.
+        #[must_use]
+        #[track_caller]
+        pub fn with_channel_path(
+            self,
+            path: impl ::core::convert::Into<::std::borrow::Cow<'static, str>>,
+        ) -> Self {
+            let path = path.into();
+            self.map_endpoints(|e| e.with_channel_path(path))
+        }
+
+        /// Answers user sign-in at `path` (pusher-js `userAuthentication.endpoint`) when the
+        /// authorizer signs users in. Default: `/pusher/user-auth`.
+        ///
+        /// # Panics
+        ///
+        /// As [`with_channel_path`](Self::with_channel_path).
+        #[must_use]
+        #[track_caller]
+        pub fn with_user_path(
+            self,
+            path: impl ::core::convert::Into<::std::borrow::Cow<'static, str>>,
+        ) -> Self {
+            let path = path.into();
+            self.map_endpoints(|e| e.with_user_path(path))
+        }
+
+        /// Does not answer user sign-in, whatever the authorizer.
+        #[must_use]
+        pub fn without_user_auth(self) -> Self {
+            self.map_endpoints(|e| e.without_user_auth())
+        }
+
+        /// Laravel Echo's paths: channels at `/broadcasting/auth`, sign-in at
+        /// `/broadcasting/user-auth`, as Echo configures pusher-js by default.
+        #[must_use]
+        #[track_caller]
+        pub fn for_laravel_echo(self) -> Self {
+            self.map_endpoints(|e| e.for_laravel_echo())
+        }
+
+        /// Verifies webhooks at `path` and hands them to `handler`: 200 when it succeeds, 401
+        /// for a wrong key or signature or a webhook more than 5 minutes old, 400 for a bad
+        /// body, 500 when the handler fails.
+        ///
+        /// # Panics
+        ///
+        /// As [`with_channel_path`](Self::with_channel_path).
+        #[must_use]
+        #[track_caller]
+        pub fn with_webhooks(
+            self,
+            path: impl ::core::convert::Into<::std::borrow::Cow<'static, str>>,
+            handler: impl $crate::webhook::WebhookHandler,
+        ) -> Self {
+            let path = path.into();
+            self.map_endpoints(|e| e.with_webhooks(path, handler))
+        }
+
+        /// Like [`with_webhooks`](Self::with_webhooks), adjusting the verifier (for example
+        /// `WebhookVerifier::with_max_age`).
+        ///
+        /// # Panics
+        ///
+        /// As [`with_channel_path`](Self::with_channel_path).
+        #[must_use]
+        #[track_caller]
+        pub fn with_webhook_verifier(
+            self,
+            path: impl ::core::convert::Into<::std::borrow::Cow<'static, str>>,
+            handler: impl $crate::webhook::WebhookHandler,
+            configure: impl ::core::ops::FnOnce(
+                $crate::webhook::WebhookVerifier,
+            ) -> $crate::webhook::WebhookVerifier,
+        ) -> Self {
+            let path = path.into();
+            self.map_endpoints(|e| e.with_webhook_verifier(path, handler, configure))
+        }
+
+        /// The largest channel or sign-in body read, in bytes (default 16 KiB), whether or not
+        /// the client sends `Content-Length`.
+        #[must_use]
+        pub fn with_body_limit(self, bytes: usize) -> Self {
+            self.map_endpoints(|e| e.with_body_limit(bytes))
+        }
+
+        /// The largest webhook body read, in bytes (default 512 KiB).
+        #[must_use]
+        pub fn with_webhook_body_limit(self, bytes: usize) -> Self {
+            self.map_endpoints(|e| e.with_webhook_body_limit(bytes))
+        }
+
+        /// The batch, parameter and concurrency limits.
+        #[must_use]
+        pub fn with_limits(self, limits: $crate::request::Limits) -> Self {
+            self.map_endpoints(|e| e.with_limits(limits))
+        }
+    };
 }

@@ -4,8 +4,8 @@
 #![allow(clippy::panic, missing_docs)]
 
 use crate::request::{parse_channel_request, parse_user_request, BodyFormat, Channels, Limits};
-use crate::webhook::WebhookVerifier;
-use crate::{ChannelName, Credentials, SocketId, UserId};
+use pusher_protocol::WebhookVerifier;
+use pusher_protocol::{ChannelName, Credentials, SocketId, UserId};
 
 /// The request parsers, in both formats; an accepted request holds valid names.
 pub fn request(data: &[u8]) {

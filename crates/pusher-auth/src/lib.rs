@@ -1,32 +1,29 @@
-//! Pusher Channels authorization, without a web framework.
+//! Pusher Channels authorization, without a web framework: who may join which channel.
 //!
-//! This crate holds everything an auth endpoint needs that is not HTTP plumbing: the app's
-//! [`Credentials`], validated [`SocketId`], [`ChannelName`] and [`UserId`], byte-exact signing
-//! for every channel kind and for user sign-in, the [`request`] formats clients send (including
-//! batches), [`webhook`] verification, and the [`Authorizer`] trait with Laravel-style
-//! [`routes`]: one authorizer serves every adapter. The `pusher-auth-tower` crate builds the
-//! tower layer on top of it.
+//! This crate holds what every auth endpoint needs besides HTTP plumbing: the [`Authorizer`]
+//! trait that decides, Laravel-style channel [`routes`] whose handlers receive your user type,
+//! the request formats clients send ([`request`], batches included), the [`endpoint`] logic that
+//! every adapter shares, and the [`webhook`] handler. The protocol itself (credentials, names,
+//! signing, webhook verification) is the `pusher-protocol` crate, re-exported here.
+//!
+//! Pick the adapter for your framework: `pusher-auth-axum`, `pusher-auth-actix-web`, or
+//! `pusher-auth-tower` for any tower stack.
 //!
 //! ```
-//! use pusher_auth::request::{parse_channel_request, BodyFormat, Channels, Limits};
-//! use pusher_auth::{Credentials, PresenceMember, UserId};
+//! use pusher_auth::routes::{ChannelRoutes, Membership};
+//! use pusher_auth::{PresenceMember, UserId};
 //!
-//! let credentials = Credentials::new("278d425bdf160c739803", "7ad3773142a6692b25b8")?;
+//! #[derive(Clone)]
+//! struct User { id: u64, name: String }
 //!
-//! // What pusher-js POSTs to the auth endpoint…
-//! let body = b"socket_id=1234.1234&channel_name=presence-chat";
-//! let request = parse_channel_request(BodyFormat::Form, body, &Limits::default())?;
-//! let Channels::One(channel) = request.channels() else { unreachable!() };
-//!
-//! // …decided by the app, then signed.
-//! #[derive(serde::Serialize)]
-//! struct Info<'a> { name: &'a str }
-//! let member = PresenceMember::new(UserId::from(42u64)).with_info(Info { name: "Ada" });
-//! let answer = credentials.authorize_presence(request.socket_id(), channel, &member)?;
-//!
-//! assert_eq!(answer.channel_data(), Some(r#"{"user_id":"42","user_info":{"name":"Ada"}}"#));
-//! assert!(answer.to_json().starts_with(r#"{"auth":"278d425bdf160c739803:"#));
-//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! let routes = ChannelRoutes::new()
+//!     .private("chat", |_user: User, (): ()| async { true })
+//!     .private("orders.{id}", |user: User, order: u64| async move { order / 1000 == user.id })
+//!     .presence("chat", |user: User, (): ()| async move {
+//!         PresenceMember::new(UserId::from(user.id)).with_info(serde_json::json!({ "name": user.name }))
+//!     });
+//! # fn check<A: pusher_auth::Authorizer>(_: &A) {}
+//! # check(&routes);
 //! ```
 //!
 //! # Features
@@ -36,28 +33,29 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod authorizer;
-mod credentials;
 pub mod endpoint;
-#[cfg(feature = "testing")]
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
-mod hex;
-mod names;
 pub mod request;
 pub mod routes;
-mod sign;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod webhook;
 
 /// The `http` crate, whose request head (`http::request::Parts`) authorizers read.
 pub use http;
+/// The protocol crate: credentials, names, signing and webhook verification.
+pub use pusher_protocol;
 
-pub use authorizer::{Authorizer, ChannelDecision, ChannelRequest, UserDecision, UserRequest};
-pub use credentials::{ConfigError, Credentials};
-pub use names::{ChannelKind, ChannelName, NameError, SocketId, UserId};
-pub use request::RequestError;
-pub use sign::{
-    ChannelAuth, PresenceMember, SignError, UserAuth, UserData, MAX_USER_INFO_BYTES, MAX_WATCHLIST,
+pub use authorizer::{
+    Authorizer, ChannelDecision, ChannelRequest, Policy, UserDecision, UserRequest,
 };
+pub use pusher_protocol::{
+    ChannelAuth, ChannelData, ChannelKind, ChannelName, ConfigError, Credentials, NameError,
+    PresenceMember, SerializedUserData, SignError, SocketId, UserAuth, UserData, UserId,
+    MAX_USER_INFO_BYTES, MAX_WATCHLIST,
+};
+pub use request::RequestError;
+pub use routes::ChannelRoutes;
 pub use webhook::{WebhookError, WebhookVerifier};

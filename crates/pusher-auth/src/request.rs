@@ -30,8 +30,7 @@ use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserializer, Serialize, Serializer};
 
-use crate::names::{ChannelName, NameError, SocketId};
-use crate::sign::ChannelAuth;
+use pusher_protocol::{ChannelAuth, ChannelName, NameError, SocketId};
 
 /// Why a request body was refused. Every variant is the client's mistake (a 4xx).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -69,6 +68,9 @@ pub enum RequestError {
         /// The limit.
         max: usize,
     },
+    /// A batch that names no channel.
+    #[error("the batch names no channel")]
+    EmptyBatch,
     /// More extra parameters than [`Limits::max_params`].
     #[error("the body holds more than {max} fields")]
     TooManyParams {
@@ -95,7 +97,9 @@ impl RequestError {
             RequestError::NotAString(_) => "invalid_field_type",
             RequestError::NotUtf8 => "invalid_encoding",
             RequestError::MalformedJson(_) => "malformed_json",
-            RequestError::InvalidBatchKey(_) | RequestError::MixedBatch => "invalid_batch",
+            RequestError::InvalidBatchKey(_)
+            | RequestError::MixedBatch
+            | RequestError::EmptyBatch => "invalid_batch",
             RequestError::BatchTooLarge { .. } => "batch_too_large",
             RequestError::TooManyParams { .. } => "too_many_params",
         }
@@ -137,7 +141,7 @@ impl BodyFormat {
     }
 }
 
-/// Bounds on what one request may hold.
+/// Bounds on what one request may hold, and on how it is decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Limits {
@@ -145,6 +149,10 @@ pub struct Limits {
     pub max_batch: usize,
     /// Most extra parameters besides `socket_id` and `channel_name` (default 64).
     pub max_params: usize,
+    /// Most channels of one batch decided at the same time (default 16): a 100-channel batch
+    /// whose authorizer waits 1 ms per channel is answered in about 7 ms instead of 100 ms,
+    /// without starting 100 database queries at once.
+    pub batch_concurrency: usize,
 }
 
 impl Default for Limits {
@@ -152,6 +160,7 @@ impl Default for Limits {
         Limits {
             max_batch: 100,
             max_params: 64,
+            batch_concurrency: 16,
         }
     }
 }
@@ -168,6 +177,13 @@ impl Limits {
     #[must_use]
     pub fn with_max_params(mut self, max: usize) -> Self {
         self.max_params = max;
+        self
+    }
+
+    /// Sets [`Limits::batch_concurrency`] (1 decides a batch one channel after another).
+    #[must_use]
+    pub fn with_batch_concurrency(mut self, concurrency: usize) -> Self {
+        self.batch_concurrency = concurrency.max(1);
         self
     }
 }
@@ -338,11 +354,19 @@ struct Fields {
 }
 
 impl Fields {
-    fn add(&mut self, key: String, value: Value, limits: &Limits) -> Result<(), RequestError> {
+    fn add(
+        &mut self,
+        key: String,
+        value: Value,
+        limits: &Limits,
+        mode: Mode,
+    ) -> Result<(), RequestError> {
         match key.as_str() {
             "socket_id" => set_once(&mut self.socket_id, value, "socket_id"),
-            "channel_name" => set_once(&mut self.channel_name, value, "channel_name"),
-            k if k.starts_with("channel_name[") => {
+            "channel_name" if mode == Mode::Channel => {
+                set_once(&mut self.channel_name, value, "channel_name")
+            }
+            k if mode == Mode::Channel && k.starts_with("channel_name[") => {
                 let inner = k
                     .strip_prefix("channel_name[")
                     .and_then(|r| r.strip_suffix(']'))
@@ -377,10 +401,19 @@ impl Fields {
                 }
                 let value = match value {
                     Value::Str(s) | Value::Other(s) => s,
-                    Value::List(_) => {
-                        return Err(RequestError::MalformedJson(
-                            "nested array in a parameter".into(),
-                        ))
+                    Value::List(items) => {
+                        // Only `channel_name` lists are kept as lists; anywhere else the list
+                        // is handed on as its JSON text.
+                        let items: Vec<serde_json::Value> = items
+                            .into_iter()
+                            .map(|v| match v {
+                                Value::Str(s) => serde_json::Value::String(s),
+                                Value::Other(text) => serde_json::from_str(&text)
+                                    .unwrap_or(serde_json::Value::String(text)),
+                                Value::List(_) => serde_json::Value::Null,
+                            })
+                            .collect();
+                        serde_json::Value::Array(items).to_string()
                     }
                 };
                 self.params.push((key, value));
@@ -412,6 +445,9 @@ impl Fields {
                         max: limits.max_batch,
                     });
                 }
+                if items.is_empty() {
+                    return Err(RequestError::EmptyBatch);
+                }
                 let names = items
                     .into_iter()
                     .map(|v| match v {
@@ -432,14 +468,9 @@ impl Fields {
 
     fn into_user_request(mut self) -> Result<UserAuthRequest, RequestError> {
         let socket_id = self.socket_id()?;
-        let mut params = self.params;
-        // A channel_name sent to the user endpoint is not ours to judge; hand it on.
-        if let Some(Value::Str(s) | Value::Other(s)) = self.channel_name {
-            params.push(("channel_name".into(), s));
-        }
         Ok(UserAuthRequest {
             socket_id,
-            params: Params(params),
+            params: Params(self.params),
         })
     }
 }
@@ -482,7 +513,7 @@ pub fn parse_channel_request(
     body: &[u8],
     limits: &Limits,
 ) -> Result<ChannelAuthRequest, RequestError> {
-    parse_fields(format, body, limits)?.into_channel_request(limits)
+    parse_fields(format, body, limits, Mode::Channel)?.into_channel_request(limits)
 }
 
 /// Parses a user sign-in request body (`socket_id` plus extra fields).
@@ -499,17 +530,30 @@ pub fn parse_user_request(
     body: &[u8],
     limits: &Limits,
 ) -> Result<UserAuthRequest, RequestError> {
-    parse_fields(format, body, limits)?.into_user_request()
+    parse_fields(format, body, limits, Mode::User)?.into_user_request()
 }
 
-fn parse_fields(format: BodyFormat, body: &[u8], limits: &Limits) -> Result<Fields, RequestError> {
+/// Whether `channel_name` fields are channels (channel requests) or plain parameters (user
+/// sign-in requests, which name no channel: anything but `socket_id` is handed on as sent).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Channel,
+    User,
+}
+
+fn parse_fields(
+    format: BodyFormat,
+    body: &[u8],
+    limits: &Limits,
+    mode: Mode,
+) -> Result<Fields, RequestError> {
     match format {
-        BodyFormat::Form => parse_form(body, limits),
-        BodyFormat::Json => parse_json(body, limits),
+        BodyFormat::Form => parse_form(body, limits, mode),
+        BodyFormat::Json => parse_json(body, limits, mode),
     }
 }
 
-fn parse_form(body: &[u8], limits: &Limits) -> Result<Fields, RequestError> {
+fn parse_form(body: &[u8], limits: &Limits, mode: Mode) -> Result<Fields, RequestError> {
     let mut fields = Fields::default();
     for pair in body.split(|&b| b == b'&') {
         if pair.is_empty() {
@@ -524,7 +568,7 @@ fn parse_form(body: &[u8], limits: &Limits) -> Result<Fields, RequestError> {
         };
         let key = form_decode(key)?;
         let value = form_decode(value)?;
-        fields.add(key, Value::Str(value), limits)?;
+        fields.add(key, Value::Str(value), limits, mode)?;
     }
     Ok(fields)
 }
@@ -548,14 +592,14 @@ fn form_decode(raw: &[u8]) -> Result<String, RequestError> {
     String::from_utf8(decoded.into_owned()).map_err(|_| RequestError::NotUtf8)
 }
 
-fn parse_json(body: &[u8], limits: &Limits) -> Result<Fields, RequestError> {
+fn parse_json(body: &[u8], limits: &Limits, mode: Mode) -> Result<Fields, RequestError> {
     let malformed = |e: serde_json::Error| RequestError::MalformedJson(e.to_string());
     let mut de = serde_json::Deserializer::from_slice(body);
     let pairs = de.deserialize_map(PairsVisitor).map_err(malformed)?;
     de.end().map_err(malformed)?;
     let mut fields = Fields::default();
     for (key, value) in pairs {
-        fields.add(key, value, limits)?;
+        fields.add(key, value, limits, mode)?;
     }
     Ok(fields)
 }
@@ -825,11 +869,24 @@ mod tests {
     fn user_requests() {
         let r = parse_user_request(
             BodyFormat::Form,
-            b"socket_id=1.2&channel_name=x",
+            b"socket_id=1.2&channel_name=x&channel_name[0]=y",
             &Limits::default(),
         )
         .unwrap();
+        // Sign-in names no channel: channel fields are handed on as parameters, as sent.
         assert_eq!(r.params().get("channel_name"), Some("x"));
+        assert_eq!(r.params().get("channel_name[0]"), Some("y"));
+        let r = parse_user_request(
+            BodyFormat::Json,
+            br#"{"socket_id":"1.2","channel_name":["a","b"]}"#,
+            &Limits::default(),
+        )
+        .unwrap();
+        assert_eq!(r.params().get("channel_name"), Some(r#"["a","b"]"#));
+        assert_eq!(
+            json(r#"{"socket_id":"1.2","channel_name":[]}"#).unwrap_err(),
+            RequestError::EmptyBatch
+        );
         assert_eq!(
             parse_user_request(BodyFormat::Form, b"", &Limits::default()).unwrap_err(),
             RequestError::MissingField("socket_id")
@@ -838,7 +895,7 @@ mod tests {
 
     #[test]
     fn batch_response_json() {
-        let c = crate::Credentials::new("k", "s").unwrap();
+        let c = pusher_protocol::Credentials::new("k", "s").unwrap();
         let ok = c
             .authorize_channel(
                 &SocketId::new("1.2").unwrap(),

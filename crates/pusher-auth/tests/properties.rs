@@ -15,7 +15,8 @@ use pusher_auth::request::{
 use pusher_auth::testing::{verify_channel_auth, verify_user_auth};
 use pusher_auth::webhook::WebhookVerifier;
 use pusher_auth::{
-    ChannelAuth, ChannelKind, ChannelName, Credentials, PresenceMember, SocketId, UserData, UserId,
+    ChannelData, ChannelKind, ChannelName, Credentials, PresenceMember, SerializedUserData,
+    SocketId, UserData, UserId,
 };
 
 fn credentials() -> Credentials {
@@ -113,26 +114,33 @@ proptest! {
     fn signed_answers_verify_and_reparse(
         left in 0u64..1_000_000, right in 0u64..1_000_000,
         name in NAME, prefix in prop::sample::select(vec!["private-", "private-encrypted-", "presence-"]),
-        id in NAME, info in proptest::collection::btree_map("[a-z]{1,5}", "\\PC{0,20}", 0..4),
+        id in "\\PC{1,60}", info in proptest::collection::btree_map("[a-z]{1,5}", "\\PC{0,20}", 0..4),
     ) {
         let c = credentials();
         let socket = SocketId::new(format!("{left}.{right}")).unwrap();
         let channel = ChannelName::new(format!("{prefix}{name}")).unwrap();
         let user = UserId::new(id).unwrap();
         let auth = if channel.kind() == ChannelKind::Presence {
-            c.authorize_presence(&socket, &channel, &PresenceMember::new(user.clone()).with_info(&info)).unwrap()
+            let data = PresenceMember::new(user.clone()).with_info(&info).to_channel_data().unwrap();
+            // The same bytes validate as pre-serialized data.
+            prop_assert_eq!(ChannelData::new(data.as_str()).unwrap(), data.clone());
+            c.authorize_presence(&socket, &channel, &data).unwrap()
         } else {
             c.authorize_channel(&socket, &channel).unwrap()
         };
         let json = auth.to_json();
         prop_assert_eq!(&json, &serde_json::to_string(&auth).unwrap());
-        let back: ChannelAuth = serde_json::from_str(&json).unwrap();
-        prop_assert_eq!(&back, &auth);
+        let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+        prop_assert_eq!(back["auth"].as_str(), Some(auth.auth()));
+        prop_assert_eq!(back["channel_data"].as_str(), auth.channel_data());
+        prop_assert_eq!(back["shared_secret"].as_str(), auth.shared_secret());
         let verified = verify_channel_auth(&c, socket.as_str(), channel.as_str(), json.as_bytes()).unwrap();
         if let Some(member) = verified.member() {
             prop_assert_eq!(member["user_id"].as_str(), Some(user.as_str()));
         }
-        let signin = c.authenticate_user(&socket, &UserData::new(user.clone()).with_info(&info)).unwrap();
+        let user_data = UserData::new(user.clone()).with_info(&info).to_user_data().unwrap();
+        prop_assert_eq!(SerializedUserData::new(user_data.as_str()).unwrap(), user_data.clone());
+        let signin = c.authenticate_user(&socket, &user_data);
         let data = verify_user_auth(&c, socket.as_str(), signin.to_json().as_bytes()).unwrap();
         prop_assert_eq!(data["id"].as_str(), Some(user.as_str()));
     }

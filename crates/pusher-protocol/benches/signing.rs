@@ -11,8 +11,8 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use hmac::{Hmac, Mac};
-use pusher_auth::webhook::WebhookVerifier;
-use pusher_auth::{ChannelName, Credentials, PresenceMember, SocketId, UserData, UserId};
+use pusher_protocol::webhook::WebhookVerifier;
+use pusher_protocol::{ChannelName, Credentials, PresenceMember, SocketId, UserData, UserId};
 use serde::Serialize;
 use sha2::Sha256;
 
@@ -82,14 +82,18 @@ fn signing(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("presence");
     let data = member.to_channel_data().unwrap();
-    let sts = format!("1234.1234:presence-chat:{data}");
+    let sts = format!("1234.1234:presence-chat:{}", data.as_str());
     g.bench_function("floor", |b| {
         b.iter(|| floor(&mac, black_box(sts.as_bytes())))
     });
     g.bench_function("pusher_auth", |b| {
         b.iter(|| {
             credentials
-                .authorize_presence(black_box(&socket), black_box(&presence), black_box(&member))
+                .authorize_presence(
+                    black_box(&socket),
+                    black_box(&presence),
+                    &black_box(&member).to_channel_data().unwrap(),
+                )
                 .unwrap()
         })
     });
@@ -121,15 +125,17 @@ fn signing(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("user");
     let data = user.to_user_data().unwrap();
-    let sts = format!("1234.1234::user::{data}");
+    let sts = format!("1234.1234::user::{}", data.as_str());
     g.bench_function("floor", |b| {
         b.iter(|| floor(&mac, black_box(sts.as_bytes())))
     });
     g.bench_function("pusher_auth", |b| {
         b.iter(|| {
             credentials
-                .authenticate_user(black_box(&socket), black_box(&user))
-                .unwrap()
+                .authenticate_user(
+                    black_box(&socket),
+                    &black_box(&user).to_user_data().unwrap(),
+                )
         })
     });
     g.finish();
@@ -137,7 +143,7 @@ fn signing(c: &mut Criterion) {
     let mut g = c.benchmark_group("webhook");
     let body = br#"{"time_ms":1700000000000,"events":[{"name":"member_added","channel":"presence-chat","user_id":"42"}]}"#;
     let signature = credentials.sign_hex(body);
-    let verifier = WebhookVerifier::new(credentials.clone());
+    let verifier = WebhookVerifier::new(credentials.clone()).without_max_age();
     let body_str = std::str::from_utf8(body).unwrap();
     g.bench_function("floor", |b| b.iter(|| floor(&mac, black_box(body))));
     g.bench_function("pusher_auth", |b| {

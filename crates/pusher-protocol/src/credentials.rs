@@ -1,7 +1,7 @@
 //! App credentials: key, secret and the optional encryption master key.
 //!
 //! ```
-//! use pusher_auth::Credentials;
+//! use pusher_protocol::Credentials;
 //!
 //! let credentials = Credentials::new("278d425bdf160c739803", "7ad3773142a6692b25b8")?
 //!     .with_app_id("1234")?
@@ -15,7 +15,7 @@
 //! // The same from a PUSHER_URL-style URL.
 //! let from_url = Credentials::from_url("http://278d425bdf160c739803:7ad3773142a6692b25b8@api.pusherapp.com/apps/1234")?;
 //! assert_eq!(from_url.app_id(), Some("1234"));
-//! # Ok::<(), pusher_auth::ConfigError>(())
+//! # Ok::<(), pusher_protocol::ConfigError>(())
 //! ```
 
 use std::fmt;
@@ -23,7 +23,10 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
+
+use crate::names::{ChannelKind, ChannelName, SocketId};
+use crate::sign::{check_presence, ChannelAuth, ChannelData, SerializedUserData, SignError, UserAuth};
 
 pub(crate) type HmacSha256 = Hmac<Sha256>;
 
@@ -127,7 +130,7 @@ impl Credentials {
     /// decodes to exactly 32 bytes (Pusher's `encryptionMasterKeyBase64`).
     ///
     /// ```
-    /// # use pusher_auth::{Credentials, ConfigError};
+    /// # use pusher_protocol::{Credentials, ConfigError};
     /// let c = Credentials::new("key", "secret")?;
     /// assert_eq!(c.clone().with_encryption_master_key_base64("c2hvcnQ=").unwrap_err(), ConfigError::MasterKeyLength(5));
     /// assert!(c.with_encryption_master_key_base64("zyrm8pvV2C9fJcBfhyXzvxbJVN/H7QLmbe0xJi1GhPU=").is_ok());
@@ -253,13 +256,13 @@ impl Credentials {
     /// uses (auth strings, webhooks, REST requests).
     ///
     /// ```
-    /// # use pusher_auth::Credentials;
+    /// # use pusher_protocol::Credentials;
     /// let c = Credentials::new("278d425bdf160c739803", "7ad3773142a6692b25b8")?;
     /// assert_eq!(
     ///     c.sign_hex(b"1234.1234:private-foobar"),
     ///     "58df8b0c36d6982b82c3ecf6b4662e34fe8c25bba48f5369f135bf843651c3a4",
     /// );
-    /// # Ok::<(), pusher_auth::ConfigError>(())
+    /// # Ok::<(), pusher_protocol::ConfigError>(())
     /// ```
     pub fn sign_hex(&self, message: &[u8]) -> String {
         let mut mac = self.mac();
@@ -267,6 +270,168 @@ impl Credentials {
         let mut out = String::with_capacity(64);
         crate::hex::push_hex32(&mut out, &mac.finalize().into_bytes().into());
         out
+    }
+}
+
+/// Signing: the answers an auth endpoint gives (see the [`sign`](crate::sign) module).
+impl Credentials {
+    /// `KEY:HEX(HMAC(secret, parts…))`.
+    fn auth_string(&self, parts: &[&[u8]]) -> String {
+        let mut mac = self.mac();
+        for part in parts {
+            mac.update(part);
+        }
+        let tag = mac.finalize().into_bytes();
+        let key = self.key();
+        let mut out = String::with_capacity(key.len() + 1 + 64);
+        out.push_str(key);
+        out.push(':');
+        crate::hex::push_hex32(&mut out, &tag.into());
+        out
+    }
+
+    /// `{"auth"}` over `SOCKET_ID:CHANNEL`, with no kind check.
+    fn sign_plain(&self, socket_id: &SocketId, channel: &ChannelName) -> ChannelAuth {
+        let auth = self.auth_string(&[
+            socket_id.as_str().as_bytes(),
+            b":",
+            channel.as_str().as_bytes(),
+        ]);
+        ChannelAuth {
+            auth,
+            channel_data: None,
+            shared_secret: None,
+        }
+    }
+
+    /// Authorizes a `private-` or `private-encrypted-` channel: signs `SOCKET_ID:CHANNEL`.
+    ///
+    /// For `private-encrypted-` channels the answer carries the channel's `shared_secret`, which
+    /// needs an encryption master key. Presence channels need [`Credentials::authorize_presence`];
+    /// public channels need no authorization. Either is a [`SignError::KindMismatch`].
+    pub fn authorize_channel(
+        &self,
+        socket_id: &SocketId,
+        channel: &ChannelName,
+    ) -> Result<ChannelAuth, SignError> {
+        let shared_secret = match channel.kind() {
+            ChannelKind::Private => None,
+            ChannelKind::PrivateEncrypted => Some(self.shared_secret(channel)?),
+            kind @ ChannelKind::Presence => {
+                return Err(SignError::KindMismatch {
+                    channel: channel.clone(),
+                    kind,
+                    hint: "authorize it with member data (authorize_presence)",
+                })
+            }
+            kind @ ChannelKind::Public => {
+                return Err(SignError::KindMismatch {
+                    channel: channel.clone(),
+                    kind,
+                    hint: "public channels need no authorization",
+                })
+            }
+        };
+        let mut answer = self.sign_plain(socket_id, channel);
+        answer.shared_secret = shared_secret;
+        Ok(answer)
+    }
+
+    /// Authorizes a `presence-` channel for a member: signs
+    /// `SOCKET_ID:CHANNEL:CHANNEL_DATA` and returns the same `channel_data` bytes.
+    ///
+    /// ```
+    /// # use pusher_protocol::{Credentials, PresenceMember, UserId};
+    /// let credentials = Credentials::new("key", "secret")?;
+    /// let member = PresenceMember::new(UserId::from(7u32)).with_info(serde_json::json!({"name": "Ann"}));
+    /// let answer = credentials.authorize_presence(&"1.2".parse()?, &"presence-room".parse()?, &member.to_channel_data()?)?;
+    /// assert_eq!(answer.channel_data(), Some(r#"{"user_id":"7","user_info":{"name":"Ann"}}"#));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn authorize_presence(
+        &self,
+        socket_id: &SocketId,
+        channel: &ChannelName,
+        data: &ChannelData,
+    ) -> Result<ChannelAuth, SignError> {
+        check_presence(channel)?;
+        let channel_data = data.as_str();
+        let auth = self.auth_string(&[
+            socket_id.as_str().as_bytes(),
+            b":",
+            channel.as_str().as_bytes(),
+            b":",
+            channel_data.as_bytes(),
+        ]);
+        Ok(ChannelAuth {
+            auth,
+            channel_data: Some(channel_data.to_owned()),
+            shared_secret: None,
+        })
+    }
+
+    /// Authorizes a `presence-` channel for a connection that signed in (`pusher.signin()`):
+    /// signs `SOCKET_ID:CHANNEL` and sends no `channel_data`, so the Pusher server takes the
+    /// member from the sign-in (pusher-js 7.4 and later). A connection that has not signed in
+    /// is refused by the server.
+    pub fn authorize_signed_in_member(
+        &self,
+        socket_id: &SocketId,
+        channel: &ChannelName,
+    ) -> Result<ChannelAuth, SignError> {
+        check_presence(channel)?;
+        Ok(self.sign_plain(socket_id, channel))
+    }
+
+    /// Signs a user sign-in (`pusher:signin`): `SOCKET_ID::user::USER_DATA`.
+    ///
+    /// ```
+    /// # use pusher_protocol::{Credentials, UserData, UserId};
+    /// let credentials = Credentials::new("278d425bdf160c739803", "7ad3773142a6692b25b8")?;
+    /// let user = UserData::new(UserId::new("12345")?).to_user_data()?;
+    /// let answer = credentials.authenticate_user(&"1234.1234".parse()?, &user);
+    /// assert_eq!(answer.auth(), "278d425bdf160c739803:4708d583dada6a56435fb8bc611c77c359a31eebde13337c16ab43aa6de336ba");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn authenticate_user(&self, socket_id: &SocketId, user: &SerializedUserData) -> UserAuth {
+        let user_data = user.as_str();
+        let auth = self.auth_string(&[
+            socket_id.as_str().as_bytes(),
+            b"::user::",
+            user_data.as_bytes(),
+        ]);
+        UserAuth {
+            auth,
+            user_data: user_data.to_owned(),
+        }
+    }
+
+    /// The end-to-end encryption secret of `channel`:
+    /// `base64(SHA-256(channel_name ‖ master_key))`, as every official SDK computes it.
+    ///
+    /// ```
+    /// # use pusher_protocol::Credentials;
+    /// let c = Credentials::new("f00d", "tofu")?
+    ///     .with_encryption_master_key_base64("zyrm8pvV2C9fJcBfhyXzvxbJVN/H7QLmbe0xJi1GhPU=")?;
+    /// let secret = c.shared_secret(&"private-encrypted-bla".parse()?)?;
+    /// assert_eq!(secret, "nlr49ISQHz91yS3cy/yWmW8wFMNeTnNL5tNHnbPJcLQ=");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn shared_secret(&self, channel: &ChannelName) -> Result<String, SignError> {
+        Ok(base64::engine::general_purpose::STANDARD.encode(self.shared_secret_bytes(channel)?))
+    }
+
+    /// The raw 32 bytes behind [`Credentials::shared_secret`]: the secretbox key of an
+    /// encrypted channel's payloads.
+    pub fn shared_secret_bytes(&self, channel: &ChannelName) -> Result<[u8; 32], SignError> {
+        let master = self
+            .master_key()
+            .ok_or_else(|| SignError::NoMasterKey(channel.clone()))?;
+        Ok(Sha256::new()
+            .chain_update(channel.as_str().as_bytes())
+            .chain_update(master)
+            .finalize()
+            .into())
     }
 }
 

@@ -3,7 +3,7 @@
 //! Each type is parsed once, at the edge, and carries the proof of its validity from then on.
 //!
 //! ```
-//! use pusher_auth::{ChannelKind, ChannelName, SocketId, UserId};
+//! use pusher_protocol::{ChannelKind, ChannelName, SocketId, UserId};
 //!
 //! let socket: SocketId = "1234.5678".parse()?;
 //! let channel: ChannelName = "private-encrypted-chat".parse()?;
@@ -15,7 +15,7 @@
 //! // Every rule names the field it guards.
 //! let err = "1234.5678:".parse::<SocketId>().unwrap_err();
 //! assert_eq!(err.field(), "socket_id");
-//! # Ok::<(), pusher_auth::NameError>(())
+//! # Ok::<(), pusher_protocol::NameError>(())
 //! ```
 
 use std::fmt;
@@ -67,8 +67,8 @@ impl NameError {
     }
 }
 
-/// The characters Pusher allows in channel names and user ids: `A-Z a-z 0-9 _ - = @ , . ;`.
-pub(crate) fn is_name_byte(b: u8) -> bool {
+/// The characters Pusher allows in channel names: `A-Z a-z 0-9 _ - = @ , . ;`.
+fn is_name_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'=' | b'@' | b',' | b'.' | b';')
 }
 
@@ -158,7 +158,7 @@ macro_rules! string_newtype {
 /// [`SocketId::MAX_LEN`] bytes are accepted.
 ///
 /// ```
-/// use pusher_auth::SocketId;
+/// use pusher_protocol::SocketId;
 /// assert!(SocketId::new("123.456").is_ok());
 /// for bad in ["1.1:", ":1.1", "12341234", "1.1foo", "foo1.1", "", "١٢.٣"] {
 ///     assert!(SocketId::new(bad).is_err(), "{bad:?}");
@@ -274,14 +274,14 @@ impl fmt::Display for ChannelKind {
 /// as pusher-js itself does.
 ///
 /// ```
-/// use pusher_auth::{ChannelKind, ChannelName};
+/// use pusher_protocol::{ChannelKind, ChannelName};
 /// let c = ChannelName::new("presence-cache-room.42")?;
 /// assert_eq!(c.kind(), ChannelKind::Presence);
 /// assert!(c.is_cache());
 /// assert_eq!(c.name_without_prefix(), "cache-room.42");
 /// assert!(ChannelName::new("private-a:b").is_err());
 /// assert!(ChannelName::new("#server-to-user-1").is_err());
-/// # Ok::<(), pusher_auth::NameError>(())
+/// # Ok::<(), pusher_protocol::NameError>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ChannelName(String);
@@ -295,6 +295,11 @@ impl ChannelName {
         let value = value.into();
         check_name(&value, "channel_name", Self::MAX_LEN)?;
         Ok(ChannelName(value))
+    }
+
+    /// Whether `b` may appear in a channel name: `A-Z a-z 0-9 _ - = @ , . ;`.
+    pub fn is_allowed_byte(b: u8) -> bool {
+        is_name_byte(b)
     }
 
     /// The channel's kind, from its prefix (`private-encrypted-` is checked before `private-`).
@@ -358,30 +363,47 @@ fn check_name(s: &str, field: &'static str, max: usize) -> Result<(), NameError>
     Ok(())
 }
 
-/// A user id for presence members and user sign-in: 1 to [`UserId::MAX_LEN`] characters of
-/// `[A-Za-z0-9_\-=@,.;]`.
+/// A user id for presence members and user sign-in: any non-empty string of at most
+/// [`UserId::MAX_LEN`] characters.
 ///
-/// User ids are always emitted as JSON strings, so numeric ids from a database survive
-/// JavaScript's 2^53 limit and every server's parser.
+/// The protocol asks nothing more of a user id than a non-empty string (pusher-js and the Node
+/// SDK check just that), so ids from identity providers work as they are: `auth0|5f7c…`,
+/// `google-oauth2|1077…`, `a+b@x.com`, non-ASCII names. User ids are always emitted as JSON
+/// strings, so numeric ids from a database survive JavaScript's 2^53 limit and every server's
+/// parser. Sending events to a user puts the id inside a channel name
+/// (`#server-to-user-{id}`); the REST client checks the channel-name rules there.
 ///
 /// ```
-/// use pusher_auth::UserId;
+/// use pusher_protocol::UserId;
 /// let id = UserId::from(42u64);
 /// assert_eq!(id.as_str(), "42");
+/// assert!(UserId::new("auth0|5f7c8ec7c33c6c004bbafe82").is_ok());
+/// assert!(UserId::new("Zoë Ångström").is_ok());
 /// assert!(UserId::new("").is_err());
-/// assert!(UserId::new("a b").is_err());
+/// assert!(UserId::new("x".repeat(129)).is_err());
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct UserId(String);
 
 impl UserId {
-    /// The longest user id accepted (the Pusher documentation's presence limit).
+    /// The longest user id accepted, in characters (the Pusher documentation's presence limit).
     pub const MAX_LEN: usize = 128;
 
-    /// Validates a user id.
+    /// Validates a user id: not empty, at most [`UserId::MAX_LEN`] characters.
     pub fn new(value: impl Into<String>) -> Result<Self, NameError> {
         let value = value.into();
-        check_name(&value, "user_id", Self::MAX_LEN)?;
+        const FIELD: &str = "user_id";
+        if value.is_empty() {
+            return Err(NameError::Empty { field: FIELD });
+        }
+        let len = value.chars().count();
+        if len > Self::MAX_LEN {
+            return Err(NameError::TooLong {
+                field: FIELD,
+                len,
+                max: Self::MAX_LEN,
+            });
+        }
         Ok(UserId(value))
     }
 }
@@ -514,11 +536,28 @@ mod tests {
     }
 
     #[test]
-    fn user_ids() {
+    fn user_ids_accept_what_the_protocol_accepts() {
         assert_eq!(UserId::from(u64::MAX).as_str(), "18446744073709551615");
-        assert!(UserId::new("a".repeat(UserId::MAX_LEN)).is_ok());
-        assert!(UserId::new("a".repeat(UserId::MAX_LEN + 1)).is_err());
-        assert_eq!(UserId::new("a b").unwrap_err().field(), "user_id");
+        // Real ids from identity providers, e-mail addresses, names: all accepted.
+        for good in [
+            "auth0|5f7c8ec7c33c6c004bbafe82",
+            "google-oauth2|107765443128851183025",
+            "a+b@x.com",
+            "a b",
+            "Zoë",
+            "用户",
+            "quote\"back\\slash",
+            "#1",
+        ] {
+            assert_eq!(UserId::new(good).unwrap().as_str(), good);
+        }
+        // The limit counts characters, not bytes.
+        assert!(UserId::new("é".repeat(UserId::MAX_LEN)).is_ok());
+        assert!(matches!(
+            UserId::new("é".repeat(UserId::MAX_LEN + 1)),
+            Err(NameError::TooLong { len: 129, max: 128, .. })
+        ));
+        assert_eq!(UserId::new("").unwrap_err().field(), "user_id");
     }
 
     #[test]

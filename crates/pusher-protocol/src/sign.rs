@@ -4,11 +4,15 @@
 //! |---|---|---|
 //! | `private-` | [`Credentials::authorize_channel`] | `{"auth"}` |
 //! | `private-encrypted-` | [`Credentials::authorize_channel`] | `{"auth","shared_secret"}` |
-//! | `presence-` | [`Credentials::authorize_presence`] | `{"auth","channel_data"}` |
-//! | user sign-in | [`Credentials::authenticate_user`] | `{"auth","user_data"}` |
+//! | `presence-` | [`Credentials::authorize_presence`] with a [`ChannelData`] | `{"auth","channel_data"}` |
+//! | `presence-`, signed-in connection | [`Credentials::authorize_signed_in_member`] | `{"auth"}` |
+//! | user sign-in | [`Credentials::authenticate_user`] with a [`SerializedUserData`] | `{"auth","user_data"}` |
+//!
+//! Presence and user data are serialized once, compactly, into a validated [`ChannelData`] or
+//! [`SerializedUserData`], and those exact bytes are both signed and returned.
 //!
 //! ```
-//! use pusher_auth::{Credentials, PresenceMember, UserId};
+//! use pusher_protocol::{Credentials, PresenceMember, UserId};
 //! use serde::Serialize;
 //!
 //! let credentials = Credentials::new("278d425bdf160c739803", "7ad3773142a6692b25b8")?;
@@ -24,18 +28,17 @@
 //! #[derive(Serialize)]
 //! struct Info { name: &'static str }
 //! let member = PresenceMember::new(UserId::from(10u32)).with_info(Info { name: "Mr. Channels" });
-//! let auth = credentials.authorize_presence(&"1234.1234".parse()?, &"presence-foobar".parse()?, &member)?;
+//! let data = member.to_channel_data()?;
+//! let auth = credentials.authorize_presence(&"1234.1234".parse()?, &"presence-foobar".parse()?, &data)?;
 //! assert_eq!(auth.channel_data(), Some(r#"{"user_id":"10","user_info":{"name":"Mr. Channels"}}"#));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use base64::Engine as _;
-use hmac::Mac;
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use std::fmt;
 
-use crate::credentials::Credentials;
-use crate::names::{ChannelKind, ChannelName, SocketId, UserId};
+use serde::Serialize;
+
+use crate::names::{ChannelKind, ChannelName, UserId};
 
 /// The largest serialized `user_info` accepted, in bytes (the Pusher documentation's 1 KB).
 pub const MAX_USER_INFO_BYTES: usize = 1024;
@@ -81,12 +84,15 @@ pub enum SignError {
         /// The limit.
         max: usize,
     },
-    /// Pre-serialized presence data is not a JSON object with a non-empty string `user_id`.
-    #[error("channel_data must be a JSON object with a non-empty string user_id")]
-    InvalidChannelData,
-    /// An authorizer's member or user could not be serialized when it was decided.
-    #[error("the decided member or user is invalid: {0}")]
-    InvalidDecision(String),
+    /// Pre-serialized presence data breaks a rule of [`ChannelData::new`].
+    #[error("invalid channel_data: {0}")]
+    InvalidChannelData(&'static str),
+    /// Pre-serialized sign-in data breaks a rule of [`SerializedUserData::new`].
+    #[error("invalid user_data: {0}")]
+    InvalidUserData(&'static str),
+    /// The user id breaks a rule of [`UserId`].
+    #[error(transparent)]
+    InvalidUserId(#[from] crate::names::NameError),
     /// The user info's `Serialize` implementation failed.
     #[error("user_info could not be serialized: {0}")]
     Serialize(#[source] serde_json::Error),
@@ -96,13 +102,13 @@ pub enum SignError {
 /// `shared_secret` for encrypted channels.
 ///
 /// It serializes (with [`serde`] or [`ChannelAuth::to_json`]) to exactly what pusher-js expects.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChannelAuth {
-    auth: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    channel_data: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    shared_secret: Option<String>,
+    pub(crate) auth: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) channel_data: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) shared_secret: Option<String>,
 }
 
 impl ChannelAuth {
@@ -145,10 +151,10 @@ impl ChannelAuth {
 }
 
 /// A signed user sign-in (`pusher:signin`): `{"auth","user_data"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UserAuth {
-    auth: String,
-    user_data: String,
+    pub(crate) auth: String,
+    pub(crate) user_data: String,
 }
 
 impl UserAuth {
@@ -174,8 +180,10 @@ impl UserAuth {
     }
 }
 
-/// Appends `s` as a JSON string literal, escaped exactly as `serde_json` (and `JSON.stringify`) do.
-pub(crate) fn push_json_string(out: &mut String, s: &str) {
+/// Appends `s` to `out` as a JSON string literal, escaped exactly as `serde_json` and
+/// `JSON.stringify` do.
+#[doc(hidden)]
+pub fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
     if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
         out.push_str(s);
@@ -212,10 +220,10 @@ pub(crate) fn push_json_string(out: &mut String, s: &str) {
 /// user information, which must serialize to a JSON object of at most [`MAX_USER_INFO_BYTES`].
 ///
 /// ```
-/// use pusher_auth::{PresenceMember, UserId};
+/// use pusher_protocol::{PresenceMember, UserId};
 /// let member = PresenceMember::new(UserId::new("alice")?).with_info(serde_json::json!({"name": "Alice"}));
-/// assert_eq!(member.to_channel_data()?, r#"{"user_id":"alice","user_info":{"name":"Alice"}}"#);
-/// assert_eq!(PresenceMember::new(UserId::from(7u8)).to_channel_data()?, r#"{"user_id":"7"}"#);
+/// assert_eq!(member.to_channel_data()?.as_str(), r#"{"user_id":"alice","user_info":{"name":"Alice"}}"#);
+/// assert_eq!(PresenceMember::new(UserId::from(7u8)).to_channel_data()?.as_str(), r#"{"user_id":"7"}"#);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -256,8 +264,10 @@ impl<T> PresenceMember<T> {
 }
 
 impl<T: Serialize> PresenceMember<T> {
-    /// The compact `channel_data` JSON: `{"user_id":"…"}` or `{"user_id":"…","user_info":{…}}`.
-    pub fn to_channel_data(&self) -> Result<String, SignError> {
+    /// The compact `channel_data` JSON: `{"user_id":"…"}` or `{"user_id":"…","user_info":{…}}`,
+    /// serialized once. `user_info` must serialize to a JSON object of at most
+    /// [`MAX_USER_INFO_BYTES`].
+    pub fn to_channel_data(&self) -> Result<ChannelData, SignError> {
         let mut buf = Vec::with_capacity(64);
         buf.extend_from_slice(b"{\"user_id\":");
         write_json(&mut buf, self.user_id.as_str())?;
@@ -266,7 +276,62 @@ impl<T: Serialize> PresenceMember<T> {
             write_user_info(&mut buf, info)?;
         }
         buf.push(b'}');
-        into_string(buf)
+        Ok(ChannelData {
+            json: into_string(buf)?,
+            user_id: self.user_id.clone(),
+        })
+    }
+}
+
+/// Presence `channel_data`, serialized and validated: exactly the bytes that are signed and
+/// returned to the client. Made by [`PresenceMember::to_channel_data`] or, for JSON produced
+/// elsewhere, [`ChannelData::new`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct ChannelData {
+    json: String,
+    user_id: UserId,
+}
+
+impl ChannelData {
+    /// Validates pre-serialized `channel_data` with the rules the typed path applies: a JSON
+    /// object whose `user_id` is a string that is a valid [`UserId`], and whose `user_info`, if
+    /// present, is an object of at most [`MAX_USER_INFO_BYTES`]. The text is kept byte for byte.
+    ///
+    /// ```
+    /// use pusher_protocol::ChannelData;
+    /// let data = ChannelData::new(r#"{"user_id": "auth0|5f7c", "user_info": {"name": "Ann"}}"#)?;
+    /// assert_eq!(data.user_id().as_str(), "auth0|5f7c");
+    /// assert!(ChannelData::new(r#"{"user_id": 10}"#).is_err()); // ids are strings
+    /// assert!(ChannelData::new(r#"{"user_id": "u", "user_info": true}"#).is_err());
+    /// # Ok::<(), pusher_protocol::SignError>(())
+    /// ```
+    pub fn new(json: impl Into<String>) -> Result<Self, SignError> {
+        let json = json.into();
+        let object = parse_object(&json).ok_or(SignError::InvalidChannelData("not a JSON object"))?;
+        let user_id = match object.get("user_id") {
+            Some(serde_json::Value::String(id)) => UserId::new(id.as_str())?,
+            _ => return Err(SignError::InvalidChannelData("user_id must be a string")),
+        };
+        if let Some(info) = object.get("user_info") {
+            check_user_info_value(info)?;
+        }
+        Ok(ChannelData { json, user_id })
+    }
+
+    /// The JSON text, as signed.
+    pub fn as_str(&self) -> &str {
+        &self.json
+    }
+
+    /// The member's user id.
+    pub fn user_id(&self) -> &UserId {
+        &self.user_id
+    }
+}
+
+impl fmt::Debug for ChannelData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ChannelData").field(&self.json).finish()
     }
 }
 
@@ -274,11 +339,11 @@ impl<T: Serialize> PresenceMember<T> {
 /// members) and an optional watchlist of at most [`MAX_WATCHLIST`] user ids.
 ///
 /// ```
-/// use pusher_auth::{UserData, UserId};
+/// use pusher_protocol::{UserData, UserId};
 /// let user = UserData::new(UserId::new("12345")?);
-/// assert_eq!(user.to_user_data()?, r#"{"id":"12345"}"#);
+/// assert_eq!(user.to_user_data()?.as_str(), r#"{"id":"12345"}"#);
 /// let user = user.with_watchlist([UserId::new("6")?]).with_info(serde_json::json!({"name": "Ann"}));
-/// assert_eq!(user.to_user_data()?, r#"{"id":"12345","user_info":{"name":"Ann"},"watchlist":["6"]}"#);
+/// assert_eq!(user.to_user_data()?.as_str(), r#"{"id":"12345","user_info":{"name":"Ann"},"watchlist":["6"]}"#);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -334,8 +399,9 @@ impl<T> UserData<T> {
 }
 
 impl<T: Serialize> UserData<T> {
-    /// The compact `user_data` JSON: `{"id":"…"[,"user_info":{…}][,"watchlist":[…]]}`.
-    pub fn to_user_data(&self) -> Result<String, SignError> {
+    /// The compact `user_data` JSON: `{"id":"…"[,"user_info":{…}][,"watchlist":[…]]}`,
+    /// serialized once.
+    pub fn to_user_data(&self) -> Result<SerializedUserData, SignError> {
         if self.watchlist.len() > MAX_WATCHLIST {
             return Err(SignError::WatchlistTooLong {
                 len: self.watchlist.len(),
@@ -354,7 +420,82 @@ impl<T: Serialize> UserData<T> {
             write_json(&mut buf, &self.watchlist)?;
         }
         buf.push(b'}');
-        into_string(buf)
+        Ok(SerializedUserData {
+            json: into_string(buf)?,
+            id: self.id.clone(),
+        })
+    }
+}
+
+/// Sign-in `user_data`, serialized and validated: exactly the bytes that are signed and
+/// returned. Made by [`UserData::to_user_data`] or, for JSON produced elsewhere,
+/// [`SerializedUserData::new`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct SerializedUserData {
+    json: String,
+    id: UserId,
+}
+
+impl SerializedUserData {
+    /// Validates pre-serialized `user_data` with the rules the typed path applies: a JSON
+    /// object whose `id` is a string that is a valid [`UserId`], whose `user_info`, if present,
+    /// is an object of at most [`MAX_USER_INFO_BYTES`], and whose `watchlist`, if present, is an
+    /// array of at most [`MAX_WATCHLIST`] valid user ids. The text is kept byte for byte.
+    ///
+    /// ```
+    /// use pusher_protocol::SerializedUserData;
+    /// let data = SerializedUserData::new(r#"{"id":"google-oauth2|1077","watchlist":["a+b@x.com"]}"#)?;
+    /// assert_eq!(data.id().as_str(), "google-oauth2|1077");
+    /// assert!(SerializedUserData::new(r#"{"id":""}"#).is_err());
+    /// # Ok::<(), pusher_protocol::SignError>(())
+    /// ```
+    pub fn new(json: impl Into<String>) -> Result<Self, SignError> {
+        let json = json.into();
+        let object = parse_object(&json).ok_or(SignError::InvalidUserData("not a JSON object"))?;
+        let id = match object.get("id") {
+            Some(serde_json::Value::String(id)) => UserId::new(id.as_str())?,
+            _ => return Err(SignError::InvalidUserData("id must be a string")),
+        };
+        if let Some(info) = object.get("user_info") {
+            check_user_info_value(info)?;
+        }
+        match object.get("watchlist") {
+            None => {}
+            Some(serde_json::Value::Array(ids)) => {
+                if ids.len() > MAX_WATCHLIST {
+                    return Err(SignError::WatchlistTooLong {
+                        len: ids.len(),
+                        max: MAX_WATCHLIST,
+                    });
+                }
+                for watched in ids {
+                    match watched {
+                        serde_json::Value::String(w) => {
+                            UserId::new(w.as_str())?;
+                        }
+                        _ => return Err(SignError::InvalidUserData("watchlist ids must be strings")),
+                    }
+                }
+            }
+            Some(_) => return Err(SignError::InvalidUserData("watchlist must be an array")),
+        }
+        Ok(SerializedUserData { json, id })
+    }
+
+    /// The JSON text, as signed.
+    pub fn as_str(&self) -> &str {
+        &self.json
+    }
+
+    /// The user's id.
+    pub fn id(&self) -> &UserId {
+        &self.id
+    }
+}
+
+impl fmt::Debug for SerializedUserData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SerializedUserData").field(&self.json).finish()
     }
 }
 
@@ -365,10 +506,28 @@ fn write_json<T: Serialize + ?Sized>(buf: &mut Vec<u8>, value: &T) -> Result<(),
 fn write_user_info<T: Serialize>(buf: &mut Vec<u8>, info: &T) -> Result<(), SignError> {
     let start = buf.len();
     write_json(buf, info)?;
-    if buf.get(start) != Some(&b'{') {
+    check_user_info(buf.get(start..).unwrap_or_default())
+}
+
+fn parse_object(json: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+    match serde_json::from_str(json) {
+        Ok(serde_json::Value::Object(object)) => Some(object),
+        _ => None,
+    }
+}
+
+/// Pre-serialized `user_info`: an object whose compact form fits [`MAX_USER_INFO_BYTES`].
+fn check_user_info_value(info: &serde_json::Value) -> Result<(), SignError> {
+    let compact = serde_json::to_vec(info).map_err(SignError::Serialize)?;
+    check_user_info(&compact)
+}
+
+/// `user_info` must be a JSON object of at most [`MAX_USER_INFO_BYTES`].
+fn check_user_info(json: &[u8]) -> Result<(), SignError> {
+    if json.first() != Some(&b'{') {
         return Err(SignError::UserInfoNotObject);
     }
-    let size = buf.len() - start;
+    let size = json.len();
     if size > MAX_USER_INFO_BYTES {
         return Err(SignError::UserInfoTooLarge {
             size,
@@ -383,167 +542,6 @@ fn into_string(buf: Vec<u8>) -> Result<String, SignError> {
     String::from_utf8(buf).map_err(|e| SignError::Serialize(serde::ser::Error::custom(e)))
 }
 
-impl Credentials {
-    /// `KEY:HEX(HMAC(secret, parts…))`.
-    fn auth_string(&self, parts: &[&[u8]]) -> String {
-        let mut mac = self.mac();
-        for part in parts {
-            mac.update(part);
-        }
-        let tag = mac.finalize().into_bytes();
-        let key = self.key();
-        let mut out = String::with_capacity(key.len() + 1 + 64);
-        out.push_str(key);
-        out.push(':');
-        crate::hex::push_hex32(&mut out, &tag.into());
-        out
-    }
-
-    /// Authorizes a `private-` or `private-encrypted-` channel: signs `SOCKET_ID:CHANNEL`.
-    ///
-    /// For `private-encrypted-` channels the answer carries the channel's `shared_secret`, which
-    /// needs an encryption master key. Presence channels need [`Credentials::authorize_presence`];
-    /// public channels need no authorization. Either is a [`SignError::KindMismatch`].
-    pub fn authorize_channel(
-        &self,
-        socket_id: &SocketId,
-        channel: &ChannelName,
-    ) -> Result<ChannelAuth, SignError> {
-        let shared_secret = match channel.kind() {
-            ChannelKind::Private => None,
-            ChannelKind::PrivateEncrypted => Some(self.shared_secret(channel)?),
-            kind @ ChannelKind::Presence => {
-                return Err(SignError::KindMismatch {
-                    channel: channel.clone(),
-                    kind,
-                    hint: "authorize it with member data (authorize_presence)",
-                })
-            }
-            kind @ ChannelKind::Public => {
-                return Err(SignError::KindMismatch {
-                    channel: channel.clone(),
-                    kind,
-                    hint: "public channels need no authorization",
-                })
-            }
-        };
-        let mut answer = self.sign_plain(socket_id, channel);
-        answer.shared_secret = shared_secret;
-        Ok(answer)
-    }
-
-    /// `{"auth"}` over `SOCKET_ID:CHANNEL`, with no kind check.
-    pub(crate) fn sign_plain(&self, socket_id: &SocketId, channel: &ChannelName) -> ChannelAuth {
-        let auth = self.auth_string(&[
-            socket_id.as_str().as_bytes(),
-            b":",
-            channel.as_str().as_bytes(),
-        ]);
-        ChannelAuth {
-            auth,
-            channel_data: None,
-            shared_secret: None,
-        }
-    }
-
-    /// Authorizes a `presence-` channel for `member`: signs `SOCKET_ID:CHANNEL:CHANNEL_DATA`,
-    /// where `CHANNEL_DATA` is the member serialized once, compactly, and returned as signed.
-    pub fn authorize_presence<T: Serialize>(
-        &self,
-        socket_id: &SocketId,
-        channel: &ChannelName,
-        member: &PresenceMember<T>,
-    ) -> Result<ChannelAuth, SignError> {
-        check_presence(channel)?;
-        let channel_data = member.to_channel_data()?;
-        Ok(self.sign_presence(socket_id, channel, channel_data))
-    }
-
-    /// Authorizes a `presence-` channel with `channel_data` already serialized, signed and
-    /// returned byte for byte as given (for data produced elsewhere, say by another SDK).
-    ///
-    /// `channel_data` must be a JSON object whose `user_id` is a non-empty string.
-    pub fn authorize_presence_with_channel_data(
-        &self,
-        socket_id: &SocketId,
-        channel: &ChannelName,
-        channel_data: impl Into<String>,
-    ) -> Result<ChannelAuth, SignError> {
-        check_presence(channel)?;
-        let channel_data = channel_data.into();
-        #[derive(Deserialize)]
-        struct Shape<'a> {
-            #[serde(borrow)]
-            user_id: std::borrow::Cow<'a, str>,
-        }
-        match serde_json::from_str::<Shape<'_>>(&channel_data) {
-            Ok(shape)
-                if !shape.user_id.is_empty() && channel_data.trim_start().starts_with('{') => {}
-            _ => return Err(SignError::InvalidChannelData),
-        }
-        Ok(self.sign_presence(socket_id, channel, channel_data))
-    }
-
-    pub(crate) fn sign_presence(
-        &self,
-        socket_id: &SocketId,
-        channel: &ChannelName,
-        channel_data: String,
-    ) -> ChannelAuth {
-        let auth = self.auth_string(&[
-            socket_id.as_str().as_bytes(),
-            b":",
-            channel.as_str().as_bytes(),
-            b":",
-            channel_data.as_bytes(),
-        ]);
-        ChannelAuth {
-            auth,
-            channel_data: Some(channel_data),
-            shared_secret: None,
-        }
-    }
-
-    /// Signs a user sign-in (`pusher:signin`): `SOCKET_ID::user::USER_DATA`.
-    pub fn authenticate_user<T: Serialize>(
-        &self,
-        socket_id: &SocketId,
-        user: &UserData<T>,
-    ) -> Result<UserAuth, SignError> {
-        Ok(self.sign_user_data(socket_id, user.to_user_data()?))
-    }
-
-    pub(crate) fn sign_user_data(&self, socket_id: &SocketId, user_data: String) -> UserAuth {
-        let auth = self.auth_string(&[
-            socket_id.as_str().as_bytes(),
-            b"::user::",
-            user_data.as_bytes(),
-        ]);
-        UserAuth { auth, user_data }
-    }
-
-    /// The end-to-end encryption secret of `channel`:
-    /// `base64(SHA-256(channel_name ‖ master_key))`, as every official SDK computes it.
-    ///
-    /// ```
-    /// # use pusher_auth::Credentials;
-    /// let c = Credentials::new("f00d", "tofu")?
-    ///     .with_encryption_master_key_base64("zyrm8pvV2C9fJcBfhyXzvxbJVN/H7QLmbe0xJi1GhPU=")?;
-    /// let secret = c.shared_secret(&"private-encrypted-bla".parse()?)?;
-    /// assert_eq!(secret, "nlr49ISQHz91yS3cy/yWmW8wFMNeTnNL5tNHnbPJcLQ=");
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn shared_secret(&self, channel: &ChannelName) -> Result<String, SignError> {
-        let master = self
-            .master_key()
-            .ok_or_else(|| SignError::NoMasterKey(channel.clone()))?;
-        let digest = Sha256::new()
-            .chain_update(channel.as_str().as_bytes())
-            .chain_update(master)
-            .finalize();
-        Ok(base64::engine::general_purpose::STANDARD.encode(digest))
-    }
-}
 
 pub(crate) fn check_presence(channel: &ChannelName) -> Result<(), SignError> {
     match channel.kind() {
@@ -559,6 +557,7 @@ pub(crate) fn check_presence(channel: &ChannelName) -> Result<(), SignError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Credentials, SocketId};
 
     fn docs() -> Credentials {
         Credentials::new("278d425bdf160c739803", "7ad3773142a6692b25b8").unwrap()
@@ -596,14 +595,18 @@ mod tests {
         assert!(docs().sign_hex(sts.as_bytes()).starts_with("afaed369"));
         // Numeric ids are not valid here (we emit strings), so the raw form rejects them...
         assert!(matches!(
-            docs().authorize_presence_with_channel_data(&sid(), &ch("presence-foobar"), printed),
-            Err(SignError::InvalidChannelData)
+            ChannelData::new(printed),
+            Err(SignError::InvalidChannelData(_))
         ));
         // ...and the typed form emits the id as a string.
         let member = PresenceMember::new(UserId::from(10u8))
             .with_info(serde_json::json!({"name": "Mr. Channels"}));
         let a = docs()
-            .authorize_presence(&sid(), &ch("presence-foobar"), &member)
+            .authorize_presence(
+                &sid(),
+                &ch("presence-foobar"),
+                &member.to_channel_data().unwrap(),
+            )
             .unwrap();
         let data = r#"{"user_id":"10","user_info":{"name":"Mr. Channels"}}"#;
         assert_eq!(a.channel_data(), Some(data));
@@ -618,7 +621,7 @@ mod tests {
     #[test]
     fn docs_user_example() {
         let user = UserData::new(UserId::new("12345").unwrap());
-        let a = docs().authenticate_user(&sid(), &user).unwrap();
+        let a = docs().authenticate_user(&sid(), &user.to_user_data().unwrap());
         assert_eq!(a.user_data(), r#"{"id":"12345"}"#);
         assert_eq!(
             a.auth(),
@@ -654,7 +657,9 @@ mod tests {
 
     #[test]
     fn kind_mismatches_are_errors() {
-        let member = PresenceMember::new(UserId::new("u").unwrap());
+        let member = PresenceMember::new(UserId::new("u").unwrap())
+            .to_channel_data()
+            .unwrap();
         assert!(matches!(
             docs().authorize_channel(&sid(), &ch("presence-x")),
             Err(SignError::KindMismatch {
@@ -686,6 +691,7 @@ mod tests {
     fn user_info_rules() {
         let id = UserId::new("u").unwrap();
         let m = PresenceMember::new(id.clone()).with_info(Option::<u8>::None);
+        // (The typed path serializes `None` as `null`, which is not an object.)
         assert!(matches!(
             m.to_channel_data(),
             Err(SignError::UserInfoNotObject)
@@ -716,6 +722,47 @@ mod tests {
             u.to_user_data(),
             Err(SignError::WatchlistTooLong { len: 101, max: 100 })
         ));
+    }
+
+    #[test]
+    fn pre_serialized_data_follows_the_typed_rules() {
+        // Accepted as given, byte for byte (spaces and escapes of another SDK included).
+        let python = r#"{"user_id": "auth0|5f7c", "user_info": {"name": "\u00e9"}}"#;
+        assert_eq!(ChannelData::new(python).unwrap().as_str(), python);
+        assert_eq!(ChannelData::new(python).unwrap().user_id().as_str(), "auth0|5f7c");
+        let big = format!(r#"{{"user_id":"u","user_info":{{"x":"{}"}}}}"#, "a".repeat(MAX_USER_INFO_BYTES));
+        let cases: &[(&str, &str)] = &[
+            ("[]", "not an object"),
+            ("{", "not an object"),
+            (r#"{"user_info":{}}"#, "no user_id"),
+            (r#"{"user_id":""}"#, "empty user_id"),
+            (r#"{"user_id":7}"#, "numeric user_id"),
+            (r#"{"user_id":"u","user_info":null}"#, "null user_info"),
+            (r#"{"user_id":"u","user_info":[1]}"#, "array user_info"),
+            (big.as_str(), "user_info over 1 KB"),
+        ];
+        for (json, why) in cases {
+            assert!(ChannelData::new(*json).is_err(), "{why}: {json}");
+        }
+        let long_id = format!(r#"{{"user_id":"{}"}}"#, "x".repeat(UserId::MAX_LEN + 1));
+        assert!(matches!(ChannelData::new(long_id), Err(SignError::InvalidUserId(_))));
+
+        let ok = r#"{"id":"a+b@x.com","user_info":{"n":1},"watchlist":["Zoë"]}"#;
+        assert_eq!(SerializedUserData::new(ok).unwrap().id().as_str(), "a+b@x.com");
+        let many: Vec<String> = (0..=MAX_WATCHLIST).map(|i| format!("\"{i}\"")).collect();
+        let too_many = format!(r#"{{"id":"u","watchlist":[{}]}}"#, many.join(","));
+        for bad in [
+            r#"{"id":""}"#,
+            r#"{"id":1}"#,
+            r#"{"user_id":"u"}"#,
+            r#"{"id":"u","watchlist":"x"}"#,
+            r#"{"id":"u","watchlist":[1]}"#,
+            r#"{"id":"u","watchlist":[""]}"#,
+            r#"{"id":"u","user_info":"x"}"#,
+            too_many.as_str(),
+        ] {
+            assert!(SerializedUserData::new(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

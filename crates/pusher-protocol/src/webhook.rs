@@ -1,0 +1,442 @@
+//! Webhooks: verify `X-Pusher-Key` and `X-Pusher-Signature` over the raw body, then parse the
+//! events.
+//!
+//! ```
+//! use pusher_protocol::webhook::{WebhookEvent, WebhookVerifier};
+//! use pusher_protocol::Credentials;
+//!
+//! let credentials = Credentials::new("key", "secret")?;
+//! let body = br#"{"time_ms":1700000000000,"events":[{"name":"channel_occupied","channel":"private-chat"}]}"#;
+//! let signature = credentials.sign_hex(body); // what Pusher sends in X-Pusher-Signature
+//!
+//! // Webhooks more than 5 minutes old are refused by default; this one is from 2023.
+//! let sent = std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_700_000_000_000);
+//! let webhook = WebhookVerifier::new(credentials).verify_at("key", &signature, body, sent)?;
+//! assert_eq!(webhook.events(), [WebhookEvent::ChannelOccupied { channel: "private-chat".into() }]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use hmac::Mac;
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+
+use crate::credentials::Credentials;
+
+/// Why a webhook was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WebhookError {
+    /// `X-Pusher-Key` is not this app's key.
+    #[error("X-Pusher-Key does not match the app key")]
+    WrongKey,
+    /// `X-Pusher-Signature` is not 64 hex digits.
+    #[error("X-Pusher-Signature is not a 64-digit hex HMAC-SHA256")]
+    MalformedSignature,
+    /// The signature does not match the body.
+    #[error("X-Pusher-Signature does not match the body")]
+    BadSignature,
+    /// The signed body is not a webhook: `{"time_ms": N, "events": [...]}`.
+    #[error("the webhook body is invalid: {0}")]
+    InvalidBody(String),
+    /// `time_ms` is further from now than the verifier's maximum age.
+    #[error("the webhook is {age_ms} ms from now; at most {max_ms} ms are allowed")]
+    Expired {
+        /// How far `time_ms` is from now, in milliseconds.
+        age_ms: u64,
+        /// The maximum allowed.
+        max_ms: u64,
+    },
+}
+
+impl WebhookError {
+    /// A stable code for logs and error bodies: `wrong_key`, `malformed_signature`,
+    /// `bad_signature`, `invalid_body`, `expired`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            WebhookError::WrongKey => "wrong_key",
+            WebhookError::MalformedSignature => "malformed_signature",
+            WebhookError::BadSignature => "bad_signature",
+            WebhookError::InvalidBody(_) => "invalid_body",
+            WebhookError::Expired { .. } => "expired",
+        }
+    }
+}
+
+/// One event of a webhook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "name", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum WebhookEvent {
+    /// A channel gained its first subscriber.
+    ChannelOccupied {
+        /// The channel.
+        channel: String,
+    },
+    /// A channel lost its last subscriber.
+    ChannelVacated {
+        /// The channel.
+        channel: String,
+    },
+    /// A user joined a presence channel.
+    MemberAdded {
+        /// The channel.
+        channel: String,
+        /// The member's user id.
+        user_id: String,
+    },
+    /// A user left a presence channel.
+    MemberRemoved {
+        /// The channel.
+        channel: String,
+        /// The member's user id.
+        user_id: String,
+    },
+    /// A client sent an event (`client-…`) on a private or presence channel.
+    ClientEvent {
+        /// The channel.
+        channel: String,
+        /// The event name.
+        event: String,
+        /// The event's data, as sent (JSON text for non-string data).
+        data: String,
+        /// The sender's socket id.
+        socket_id: String,
+        /// The sender's user id (presence channels only).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        user_id: Option<String>,
+    },
+    /// A client subscribed to a cache channel that has no cached event.
+    CacheMiss {
+        /// The channel.
+        channel: String,
+    },
+    /// A channel's subscriber count changed.
+    SubscriptionCount {
+        /// The channel.
+        channel: String,
+        /// The number of subscribers.
+        subscription_count: u64,
+    },
+    /// An event this crate does not know, kept whole.
+    #[serde(untagged)]
+    Unknown(serde_json::Map<String, serde_json::Value>),
+}
+
+/// A verified webhook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    time_ms: u64,
+    events: Vec<WebhookEvent>,
+}
+
+impl Webhook {
+    /// When Pusher sent the webhook, in milliseconds since the Unix epoch.
+    pub fn time_ms(&self) -> u64 {
+        self.time_ms
+    }
+
+    /// The events, in order.
+    pub fn events(&self) -> &[WebhookEvent] {
+        &self.events
+    }
+
+    /// The events, by value.
+    pub fn into_events(self) -> Vec<WebhookEvent> {
+        self.events
+    }
+}
+
+/// Verifies and parses webhooks for one app.
+///
+/// The key is compared in constant time, and the signature is decoded and compared with the
+/// HMAC of the raw body in constant time (`hmac`'s `verify_slice`, built on `subtle`).
+#[derive(Debug, Clone)]
+pub struct WebhookVerifier {
+    credentials: Credentials,
+    max_age: Option<Duration>,
+}
+
+impl WebhookVerifier {
+    /// The default maximum age: 5 minutes, as the Python SDK checks and as long as Pusher
+    /// retries a failed webhook.
+    pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
+
+    /// A verifier for the app with these credentials, refusing webhooks whose `time_ms` is
+    /// more than [`WebhookVerifier::DEFAULT_MAX_AGE`] from now (a replayed capture is refused
+    /// once it is that old).
+    pub fn new(credentials: Credentials) -> Self {
+        WebhookVerifier {
+            credentials,
+            max_age: Some(Self::DEFAULT_MAX_AGE),
+        }
+    }
+
+    /// Refuses webhooks whose `time_ms` is further than `max_age` from now, either way.
+    /// Pusher retries failed webhooks for up to 5 minutes, so a shorter window refuses genuine
+    /// retries.
+    #[must_use]
+    pub fn with_max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = Some(max_age);
+        self
+    }
+
+    /// Accepts webhooks of any age (for replaying stored webhooks; not for a public route).
+    #[must_use]
+    pub fn without_max_age(mut self) -> Self {
+        self.max_age = None;
+        self
+    }
+
+    /// The maximum age, if any.
+    pub fn max_age(&self) -> Option<Duration> {
+        self.max_age
+    }
+
+    /// Verifies `X-Pusher-Key` (`key`) and `X-Pusher-Signature` (`signature`) against the raw
+    /// `body`, then parses it.
+    pub fn verify(&self, key: &str, signature: &str, body: &[u8]) -> Result<Webhook, WebhookError> {
+        self.verify_at(key, signature, body, SystemTime::now())
+    }
+
+    /// Like [`WebhookVerifier::verify`], with the current time given.
+    pub fn verify_at(
+        &self,
+        key: &str,
+        signature: &str,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<Webhook, WebhookError> {
+        if !bool::from(key.as_bytes().ct_eq(self.credentials.key().as_bytes())) {
+            return Err(WebhookError::WrongKey);
+        }
+        let tag: [u8; 32] =
+            crate::hex::decode_array(signature.trim()).ok_or(WebhookError::MalformedSignature)?;
+        let mut mac = self.credentials.mac();
+        mac.update(body);
+        mac.verify_slice(&tag)
+            .map_err(|_| WebhookError::BadSignature)?;
+        let webhook = parse(body)?;
+        if let Some(max) = self.max_age {
+            let now_ms = now
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+            let age_ms = now_ms.abs_diff(webhook.time_ms);
+            let max_ms = u64::try_from(max.as_millis()).unwrap_or(u64::MAX);
+            if age_ms > max_ms {
+                return Err(WebhookError::Expired { age_ms, max_ms });
+            }
+        }
+        Ok(webhook)
+    }
+}
+
+#[derive(Deserialize)]
+struct RawBody {
+    time_ms: u64,
+    events: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
+fn parse(body: &[u8]) -> Result<Webhook, WebhookError> {
+    let raw: RawBody =
+        serde_json::from_slice(body).map_err(|e| WebhookError::InvalidBody(e.to_string()))?;
+    let events = raw
+        .events
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| event(e).map_err(|m| WebhookError::InvalidBody(format!("event {i}: {m}"))))
+        .collect::<Result<_, _>>()?;
+    Ok(Webhook {
+        time_ms: raw.time_ms,
+        events,
+    })
+}
+
+type Fields = serde_json::Map<String, serde_json::Value>;
+
+fn event(fields: Fields) -> Result<WebhookEvent, String> {
+    let name = match fields.get("name") {
+        Some(serde_json::Value::String(n)) => n.clone(),
+        _ => return Err("`name` is missing or not a string".into()),
+    };
+    let text = |field: &str| -> Result<String, String> {
+        match fields.get(field) {
+            Some(serde_json::Value::String(s)) => Ok(s.clone()),
+            _ => Err(format!("{name}: `{field}` is missing or not a string")),
+        }
+    };
+    // User ids are strings on the wire; a number is accepted and kept as its decimal text.
+    let user_id = |field: &str| -> Result<Option<String>, String> {
+        match fields.get(field) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+            Some(serde_json::Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(_) => Err(format!("{name}: `{field}` is not a string")),
+        }
+    };
+    let required_user =
+        |field: &str| user_id(field)?.ok_or_else(|| format!("{name}: `{field}` is missing"));
+    Ok(match name.as_str() {
+        "channel_occupied" => WebhookEvent::ChannelOccupied {
+            channel: text("channel")?,
+        },
+        "channel_vacated" => WebhookEvent::ChannelVacated {
+            channel: text("channel")?,
+        },
+        "member_added" => WebhookEvent::MemberAdded {
+            channel: text("channel")?,
+            user_id: required_user("user_id")?,
+        },
+        "member_removed" => WebhookEvent::MemberRemoved {
+            channel: text("channel")?,
+            user_id: required_user("user_id")?,
+        },
+        "client_event" => WebhookEvent::ClientEvent {
+            channel: text("channel")?,
+            event: text("event")?,
+            data: match fields.get("data") {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+                None => return Err("client_event: `data` is missing".into()),
+            },
+            socket_id: text("socket_id")?,
+            user_id: user_id("user_id")?,
+        },
+        "cache_miss" => WebhookEvent::CacheMiss {
+            channel: text("channel")?,
+        },
+        "subscription_count" => WebhookEvent::SubscriptionCount {
+            channel: text("channel")?,
+            subscription_count: fields
+                .get("subscription_count")
+                .and_then(serde_json::Value::as_u64)
+                .ok_or(
+                    "subscription_count: `subscription_count` is missing or not a whole number",
+                )?,
+        },
+        _ => WebhookEvent::Unknown(fields),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verifier() -> WebhookVerifier {
+        WebhookVerifier::new(Credentials::new("key", "secret").unwrap()).without_max_age()
+    }
+
+    fn sig(body: &[u8]) -> String {
+        Credentials::new("key", "secret").unwrap().sign_hex(body)
+    }
+
+    #[test]
+    fn all_kinds_parse() {
+        let body = br#"{"time_ms":5,"events":[
+            {"name":"channel_occupied","channel":"a"},
+            {"name":"channel_vacated","channel":"a"},
+            {"name":"member_added","channel":"presence-a","user_id":"u1"},
+            {"name":"member_removed","channel":"presence-a","user_id":7},
+            {"name":"client_event","channel":"private-a","event":"client-x","data":"{\"k\":1}","socket_id":"1.2"},
+            {"name":"client_event","channel":"presence-a","event":"client-x","data":{"k":1},"socket_id":"1.2","user_id":"u"},
+            {"name":"cache_miss","channel":"cache-a"},
+            {"name":"subscription_count","channel":"a","subscription_count":5},
+            {"name":"something_new","channel":"a","extra":[1]}
+        ]}"#;
+        let w = verifier().verify("key", &sig(body), body).unwrap();
+        assert_eq!(w.time_ms(), 5);
+        assert_eq!(w.events().len(), 9);
+        assert_eq!(
+            w.events()[3],
+            WebhookEvent::MemberRemoved {
+                channel: "presence-a".into(),
+                user_id: "7".into()
+            }
+        );
+        assert!(
+            matches!(&w.events()[5], WebhookEvent::ClientEvent { data, user_id: Some(u), .. } if data == r#"{"k":1}"# && u == "u")
+        );
+        assert_eq!(
+            w.events()[7],
+            WebhookEvent::SubscriptionCount {
+                channel: "a".into(),
+                subscription_count: 5
+            }
+        );
+        assert!(
+            matches!(&w.events()[8], WebhookEvent::Unknown(m) if m["extra"] == serde_json::json!([1]))
+        );
+        // Serializing an event gives back the wire form.
+        assert_eq!(
+            serde_json::to_value(&w.events()[2]).unwrap(),
+            serde_json::json!({"name":"member_added","channel":"presence-a","user_id":"u1"})
+        );
+    }
+
+    #[test]
+    fn refusals() {
+        let body = br#"{"time_ms":5,"events":[]}"#;
+        let good = sig(body);
+        assert_eq!(
+            verifier().verify("other", &good, body).unwrap_err(),
+            WebhookError::WrongKey
+        );
+        assert_eq!(
+            verifier().verify("key", "zz", body).unwrap_err(),
+            WebhookError::MalformedSignature
+        );
+        assert_eq!(
+            verifier().verify("key", &good[1..], body).unwrap_err(),
+            WebhookError::MalformedSignature
+        );
+        assert_eq!(
+            verifier()
+                .verify("key", &format!("{}é", &good[..63]), body)
+                .unwrap_err(),
+            WebhookError::MalformedSignature
+        );
+        let mut flipped = good.clone().into_bytes();
+        flipped[0] = if flipped[0] == b'0' { b'1' } else { b'0' };
+        assert_eq!(
+            verifier()
+                .verify("key", std::str::from_utf8(&flipped).unwrap(), body)
+                .unwrap_err(),
+            WebhookError::BadSignature
+        );
+        assert_eq!(
+            verifier()
+                .verify("key", &good.to_uppercase(), body)
+                .unwrap()
+                .events()
+                .len(),
+            0
+        );
+        for bad in [&b"not json"[..], b"{}", br#"{"time_ms":"5","events":[]}"#, br#"{"time_ms":5,"events":[{"channel":"a"}]}"#, br#"{"time_ms":5,"events":[{"name":"subscription_count","channel":"a","subscription_count":-1}]}"#, br#"{"time_ms":5,"events":[{"name":"member_added","channel":"a"}]}"#] {
+            let err = verifier().verify("key", &sig(bad), bad).unwrap_err();
+            assert_eq!(err.code(), "invalid_body", "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn max_age_defaults_to_five_minutes() {
+        let body = br#"{"time_ms":1000000,"events":[]}"#;
+        let v = WebhookVerifier::new(Credentials::new("key", "secret").unwrap());
+        assert_eq!(v.max_age(), Some(Duration::from_secs(300)));
+        let at = |ms: u64| UNIX_EPOCH + Duration::from_millis(ms);
+        assert!(v
+            .verify_at("key", &sig(body), body, at(1_000_000 + 300_000))
+            .is_ok());
+        assert!(v
+            .verify_at("key", &sig(body), body, at(1_000_000 - 300_000))
+            .is_ok());
+        assert_eq!(
+            v.verify_at("key", &sig(body), body, at(1_000_000 + 300_001))
+                .unwrap_err(),
+            WebhookError::Expired {
+                age_ms: 300_001,
+                max_ms: 300_000
+            }
+        );
+    }
+}
