@@ -1,30 +1,35 @@
 //! actix-web integration for pusher-auth.
 //!
+//! ```toml
+//! [dependencies]
+//! pusher-auth-actix-web = "0.1"
+//! ```
+//!
 //! actix-web is not built on tower, so this crate answers the same endpoints natively, with
-//! the same [`Endpoints`] logic as the tower layer: the same routes, statuses, error codes and
-//! JSON bytes, and the same portable [`Authorizer`]. The request head is converted to
-//! `http::request::Parts` for the authorizer; actix extractors can put what they find (the
-//! logged-in user) into its extensions with [`PusherAuth::with_extractor`].
+//! the same [`Endpoints`] logic and configuration as the tower layer: the same routes, statuses,
+//! error codes and JSON bytes, and the same portable [`Authorizer`]. Your session or identity
+//! extractor (actix-session, actix-identity, your own) finds the user once per request with
+//! [`PusherAuthRoutes::with_extractor`], and channel routes for that user type decide:
 //!
 //! ```no_run
 //! use actix_web::{App, HttpServer};
-//! use pusher_auth::authorizer::{ChannelDecision, ChannelRequest};
-//! use pusher_auth::Credentials;
-//! use pusher_auth_actix_web::PusherAuth;
+//! use pusher_auth_actix_web::prelude::*;
 //!
+//! /// The logged-in user, as your identity or session extractor knows it.
 //! #[derive(Clone)]
-//! struct User(String);
+//! struct User { id: u64 }
 //!
 //! # async fn run() -> std::io::Result<()> {
-//! let pusher = PusherAuth::new(Credentials::new("key", "secret").unwrap(), |req: ChannelRequest| async move {
-//!     let logged_in = req.extensions().get::<User>().is_some();
-//!     Ok::<_, std::convert::Infallible>(ChannelDecision::allow_if(logged_in, "not logged in"))
-//! })
-//! .with_channel_path("/channels/authorize")
-//! // Any actix extractor: here the `x-user` header, in a real app your session.
-//! .with_extractor(|req: actix_web::HttpRequest| {
-//!     req.headers().get("x-user").and_then(|v| v.to_str().ok()).map(|name| User(name.to_string()))
-//! });
+//! let routes = ChannelRoutes::new()
+//!     .private("orders.{id}", |user: User, order: u64| async move { order / 100 == user.id })
+//!     .user(|user: User| async move { UserData::new(UserId::from(user.id)) });
+//! let pusher = PusherAuthRoutes::new(Credentials::new("key", "secret").unwrap(), routes)
+//!     .with_channel_path("/channels/authorize")
+//!     // Any actix extractor: here the `x-user-id` header; in a real app
+//!     // `actix_identity::Identity` or `actix_session::Session` (see the crate README).
+//!     .with_extractor(|req: actix_web::HttpRequest| {
+//!         req.headers().get("x-user-id").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).map(|id| User { id })
+//!     });
 //!
 //! HttpServer::new(move || App::new().configure(|cfg| pusher.configure(cfg)))
 //!     .bind(("127.0.0.1", 8080))?
@@ -32,128 +37,123 @@
 //!     .await
 //! # }
 //! ```
+//!
+//! The request head is converted to `http::request::Parts` for the authorizer; what the
+//! extractors find goes into its extensions, where `ChannelRoutes<User>` reads `User`.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
 use actix_web::http::StatusCode as ActixStatus;
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
-use pusher_auth::endpoint::{Answer, Endpoints, Route};
-use pusher_auth::request::Limits;
-use pusher_auth::webhook::{WebhookHandler, WebhookVerifier};
-pub use pusher_auth::Authorizer;
-use pusher_auth::Credentials;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
+use pusher_auth::endpoint::{Answer, Endpoints};
+use pusher_auth::{Credentials, SocketId};
+
+pub use pusher_auth::{self, Authorizer};
+
+/// What a handler or an authorizer usually needs, in one import.
+pub mod prelude {
+    pub use crate::{PusherAuthRoutes, SenderSocket};
+    pub use pusher_auth::authorizer::{
+        ChannelDecision, ChannelRequest, UserDecision, UserRequest,
+    };
+    pub use pusher_auth::routes::{Access, ChannelRoutes, Membership};
+    pub use pusher_auth::{
+        Authorizer, ChannelKind, ChannelName, Credentials, PresenceMember, SocketId, UserData,
+        UserId,
+    };
+}
 
 type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
-type Hook = Arc<dyn Fn(HttpRequest) -> LocalFuture<http::Extensions> + Send + Sync>;
+/// Runs one extractor: what it found, or why the request must fail.
+type Hook = Arc<dyn Fn(HttpRequest) -> LocalFuture<Result<http::Extensions, String>> + Send + Sync>;
 
-/// The Pusher auth endpoints for an actix-web app. Register them with
-/// [`PusherAuth::configure`]; the defaults are those of the tower layer (`POST /pusher/auth`,
-/// `POST /pusher/user-auth`, no webhooks, 16 KiB bodies).
-pub struct PusherAuth<A> {
+struct Inner<A> {
     endpoints: Endpoints<A>,
-    channel_path: String,
-    user_path: Option<String>,
-    webhook_path: Option<String>,
     hooks: Vec<Hook>,
 }
 
-impl<A: Clone> Clone for PusherAuth<A> {
+/// The Pusher auth endpoints for an actix-web app, registered as routes with
+/// [`PusherAuthRoutes::configure`]. The defaults are those of every adapter (`POST
+/// /pusher/auth`, `POST /pusher/user-auth` when the authorizer signs users in, no webhooks,
+/// 16 KiB bodies, 512 KiB webhooks).
+pub struct PusherAuthRoutes<A> {
+    inner: Arc<Inner<A>>,
+}
+
+impl<A> Clone for PusherAuthRoutes<A> {
     fn clone(&self) -> Self {
-        PusherAuth {
-            endpoints: self.endpoints.clone(),
-            channel_path: self.channel_path.clone(),
-            user_path: self.user_path.clone(),
-            webhook_path: self.webhook_path.clone(),
-            hooks: self.hooks.clone(),
+        PusherAuthRoutes {
+            inner: Arc::clone(&self.inner),
         }
     }
 }
 
-impl<A> std::fmt::Debug for PusherAuth<A> {
+impl<A> std::fmt::Debug for PusherAuthRoutes<A> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PusherAuth")
-            .field("endpoints", &self.endpoints)
-            .field("channel_path", &self.channel_path)
-            .field("user_path", &self.user_path)
-            .field("webhook_path", &self.webhook_path)
-            .field("extractors", &self.hooks.len())
+        f.debug_struct("PusherAuthRoutes")
+            .field("endpoints", &self.inner.endpoints)
+            .field("extractors", &self.inner.hooks.len())
             .finish()
     }
 }
 
-impl<A: Authorizer> PusherAuth<A> {
+impl<A: Authorizer> PusherAuthRoutes<A> {
     /// Endpoints signing with `credentials` and deciding with `authorizer`.
     pub fn new(credentials: Credentials, authorizer: A) -> Self {
-        PusherAuth {
-            endpoints: Endpoints::new(credentials, authorizer),
-            channel_path: "/pusher/auth".into(),
-            user_path: Some("/pusher/user-auth".into()),
-            webhook_path: None,
-            hooks: Vec::new(),
+        Self::from_endpoints(Endpoints::new(credentials, authorizer))
+    }
+
+    /// The routes of already configured endpoints.
+    pub fn from_endpoints(endpoints: Endpoints<A>) -> Self {
+        PusherAuthRoutes {
+            inner: Arc::new(Inner {
+                endpoints,
+                hooks: Vec::new(),
+            }),
         }
     }
 
-    /// Answers channel authorization at `path`.
-    #[must_use]
-    pub fn with_channel_path(mut self, path: impl Into<String>) -> Self {
-        self.channel_path = path.into();
-        self
+    fn map_inner(self, f: impl FnOnce(&mut Inner<A>)) -> Self {
+        let mut inner = match Arc::try_unwrap(self.inner) {
+            Ok(inner) => inner,
+            Err(shared) => Inner {
+                endpoints: shared.endpoints.clone(),
+                hooks: shared.hooks.clone(),
+            },
+        };
+        f(&mut inner);
+        PusherAuthRoutes {
+            inner: Arc::new(inner),
+        }
     }
 
-    /// Answers user sign-in at `path`.
-    #[must_use]
-    pub fn with_user_path(mut self, path: impl Into<String>) -> Self {
-        self.user_path = Some(path.into());
-        self
+    fn map_endpoints(self, f: impl FnOnce(Endpoints<A>) -> Endpoints<A>) -> Self {
+        self.map_inner(|inner| {
+            let endpoints = inner.endpoints.clone();
+            inner.endpoints = f(endpoints);
+        })
     }
 
-    /// Does not answer user sign-in.
-    #[must_use]
-    pub fn without_user_auth(mut self) -> Self {
-        self.user_path = None;
-        self
-    }
+    pusher_auth::__endpoint_builders!();
 
-    /// Verifies webhooks at `path` and hands them to `handler`.
-    #[must_use]
-    pub fn with_webhooks(mut self, path: impl Into<String>, handler: impl WebhookHandler) -> Self {
-        let verifier = WebhookVerifier::new(self.endpoints.credentials().clone());
-        self.endpoints = self.endpoints.with_webhooks(verifier, handler);
-        self.webhook_path = Some(path.into());
-        self
-    }
-
-    /// The largest body read, in bytes.
-    #[must_use]
-    pub fn with_body_limit(mut self, bytes: usize) -> Self {
-        self.endpoints = self.endpoints.with_body_limit(bytes);
-        self
-    }
-
-    /// The batch and parameter limits.
-    #[must_use]
-    pub fn with_limits(mut self, limits: Limits) -> Self {
-        self.endpoints = self.endpoints.with_limits(limits);
-        self
-    }
-
-    /// Runs the actix extractor `E` on each request and, when `map` returns a value, puts it in
-    /// the request extensions the authorizer sees (`request.extensions().get::<T>()`).
+    /// Runs the actix extractor `E` once per request and, when `map` returns a value, puts it
+    /// in the request extensions the authorizer sees (`ChannelRoutes<T>` reads `T` there).
     ///
     /// actix extractors are often `!Send` (sessions, identities); `map` turns what they hold
-    /// into a plain `T`. A rejected extraction adds nothing and is logged, so an authorizer that
-    /// requires `T` denies (403).
+    /// into a plain `T`. A rejection with a 4xx status (no identity) adds nothing, so the
+    /// authorizer denies (403); a rejection with a 5xx status (a session middleware missing,
+    /// a store down) fails the request with a 500 and an error log line.
     #[must_use]
-    pub fn with_extractor<E, T, F>(mut self, map: F) -> Self
+    pub fn with_extractor<E, T, F>(self, map: F) -> Self
     where
         E: FromRequest + 'static,
         F: Fn(E) -> Option<T> + Send + Sync + 'static,
         T: Clone + Send + Sync + 'static,
     {
         let map = Arc::new(map);
-        self.hooks.push(Arc::new(move |req: HttpRequest| {
+        let hook: Hook = Arc::new(move |req: HttpRequest| {
             let map = Arc::clone(&map);
             Box::pin(async move {
                 let mut extensions = http::Extensions::new();
@@ -165,21 +165,25 @@ impl<A: Authorizer> PusherAuth<A> {
                     }
                     Err(e) => {
                         let e: actix_web::Error = e.into();
-                        tracing::info!(target: "pusher_auth", extractor = std::any::type_name::<E>(), status = %e.as_response_error().status_code(), "extractor rejected the request");
+                        let status = e.as_response_error().status_code();
+                        let extractor = std::any::type_name::<E>();
+                        if status.is_server_error() {
+                            return Err(format!(
+                                "the extractor {extractor} failed with {status}: a misconfiguration (is its middleware, such as the session middleware, registered?) or its backend is down"
+                            ));
+                        }
+                        tracing::debug!(target: "pusher_auth", extractor, status = %status, "extractor rejected the request");
                     }
                 }
-                extensions
+                Ok(extensions)
             })
-        }));
-        self
+        });
+        self.map_inner(|inner| inner.hooks.push(hook))
     }
 
-    /// Registers the endpoints: `App::new().configure(|cfg| pusher.configure(cfg))`.
+    /// Registers the endpoints as routes: `App::new().configure(|cfg| pusher.configure(cfg))`.
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
-        let mut routes = vec![(self.channel_path.clone(), Route::Channel)];
-        routes.extend(self.user_path.clone().map(|p| (p, Route::User)));
-        routes.extend(self.webhook_path.clone().map(|p| (p, Route::Webhook)));
-        for (path, route) in routes {
+        for (path, route) in self.inner.endpoints.routes() {
             let this = self.clone();
             cfg.service(
                 web::resource(path).to(move |req: HttpRequest, payload: web::Payload| {
@@ -190,30 +194,51 @@ impl<A: Authorizer> PusherAuth<A> {
         }
     }
 
-    async fn answer(&self, route: Route, req: HttpRequest, payload: web::Payload) -> HttpResponse {
+    async fn answer(
+        &self,
+        route: pusher_auth::endpoint::Route,
+        req: HttpRequest,
+        payload: web::Payload,
+    ) -> HttpResponse {
+        let endpoints = &self.inner.endpoints;
         let Some(mut head) = request_head(&req) else {
-            return respond(Answer::body_read_error());
+            return respond(Answer::invalid_request());
         };
-        let checked = match self.endpoints.precheck(route, &head) {
+        let checked = match endpoints.precheck(route, &head) {
             Ok(checked) => checked,
             Err(refusal) => return respond(refusal),
         };
-        let body = match payload.to_bytes_limited(self.endpoints.body_limit()).await {
+        let limit = endpoints.body_limit(route);
+        let body = match payload.to_bytes_limited(limit).await {
             Ok(Ok(body)) => body,
             Ok(Err(e)) => {
                 tracing::debug!(target: "pusher_auth", error = %e, "could not read the request body");
                 return respond(Answer::body_read_error());
             }
-            Err(_) => return respond(Answer::payload_too_large(self.endpoints.body_limit())),
+            Err(_) => return respond(Answer::payload_too_large(limit)),
         };
-        for hook in &self.hooks {
-            head.extensions.extend(hook(req.clone()).await);
+        for hook in &self.inner.hooks {
+            match hook(req.clone()).await {
+                Ok(found) => head.extensions.extend(found),
+                Err(reason) => {
+                    tracing::error!(target: "pusher_auth", error = %reason, "authorizer failed");
+                    return respond(Answer::authorizer_error());
+                }
+            }
         }
-        respond(self.endpoints.answer(checked, head, &body).await)
+        respond(endpoints.answer(checked, head, &body).await)
     }
 }
 
-/// The actix request head as `http::request::Parts` (method, URI, version, headers).
+impl<A> PusherAuthRoutes<A> {
+    /// The configured endpoints.
+    pub fn endpoints(&self) -> &Endpoints<A> {
+        &self.inner.endpoints
+    }
+}
+
+/// The actix request head as `http::request::Parts` (method, URI, version, headers); `None`
+/// when one of them does not convert.
 fn request_head(req: &HttpRequest) -> Option<http::request::Parts> {
     let version = match req.version() {
         actix_web::http::Version::HTTP_09 => http::Version::HTTP_09,
@@ -240,4 +265,50 @@ fn respond(answer: Answer) -> HttpResponse {
         response.insert_header((name.as_str(), value.as_bytes()));
     }
     response.body(answer.into_body())
+}
+
+/// The sender's connection from Laravel Echo's `X-Socket-ID` header, to exclude it when
+/// publishing (Laravel's `toOthers()`): `None` when the header is absent; a header that is not
+/// a socket id is a 400 `invalid_socket_id`.
+///
+/// The header is the client's word: to exclude only a connection the session was authorized
+/// for, check it against what your authorizer saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SenderSocket(pub Option<SocketId>);
+
+impl SenderSocket {
+    /// The header's name.
+    pub const HEADER: &'static str = "x-socket-id";
+}
+
+/// `X-Socket-ID` is not a socket id.
+#[derive(Debug, thiserror::Error)]
+#[error("X-Socket-ID is not a socket id")]
+pub struct InvalidSocketId;
+
+impl ResponseError for InvalidSocketId {
+    fn status_code(&self) -> ActixStatus {
+        ActixStatus::BAD_REQUEST
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::BadRequest()
+            .content_type("application/json")
+            .body(r#"{"error":{"code":"invalid_socket_id","message":"X-Socket-ID is not a socket id"}}"#)
+    }
+}
+
+impl FromRequest for SenderSocket {
+    type Error = InvalidSocketId;
+    type Future = std::future::Ready<Result<Self, InvalidSocketId>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        std::future::ready(match req.headers().get(Self::HEADER) {
+            None => Ok(SenderSocket(None)),
+            Some(value) => match value.to_str().ok().map(SocketId::new) {
+                Some(Ok(socket)) => Ok(SenderSocket(Some(socket))),
+                _ => Err(InvalidSocketId),
+            },
+        })
+    }
 }

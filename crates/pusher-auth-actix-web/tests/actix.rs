@@ -15,7 +15,8 @@ use actix_web::{test, App, FromRequest, HttpRequest};
 use pusher_auth::authorizer::{ChannelDecision, ChannelRequest};
 use pusher_auth::testing::verify_channel_auth;
 use pusher_auth::{ChannelKind, Credentials, PresenceMember, UserId};
-use pusher_auth_actix_web::PusherAuth;
+use pusher_auth::routes::ChannelRoutes;
+use pusher_auth_actix_web::{PusherAuthRoutes, SenderSocket};
 
 /// An actix-native extractor (as a session or identity extractor would be): fails without a
 /// `x-user` header.
@@ -37,8 +38,8 @@ impl FromRequest for Identity {
 #[derive(Clone)]
 struct User(String);
 
-fn pusher() -> PusherAuth<impl pusher_auth::Authorizer> {
-    PusherAuth::new(
+fn pusher() -> PusherAuthRoutes<impl pusher_auth::Authorizer> {
+    PusherAuthRoutes::new(
         Credentials::new("key", "secret").unwrap(),
         |req: ChannelRequest| async move {
             let Some(User(name)) = req.extensions().get::<User>().cloned() else {
@@ -119,4 +120,122 @@ async fn other_paths_are_not_ours() {
     )
     .await;
     assert_eq!(response.status(), 404);
+}
+
+/// A session-like extractor whose middleware is missing: it fails with a 500.
+struct BrokenSession;
+
+impl FromRequest for BrokenSession {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+    fn from_request(_: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Err(actix_web::error::ErrorInternalServerError(
+            "session middleware missing",
+        )))
+    }
+}
+
+#[actix_web::test]
+async fn server_error_rejections_stay_server_errors() {
+    let routes = ChannelRoutes::new().private("room", |_: User, (): ()| async { true });
+    let pusher = PusherAuthRoutes::new(Credentials::new("key", "secret").unwrap(), routes)
+        .with_extractor(|_: BrokenSession| Some(User("x".into())));
+    let app = test::init_service(App::new().configure(|cfg| pusher.configure(cfg))).await;
+    let response = test::call_service(
+        &app,
+        test::TestRequest::post()
+            .uri("/pusher/auth")
+            .insert_header(("content-type", "application/x-www-form-urlencoded"))
+            .set_payload("socket_id=1.2&channel_name=private-room")
+            .to_request(),
+    )
+    .await;
+    assert_eq!(response.status(), 500);
+    let body: serde_json::Value = serde_json::from_slice(&test::read_body(response).await).unwrap();
+    assert_eq!(body["error"]["code"], "authorizer_error");
+}
+
+#[actix_web::test]
+async fn routes_receive_the_user_the_extractor_found() {
+    let routes = ChannelRoutes::new()
+        .private("orders.{id}", |user: User, id: u64| async move { user.0 == "ann" && id == 7 })
+        .user(|user: User| async move { pusher_auth::UserData::new(UserId::new(user.0).unwrap()) });
+    let pusher = PusherAuthRoutes::new(Credentials::new("key", "secret").unwrap(), routes)
+        .for_laravel_echo()
+        .with_extractor(|identity: Identity| Some(User(identity.0)));
+    let app = test::init_service(App::new().configure(|cfg| pusher.configure(cfg))).await;
+    let call = |path: &'static str, body: &'static str, user: &'static str| {
+        test::TestRequest::post()
+            .uri(path)
+            .insert_header(("content-type", "application/x-www-form-urlencoded"))
+            .insert_header(("x-user", user))
+            .set_payload(body)
+            .to_request()
+    };
+    let ok = test::call_service(&app, call("/broadcasting/auth", "socket_id=1.2&channel_name=private-orders.7", "ann")).await;
+    assert_eq!(ok.status(), 200);
+    let no = test::call_service(&app, call("/broadcasting/auth", "socket_id=1.2&channel_name=private-orders.7", "bob")).await;
+    assert_eq!(no.status(), 403);
+    let signin = test::call_service(&app, call("/broadcasting/user-auth", "socket_id=1.2", "ann")).await;
+    assert_eq!(signin.status(), 200);
+}
+
+#[actix_web::test]
+async fn webhook_verifier_and_limits_are_configurable() {
+    use pusher_auth::webhook::Webhook;
+    let pusher = pusher().with_webhook_verifier(
+        "/pusher/webhooks",
+        |_: Webhook, _: http::request::Parts| async { Ok::<_, Infallible>(()) },
+        |v| v.with_max_age(std::time::Duration::from_secs(60)),
+    );
+    let app = test::init_service(App::new().configure(|cfg| pusher.configure(cfg))).await;
+    let credentials = Credentials::new("key", "secret").unwrap();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    let hook = |time_ms: u128, pad: usize| {
+        let body = format!(
+            r#"{{"time_ms":{time_ms},"events":[{{"name":"client_event","channel":"private-a","event":"client-x","data":"{}","socket_id":"1.1"}}]}}"#,
+            "x".repeat(pad)
+        );
+        test::TestRequest::post()
+            .uri("/pusher/webhooks")
+            .insert_header(("content-type", "application/json"))
+            .insert_header(("x-pusher-key", "key"))
+            .insert_header(("x-pusher-signature", credentials.sign_hex(body.as_bytes())))
+            .set_payload(body)
+            .to_request()
+    };
+    // Larger than the 256-byte auth body limit set above: webhooks have their own.
+    assert_eq!(test::call_service(&app, hook(now_ms, 20_000)).await.status(), 200);
+    // Two minutes old: over the configured minute.
+    let stale = test::call_service(&app, hook(now_ms - 120_000, 10)).await;
+    assert_eq!(stale.status(), 401);
+    let body: serde_json::Value = serde_json::from_slice(&test::read_body(stale).await).unwrap();
+    assert_eq!(body["error"]["code"], "expired");
+}
+
+#[actix_web::test]
+async fn sender_socket_reads_x_socket_id() {
+    let app = test::init_service(App::new().route(
+        "/send",
+        actix_web::web::post().to(|SenderSocket(sender): SenderSocket| async move {
+            format!("{:?}", sender.map(|s| s.into_string()))
+        }),
+    ))
+    .await;
+    let send = |header: Option<&'static str>| {
+        let mut r = test::TestRequest::post().uri("/send");
+        if let Some(h) = header {
+            r = r.insert_header(("x-socket-id", h));
+        }
+        r.to_request()
+    };
+    let ok = test::call_service(&app, send(Some("1.2"))).await;
+    assert_eq!(test::read_body(ok).await, r#"Some("1.2")"#);
+    let none = test::call_service(&app, send(None)).await;
+    assert_eq!(test::read_body(none).await, "None");
+    let bad = test::call_service(&app, send(Some("1.2x"))).await;
+    assert_eq!(bad.status(), 400);
 }

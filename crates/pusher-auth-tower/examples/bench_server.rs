@@ -1,12 +1,16 @@
 //! The servers `scripts/bench-http` drives with a load generator, one mode per run, each on a
 //! single-threaded runtime (as fair to the single-threaded Node peer as it gets):
 //!
-//! - `layer`: axum with `PusherAuthLayer` answering `POST /pusher/auth` (allow-all private
-//!   authorizer) and passing `GET /ping` through to its handler;
+//! - `routes`: axum with the endpoints mounted as a route (`route_service`, what
+//!   `pusher_auth_axum::RouterExt::pusher_auth` does), answering `POST /pusher/auth` (allow-all
+//!   private authorizer) beside `GET /ping`;
+//! - `layer`: axum with `PusherAuthLayer` added with `Router::layer`, intercepting
+//!   `POST /pusher/auth` and passing `GET /ping` through to its handler;
 //! - `ceiling`: axum with a bare `POST /pusher/auth` handler returning a fixed JSON string of
 //!   the same size and headers;
 //! - `outer`: like `layer`, but the layer wraps the whole router once
-//!   (`ServiceBuilder::new().layer(…).service(router)`) instead of each route;
+//!   (`ServiceBuilder::new().map_response(IntoResponse::into_response).layer(…).service(router)`)
+//!   instead of each route;
 //! - `plain`: axum with `GET /ping` and no layer.
 //!
 //! Usage: `cargo run --release -p pusher-auth-tower --example bench_server -- MODE PORT`
@@ -15,13 +19,16 @@
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::routing::{get, post};
 use axum::Router;
-use pusher_auth::authorizer::AllowPrivate;
+use axum::response::IntoResponse;
+use pusher_auth::testing::AllowPrivate;
 use pusher_auth::Credentials;
 use pusher_auth_tower::PusherAuthLayer;
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let mode = args.next().expect("MODE: layer | ceiling | plain");
+    let mode = args
+        .next()
+        .expect("MODE: routes | layer | outer | ceiling | plain");
     let port: u16 = args.next().and_then(|p| p.parse().ok()).expect("PORT");
     let credentials = Credentials::new("278d425bdf160c739803", "7ad3773142a6692b25b8").unwrap();
     // The answer the layer gives for the benchmark's request, as a fixed string.
@@ -35,6 +42,12 @@ fn main() {
     let outer_credentials = credentials.clone();
     let ping = get(|| async { "pong" });
     let app = match mode.as_str() {
+        "routes" => {
+            let layer = PusherAuthLayer::new(credentials, AllowPrivate);
+            Router::new()
+                .route("/ping", ping)
+                .route_service(layer.channel_path(), layer.channel_service())
+        }
         "layer" => Router::new()
             .route("/ping", ping)
             .layer(PusherAuthLayer::new(credentials, AllowPrivate)),
@@ -66,7 +79,10 @@ fn main() {
             .unwrap();
         if mode == "outer" {
             let layer = PusherAuthLayer::new(outer_credentials, AllowPrivate);
-            let service = tower::ServiceBuilder::new().layer(layer).service(app);
+            let service = tower::ServiceBuilder::new()
+                .map_response(IntoResponse::into_response)
+                .layer(layer)
+                .service(app);
             axum::serve(listener, tower::make::Shared::new(service))
                 .await
                 .unwrap();

@@ -7,12 +7,14 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use pusher_auth::authorizer::{Authorizer, BoxError};
 use pusher_auth::endpoint::{Answer, Endpoints, Route};
 
+use crate::body::AnswerBody;
+
 /// Answers one request for `route`.
 pub(crate) async fn answer<A, B>(
     endpoints: &Endpoints<A>,
     route: Route,
     request: Request<B>,
-) -> Response<Bytes>
+) -> Response<AnswerBody>
 where
     A: Authorizer,
     B: Body + Send + 'static,
@@ -20,12 +22,13 @@ where
     B::Error: Into<BoxError>,
 {
     let (head, body) = request.into_parts();
+    let limit = endpoints.body_limit(route);
     let answer = match endpoints.precheck(route, &head) {
         Err(refusal) => refusal,
-        Ok(checked) => match Limited::new(body, endpoints.body_limit()).collect().await {
+        Ok(checked) => match Limited::new(body, limit).collect().await {
             Ok(collected) => endpoints.answer(checked, head, &collected.to_bytes()).await,
             Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-                Answer::payload_too_large(endpoints.body_limit())
+                Answer::payload_too_large(limit)
             }
             Err(e) => {
                 tracing::debug!(target: "pusher_auth", error = %e, "could not read the request body");
@@ -37,10 +40,10 @@ where
 }
 
 /// The HTTP response for an answer.
-pub(crate) fn into_response(answer: Answer) -> Response<Bytes> {
-    let mut response = Response::new(Bytes::new());
+pub(crate) fn into_response(answer: Answer) -> Response<AnswerBody> {
+    let mut response = Response::new(AnswerBody::default());
     *response.status_mut() = answer.status();
     response.headers_mut().extend(answer.headers());
-    *response.body_mut() = Bytes::from(answer.into_body());
+    *response.body_mut() = AnswerBody::new(Bytes::from(answer.into_body()));
     response
 }

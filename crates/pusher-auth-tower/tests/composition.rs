@@ -184,3 +184,69 @@ async fn rate_limits_compose() {
         StatusCode::TOO_MANY_REQUESTS
     );
 }
+
+/// The layer wrapping a finished router, with `CorsLayer` inside it (on the router) or outside
+/// it: a preflight to the auth path gets its CORS answer either way, and the POST that follows
+/// is answered by the layer.
+#[tokio::test]
+async fn preflights_reach_cors_whichever_side_of_the_layer_it_sits() {
+    use axum::response::IntoResponse;
+    use tower::ServiceBuilder;
+
+    let cors = || {
+        CorsLayer::new()
+            .allow_origin([HeaderValue::from_static("https://chat.example")])
+            .allow_methods([Method::POST])
+            .allow_headers([CONTENT_TYPE, HeaderName::from_static("x-csrf-token")])
+    };
+    let pusher = || {
+        PusherAuthLayer::new(Credentials::new("app-key", "app-secret").unwrap(), authorizer)
+            .with_channel_path("/channels/authorize")
+    };
+    let router = || Router::new().route("/channels/send-message", post(|| async { "sent" }));
+    let preflight = || {
+        Request::builder()
+            .method(Method::OPTIONS)
+            .uri("/channels/authorize")
+            .header("origin", "https://chat.example")
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "x-csrf-token")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let post_auth = || {
+        Request::post("/channels/authorize")
+            .header("origin", "https://chat.example")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from("socket_id=1.1&channel_name=private-ok"))
+            .unwrap()
+    };
+    // CORS inside: on the router the layer wraps.
+    let inside = ServiceBuilder::new()
+        .map_response(IntoResponse::into_response)
+        .layer(pusher())
+        .service(router().layer(cors()));
+    // CORS outside: around the layer.
+    let outside = ServiceBuilder::new()
+        .layer(cors())
+        .map_response(IntoResponse::into_response)
+        .layer(pusher())
+        .service(router());
+    for (name, response) in [
+        ("inside", inside.clone().oneshot(preflight()).await.unwrap()),
+        ("outside", outside.clone().oneshot(preflight()).await.unwrap()),
+    ] {
+        assert_eq!(response.status(), StatusCode::OK, "{name}");
+        assert_eq!(
+            response.headers()[ACCESS_CONTROL_ALLOW_ORIGIN],
+            "https://chat.example",
+            "{name}"
+        );
+    }
+    let answered = outside.oneshot(post_auth()).await.unwrap();
+    assert_eq!(answered.status(), StatusCode::OK);
+    assert_eq!(answered.headers()[ACCESS_CONTROL_ALLOW_ORIGIN], "https://chat.example");
+    // Inside, CORS headers on the POST answer come from the inner CORS layer only for what it
+    // answers; the layer's own answer is still 200.
+    assert_eq!(inside.oneshot(post_auth()).await.unwrap().status(), StatusCode::OK);
+}

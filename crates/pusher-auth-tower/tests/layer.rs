@@ -507,23 +507,16 @@ async fn body_limit_holds_with_and_without_content_length() {
     assert_eq!(send_with(&layer, req).await.0, StatusCode::OK);
 }
 
+/// The user a login middleware would have put in the extensions (here: from `x-user`).
+#[derive(Clone)]
+struct Who(String);
+
 #[tokio::test]
 async fn channel_routes_under_the_layer() {
     let routes = ChannelRoutes::new()
-        .channel("chat.{room}", |req: ChannelRequest, room: u32| async move {
-            let logged_in = req.headers().contains_key("x-user");
-            Ok::<_, Infallible>(ChannelDecision::allow_if(logged_in && room < 10, "no"))
-        })
-        .presence("lobby", |req: ChannelRequest, (): ()| async move {
-            let user = req
-                .headers()
-                .get("x-user")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| UserId::new(v).ok());
-            Ok::<_, Infallible>(match user {
-                Some(id) => ChannelDecision::member(PresenceMember::new(id)),
-                None => ChannelDecision::deny("anonymous"),
-            })
+        .channel("chat.{room}", |_who: Who, room: u32| async move { room < 10 })
+        .presence("lobby", |who: Who, (): ()| async move {
+            PresenceMember::new(UserId::new(who.0).unwrap())
         });
     let layer = PusherAuthLayer::new(credentials(), routes);
     let cases = [
@@ -534,25 +527,51 @@ async fn channel_routes_under_the_layer() {
         ("private-chat.1.2", Some("a"), StatusCode::FORBIDDEN),
         ("private-chat", Some("a"), StatusCode::FORBIDDEN),
         ("private-chat.1", None, StatusCode::FORBIDDEN),
-        ("presence-lobby", Some("a"), StatusCode::OK),
+        // `.channel` routes never answer presence channels.
+        ("presence-chat.1", Some("a"), StatusCode::FORBIDDEN),
+        ("presence-lobby", Some("a|auth0"), StatusCode::OK),
         ("private-lobby", Some("a"), StatusCode::FORBIDDEN),
         ("presence-lobby", None, StatusCode::FORBIDDEN),
     ];
     for (channel, user, expected) in cases {
-        let (status, _, body) = send_with(
-            &layer,
-            post(
-                "/pusher/auth",
-                &format!("socket_id=1.1&channel_name={channel}"),
-                user,
-            ),
-        )
-        .await;
+        // A login middleware in front of the layer: the routes read `Who` from the extensions.
+        let svc = tower::ServiceBuilder::new()
+            .map_request(|mut req: Request<Full<Bytes>>| {
+                let who = req
+                    .headers()
+                    .get("x-user")
+                    .and_then(|v| v.to_str().ok())
+                    .map(|v| Who(v.to_string()));
+                if let Some(who) = who {
+                    req.extensions_mut().insert(who);
+                }
+                req
+            })
+            .layer(layer.clone())
+            .service(service_fn(|_req: Request<Full<Bytes>>| async {
+                Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"inner"))))
+            }));
+        let req = post(
+            "/pusher/auth",
+            &format!("socket_id=1.1&channel_name={channel}"),
+            user,
+        );
+        let response = svc.oneshot(req).await.unwrap();
+        let status = response.status();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let body = String::from_utf8(body.to_vec()).unwrap();
         assert_eq!(status, expected, "{channel} {user:?}: {body}");
         if status == StatusCode::OK {
             verify_channel_auth(&credentials(), "1.1", channel, body.as_bytes()).unwrap();
         }
     }
+}
+
+fn now_ms() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
 }
 
 #[tokio::test]
@@ -585,7 +604,10 @@ async fn webhook_route() {
             .body(Full::new(Bytes::from(body.to_string())))
             .unwrap()
     };
-    let body = r#"{"time_ms":1,"events":[{"name":"channel_occupied","channel":"private-chat"}]}"#;
+    let body = &format!(
+        r#"{{"time_ms":{},"events":[{{"name":"channel_occupied","channel":"private-chat"}}]}}"#,
+        now_ms()
+    );
     let (status, _, answer) = send_with(&layer, hook(body, "app-key", None)).await;
     assert_eq!((status, answer.as_str()), (StatusCode::OK, "{}"));
     assert_eq!(
@@ -618,7 +640,10 @@ async fn webhook_route() {
         (status, error_code(&answer)),
         (StatusCode::BAD_REQUEST, "invalid_body".into())
     );
-    let vacated = r#"{"time_ms":1,"events":[{"name":"channel_vacated","channel":"private-chat"}]}"#;
+    let vacated = &format!(
+        r#"{{"time_ms":{},"events":[{{"name":"channel_vacated","channel":"private-chat"}}]}}"#,
+        now_ms()
+    );
     let (status, _, answer) = send_with(&layer, hook(vacated, "app-key", None)).await;
     assert_eq!(
         (status, error_code(&answer)),
@@ -1164,5 +1189,145 @@ mod no_body_panics {
             prop_assert!(!status.is_server_error(), "{status}: {answer}");
             prop_assert!(serde_json::from_str::<Value>(&answer).is_ok());
         }
+    }
+}
+
+#[tokio::test]
+async fn webhooks_have_their_own_body_limit() {
+    let layer = layer().with_webhooks(
+        "/pusher/webhooks",
+        |_: Webhook, _: http::request::Parts| async { Ok::<_, Infallible>(()) },
+    );
+    let hook = |events: usize| {
+        // Client events of 1 KB each: Pusher batches many events in one webhook.
+        let event = json!({"name": "client_event", "channel": "private-chat", "event": "client-typing", "data": "x".repeat(1000), "socket_id": "1.1"});
+        let body = json!({"time_ms": now_ms() as u64, "events": vec![event; events]}).to_string();
+        let sig = webhook_signature(&credentials(), body.as_bytes());
+        let len = body.len();
+        let req = Request::post("/pusher/webhooks")
+            .header("content-type", "application/json")
+            .header("x-pusher-key", "app-key")
+            .header("x-pusher-signature", sig)
+            .body(Full::new(Bytes::from(body)))
+            .unwrap();
+        (req, len)
+    };
+    // 100 events (~110 KB): far over the 16 KiB auth limit, well within the webhook limit.
+    let (req, len) = hook(100);
+    assert!(len > 100 * 1024);
+    assert_eq!(send_with(&layer, req).await.0, StatusCode::OK);
+    // Over 512 KiB: refused before the body is read.
+    let (req, len) = hook(520);
+    assert!(len > pusher_auth_tower::DEFAULT_WEBHOOK_BODY_LIMIT);
+    let (status, _, body) = send_with(&layer, req).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large".into()));
+    // The auth endpoints keep their 16 KiB.
+    let big = format!("socket_id=1.1&channel_name=private-a&pad={}", "x".repeat(17 * 1024));
+    assert_eq!(send_with(&layer, post("/pusher/auth", &big, Some("a"))).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+    // Both limits are configurable.
+    let small = layer.clone().with_webhook_body_limit(1024);
+    let (req, _) = hook(2);
+    assert_eq!(send_with(&small, req).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn the_sign_in_path_is_left_alone_unless_sign_in_is_configured() {
+    // A closure decides channels only: sign-in requests go on to the app.
+    let channels_only = PusherAuthLayer::new(credentials(), |_: ChannelRequest| async {
+        Ok::<_, Infallible>(ChannelDecision::Allow)
+    });
+    assert_eq!(channels_only.user_path(), None);
+    let (_, _, body) = send_with(&channels_only, post("/pusher/user-auth", "socket_id=1.1", Some("a"))).await;
+    assert_eq!(body, "inner POST /pusher/user-auth");
+    // Channel routes without a `user` handler: the same.
+    let routes = ChannelRoutes::new().private("chat", |_: Who, (): ()| async { true });
+    let routes_layer = PusherAuthLayer::new(credentials(), routes.clone());
+    assert_eq!(routes_layer.user_path(), None);
+    // With one, the path is answered.
+    let routes = routes.user(|who: Who| async move { UserData::new(UserId::new(who.0).unwrap()) });
+    assert_eq!(PusherAuthLayer::new(credentials(), routes).user_path(), Some("/pusher/user-auth"));
+    // The Laravel Echo preset moves both paths.
+    let echo = layer().for_laravel_echo();
+    assert_eq!((echo.channel_path(), echo.user_path()), ("/broadcasting/auth", Some("/broadcasting/user-auth")));
+    let (status, _, _) = send_with(&echo, post("/broadcasting/auth", "socket_id=1.1&channel_name=private-chat", Some("a"))).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = send_with(&echo, post("/broadcasting/user-auth", "socket_id=1.1", Some("a"))).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[test]
+fn paths_are_checked_when_configured() {
+    let message = |f: fn()| {
+        let err = std::panic::catch_unwind(f).unwrap_err();
+        err.downcast_ref::<String>().cloned().unwrap_or_default()
+    };
+    assert_eq!(
+        message(|| drop(layer().with_channel_path("pusher/auth"))),
+        "pusher-auth: the channel authorization path `pusher/auth` must start with `/`"
+    );
+    assert_eq!(
+        message(|| drop(layer().with_user_path("/pusher/auth"))),
+        "pusher-auth: the user sign-in path `/pusher/auth` is already used by another pusher-auth endpoint"
+    );
+    assert_eq!(
+        message(|| drop(layer().with_channel_path("/a?b=1"))),
+        "pusher-auth: the channel authorization path `/a?b=1` must be a plain path (no query, fragment or spaces)"
+    );
+    assert_eq!(
+        message(|| drop(layer().with_webhooks("/pusher/user-auth", |_: Webhook, _: http::request::Parts| async { Ok::<_, Infallible>(()) }))),
+        "pusher-auth: the webhook path `/pusher/user-auth` is already used by another pusher-auth endpoint"
+    );
+}
+
+#[tokio::test]
+async fn an_empty_batch_is_refused() {
+    let req = Request::post("/pusher/auth")
+        .header("content-type", "application/json")
+        .header("x-user", "a")
+        .body(Full::new(Bytes::from_static(br#"{"socket_id":"1.1","channel_name":[]}"#)))
+        .unwrap();
+    let (status, _, body) = send(req).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::BAD_REQUEST, "invalid_batch".into()));
+}
+
+/// How many decisions run at once while a batch is decided.
+#[derive(Clone, Default)]
+struct InFlight {
+    now: Arc<Mutex<(usize, usize)>>,
+}
+
+impl pusher_auth::Authorizer for InFlight {
+    type Error = Infallible;
+
+    async fn authorize_channel(&self, _request: ChannelRequest) -> Result<ChannelDecision, Infallible> {
+        {
+            let mut n = self.now.lock().unwrap();
+            n.0 += 1;
+            n.1 = n.1.max(n.0);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        self.now.lock().unwrap().0 -= 1;
+        Ok(ChannelDecision::Allow)
+    }
+}
+
+#[tokio::test]
+async fn batches_are_decided_concurrently_within_the_limit() {
+    let batch: String = (0..40).map(|i| format!("&channel_name[{i}]=private-c{i}")).collect();
+    let body = format!("socket_id=1.1{batch}");
+    for (limit, expected) in [(None, 16), (Some(1), 1), (Some(64), 40)] {
+        let probe = InFlight::default();
+        let mut layer = PusherAuthLayer::new(credentials(), probe.clone());
+        if let Some(limit) = limit {
+            layer = layer.with_limits(Limits::default().with_batch_concurrency(limit));
+        }
+        let (status, _, answer) = send_with(&layer, post("/pusher/auth", &body, None)).await;
+        assert_eq!(status, StatusCode::OK);
+        let v: Value = serde_json::from_str(&answer).unwrap();
+        // Every channel answered, in the order asked.
+        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        assert_eq!(keys.len(), 40);
+        assert!(v.as_object().unwrap().values().all(|e| e["status"] == 200));
+        assert_eq!(probe.now.lock().unwrap().1, expected, "limit {limit:?}");
     }
 }

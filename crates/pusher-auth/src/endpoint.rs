@@ -171,6 +171,12 @@ impl Answer {
         )
     }
 
+    /// 500 `authorizer_error`: the authorizer, or what finds the user for it, failed (the
+    /// adapter logs why; the client is told nothing more).
+    pub fn authorizer_error() -> Self {
+        Answer::internal("authorizer_error")
+    }
+
     /// 404: no endpoint at this path (for standalone services).
     pub fn not_found() -> Self {
         Answer::refuse(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
@@ -715,7 +721,15 @@ impl<A: Authorizer> Endpoints<A> {
                     WebhookError::InvalidBody(_) => StatusCode::BAD_REQUEST,
                     _ => StatusCode::UNAUTHORIZED,
                 };
-                Answer::refuse(status, e.code(), &e.to_string())
+                // The answer names the window, not the measured age (logged above), so the
+                // same webhook gets the same answer.
+                let message = match &e {
+                    WebhookError::Expired { max_ms, .. } => {
+                        format!("the webhook's time_ms is more than {max_ms} ms from now")
+                    }
+                    other => other.to_string(),
+                };
+                Answer::refuse(status, e.code(), &message)
             })?;
         let events = webhook.events().len();
         match webhooks.handler.handle_dyn(webhook, head).await {

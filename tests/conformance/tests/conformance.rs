@@ -1,6 +1,10 @@
-//! The same requests, valid and invalid, sent through every adapter (the plain tower service,
-//! axum, actix-web) with the same authorizer value: statuses, headers and bodies must be
-//! identical byte for byte.
+//! The same requests, valid and invalid, sent through every adapter with one channel-routes
+//! value: each answer's status and error code are pinned here, and every adapter's status,
+//! headers and body must be identical, byte for byte, to the plain tower service's.
+//!
+//! The routes receive the user first. Each adapter finds it its own way, from the same `x-user`
+//! header: tower from the request extensions (a middleware puts it there), axum through a
+//! `FromRequestParts` extractor, actix-web through its extractor hook.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -10,17 +14,17 @@
 )]
 
 use std::convert::Infallible;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use http::StatusCode;
 use http_body_util::{BodyExt, Full};
-use pusher_auth::authorizer::{
-    with_user_auth, ChannelDecision, ChannelRequest, UserDecision, UserRequest,
-};
-use pusher_auth::testing::webhook_signature;
+use pusher_auth::routes::{Access, ChannelRoutes};
+use pusher_auth::testing::{verify_channel_auth, verify_user_auth, webhook_signature};
 use pusher_auth::webhook::Webhook;
-use pusher_auth::{Authorizer, ChannelKind, Credentials, PresenceMember, UserData, UserId};
-use pusher_auth_axum::RouterExt;
+use pusher_auth::{Credentials, PresenceMember, UserData, UserId};
+use pusher_auth_axum::{authorize_with, RouterExt};
+use pusher_auth_tower::PusherAuthLayer;
+use serde_json::{json, Value};
 use tower::{service_fn, Layer, ServiceExt};
 
 const MASTER: &str = "zyrm8pvV2C9fJcBfhyXzvxbJVN/H7QLmbe0xJi1GhPU=";
@@ -32,44 +36,48 @@ fn credentials() -> Credentials {
         .unwrap()
 }
 
-/// One authorizer for every adapter: logged in by the `x-user` header.
-fn authorizer() -> impl Authorizer {
-    with_user_auth(
-        |req: ChannelRequest| async move {
-            let Some(user) = req
-                .headers()
-                .get("x-user")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-            else {
-                return Ok(ChannelDecision::deny("not logged in"));
-            };
-            if req.channel().name_without_prefix() == "boom" {
-                return Err("backend down".into());
-            }
-            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(match req.channel().kind() {
-                ChannelKind::Presence => ChannelDecision::member(
-                    PresenceMember::new(UserId::new(user.clone()).unwrap())
-                        .with_info(serde_json::json!({"name": user, "ünï": "☃\n\"q\""})),
-                ),
-                _ if req.channel().name_without_prefix() == "staff" => {
-                    ChannelDecision::deny("staff only")
-                }
-                _ => ChannelDecision::Allow,
-            })
-        },
-        |req: UserRequest| async move {
-            Ok(
-                match req.headers().get("x-user").and_then(|v| v.to_str().ok()) {
-                    Some(u) => UserDecision::sign_in(
-                        UserData::new(UserId::new(u).unwrap())
-                            .with_watchlist([UserId::new("friend").unwrap()]),
-                    ),
-                    None => UserDecision::deny("anonymous"),
-                },
-            )
-        },
-    )
+/// The logged-in user: the `x-user` header, found by each adapter its own way.
+#[derive(Clone, Debug)]
+struct User(String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for User {
+    type Rejection = http::StatusCode;
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _: &S,
+    ) -> Result<Self, http::StatusCode> {
+        user_from(&parts.headers).ok_or(http::StatusCode::UNAUTHORIZED)
+    }
+}
+
+fn user_from(headers: &http::HeaderMap) -> Option<User> {
+    headers
+        .get("x-user")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| User(v.to_string()))
+}
+
+/// One routes value for every adapter.
+fn routes() -> ChannelRoutes<User> {
+    ChannelRoutes::new()
+        .private("staff", |_: User, (): ()| async {
+            Access::deny("staff only")
+        })
+        .private("boom", |_: User, (): ()| async {
+            Err::<bool, _>("backend down")
+        })
+        .private("orders.{id}", |user: User, id: u64| async move {
+            user.0 == "ann" && id == 7
+        })
+        .channel("{name}", |_: User, _name: String| async { true })
+        .presence("{name}", |user: User, _name: String| async move {
+            PresenceMember::new(UserId::new(user.0.clone()).unwrap())
+                .with_info(json!({"name": user.0, "ünï": "☃\n\"q\""}))
+        })
+        .user(|user: User| async move {
+            UserData::new(UserId::new(user.0).unwrap())
+                .with_watchlist([UserId::new("friend").unwrap()])
+        })
 }
 
 async fn webhook_handler(webhook: Webhook, _head: http::request::Parts) -> Result<(), Infallible> {
@@ -78,77 +86,111 @@ async fn webhook_handler(webhook: Webhook, _head: http::request::Parts) -> Resul
 }
 
 struct Case {
+    name: &'static str,
     method: &'static str,
     path: &'static str,
     headers: Vec<(&'static str, String)>,
     body: Vec<u8>,
+    /// The pinned answer: status and error code (`None` for a success).
+    status: u16,
+    code: Option<&'static str>,
 }
 
-fn case(
-    method: &'static str,
-    path: &'static str,
-    content_type: Option<&str>,
-    user: Option<&str>,
-    body: impl Into<Vec<u8>>,
-) -> Case {
-    let mut headers = Vec::new();
-    if let Some(ct) = content_type {
-        headers.push(("content-type", ct.to_string()));
-    }
-    if let Some(u) = user {
-        headers.push(("x-user", u.to_string()));
-    }
-    Case {
-        method,
-        path,
-        headers,
-        body: body.into(),
-    }
+fn now_ms() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
 }
 
 fn cases() -> Vec<Case> {
-    let form = Some("application/x-www-form-urlencoded");
-    let json = Some("application/json");
-    let hook_body = r#"{"time_ms":1700000000000,"events":[{"name":"member_added","channel":"presence-chat","user_id":"ann"}]}"#;
-    let good_sig = webhook_signature(&credentials(), hook_body.as_bytes());
-    let webhook = |key: &str, sig: &str, body: &str| Case {
+    const FORM: &str = "application/x-www-form-urlencoded";
+    const JSON: &str = "application/json";
+    let auth = |name, content_type: Option<&str>, user: Option<&str>, body: &[u8], status, code| {
+        let mut headers = Vec::new();
+        if let Some(ct) = content_type {
+            headers.push(("content-type", ct.to_string()));
+        }
+        if let Some(u) = user {
+            headers.push(("x-user", u.to_string()));
+        }
+        Case {
+            name,
+            method: "POST",
+            path: "/channels/authorize",
+            headers,
+            body: body.to_vec(),
+            status,
+            code,
+        }
+    };
+    let hook_body = |time_ms: u128| {
+        format!(r#"{{"time_ms":{time_ms},"events":[{{"name":"member_added","channel":"presence-chat","user_id":"ann"}}]}}"#)
+    };
+    let fresh = hook_body(now_ms());
+    let good_sig = webhook_signature(&credentials(), fresh.as_bytes());
+    let stale = hook_body(now_ms() - 6 * 60 * 1000);
+    let stale_sig = webhook_signature(&credentials(), stale.as_bytes());
+    let junk = br#"{"time_ms":"soon"}"#;
+    let junk_sig = webhook_signature(&credentials(), junk);
+    let webhook = |name, key: &str, sig: &str, body: &[u8], status, code| Case {
+        name,
         method: "POST",
         path: "/pusher/webhooks",
         headers: vec![
-            ("content-type", "application/json".into()),
+            ("content-type", JSON.into()),
             ("x-pusher-key", key.into()),
             ("x-pusher-signature", sig.into()),
         ],
-        body: body.as_bytes().to_vec(),
+        body: body.to_vec(),
+        status,
+        code,
+    };
+    let user_auth = |name, content_type: &str, user: Option<&str>, body: &[u8], status, code| {
+        let mut c = auth(name, Some(content_type), user, body, status, code);
+        c.path = "/pusher/user-auth";
+        c
+    };
+    let mut method = |name, m: &'static str, status, code| {
+        let mut c = auth(name, Some(FORM), Some("ann"), b"socket_id=1.2&channel_name=private-chat", status, code);
+        c.method = m;
+        c
     };
     vec![
-        case("POST", "/channels/authorize", form, Some("ann"), "socket_id=1.2&channel_name=private-chat"),
-        case("POST", "/channels/authorize", form, Some("ann"), "socket_id=1.2&channel_name=presence-chat"),
-        case("POST", "/channels/authorize", form, Some("ann"), "socket_id=1.2&channel_name=private-encrypted-chat"),
-        case("POST", "/channels/authorize", json, Some("ann"), r#"{"socket_id":"1.2","channel_name":"presence-chat","extra":[1]}"#),
-        case("POST", "/channels/authorize", form, Some("ann"), "&socket_id=1.2&channel_name[0]=private-a&channel_name[1]=private-staff&channel_name[2]=presence-b&channel_name[3]=bad%20name&channel_name[4]=private-boom"),
-        case("POST", "/channels/authorize", form, None, "socket_id=1.2&channel_name=private-chat"),
-        case("POST", "/channels/authorize", form, Some("ann"), "socket_id=1.2&channel_name=private-staff"),
-        case("POST", "/channels/authorize", form, Some("ann"), "socket_id=1.2&channel_name=private-boom"),
-        case("POST", "/channels/authorize", form, Some("ann"), "socket_id=1.2&channel_name=public"),
-        case("POST", "/channels/authorize", form, Some("ann"), "socket_id=1.2:&channel_name=private-chat"),
-        case("POST", "/channels/authorize", form, Some("ann"), "socket_id=1.2&channel_name=private-a%3Ab"),
-        case("POST", "/channels/authorize", form, Some("ann"), "socket_id=1.2"),
-        case("POST", "/channels/authorize", form, Some("ann"), "socket_id=1.2&socket_id=1.2&channel_name=private-a"),
-        case("POST", "/channels/authorize", form, Some("ann"), b"socket_id=1.2&channel_name=%FF".to_vec()),
-        case("POST", "/channels/authorize", json, Some("ann"), "{nope"),
-        case("POST", "/channels/authorize", Some("text/plain"), Some("ann"), "socket_id=1.2&channel_name=private-chat"),
-        case("POST", "/channels/authorize", None, Some("ann"), "socket_id=1.2&channel_name=private-chat"),
-        case("GET", "/channels/authorize", None, Some("ann"), ""),
-        case("PUT", "/channels/authorize", form, Some("ann"), "socket_id=1.2&channel_name=private-chat"),
-        case("POST", "/channels/authorize", form, Some("ann"), vec![b'x'; 20_000]),
-        case("POST", "/pusher/user-auth", form, Some("ann"), "socket_id=1.2"),
-        case("POST", "/pusher/user-auth", form, None, "socket_id=1.2"),
-        case("POST", "/pusher/user-auth", json, Some("ann"), r#"{"socket_id":"x"}"#),
-        webhook("conformance-key", &good_sig, hook_body),
-        webhook("conformance-key", &"0".repeat(64), hook_body),
-        webhook("other-key", &good_sig, hook_body),
-        webhook("conformance-key", "nothex", hook_body),
+        auth("private", Some(FORM), Some("ann"), b"socket_id=1.2&channel_name=private-chat", 200, None),
+        auth("presence", Some(FORM), Some("ann"), b"socket_id=1.2&channel_name=presence-chat", 200, None),
+        auth("encrypted", Some(FORM), Some("ann"), b"socket_id=1.2&channel_name=private-encrypted-chat", 200, None),
+        auth("presence as JSON", Some(JSON), Some("ann"), br#"{"socket_id":"1.2","channel_name":"presence-chat","extra":[1]}"#, 200, None),
+        auth("typed parameter", Some(FORM), Some("ann"), b"socket_id=1.2&channel_name=private-orders.7", 200, None),
+        auth("typed parameter, another user", Some(FORM), Some("bob"), b"socket_id=1.2&channel_name=private-orders.7", 403, Some("forbidden")),
+        auth("non-canonical number", Some(FORM), Some("ann"), b"socket_id=1.2&channel_name=private-orders.007", 403, Some("forbidden")),
+        auth("batch", Some(FORM), Some("ann"), b"&socket_id=1.2&channel_name[0]=private-a&channel_name[1]=private-staff&channel_name[2]=presence-b&channel_name[3]=bad%20name&channel_name[4]=private-boom&channel_name[5]=public", 200, None),
+        auth("empty JSON batch", Some(JSON), Some("ann"), br#"{"socket_id":"1.2","channel_name":[]}"#, 400, Some("invalid_batch")),
+        auth("not logged in", Some(FORM), None, b"socket_id=1.2&channel_name=private-chat", 403, Some("forbidden")),
+        auth("denied by a route", Some(FORM), Some("ann"), b"socket_id=1.2&channel_name=private-staff", 403, Some("forbidden")),
+        auth("route error", Some(FORM), Some("ann"), b"socket_id=1.2&channel_name=private-boom", 500, Some("authorizer_error")),
+        auth("public channel", Some(FORM), Some("ann"), b"socket_id=1.2&channel_name=public", 400, Some("public_channel")),
+        auth("bad socket id", Some(FORM), Some("ann"), b"socket_id=1.2:&channel_name=private-chat", 400, Some("invalid_socket_id")),
+        auth("bad channel name", Some(FORM), Some("ann"), b"socket_id=1.2&channel_name=private-a%3Ab", 400, Some("invalid_channel_name")),
+        auth("no channel", Some(FORM), Some("ann"), b"socket_id=1.2", 400, Some("missing_field")),
+        auth("socket id twice", Some(FORM), Some("ann"), b"socket_id=1.2&socket_id=1.2&channel_name=private-a", 400, Some("duplicate_field")),
+        auth("invalid UTF-8", Some(FORM), Some("ann"), b"socket_id=1.2&channel_name=%FF", 400, Some("invalid_encoding")),
+        auth("malformed JSON", Some(JSON), Some("ann"), b"{nope", 400, Some("malformed_json")),
+        auth("text/plain", Some("text/plain"), Some("ann"), b"socket_id=1.2&channel_name=private-chat", 415, Some("unsupported_media_type")),
+        auth("no content type", None, Some("ann"), b"socket_id=1.2&channel_name=private-chat", 415, Some("unsupported_media_type")),
+        method("GET", "GET", 405, Some("method_not_allowed")),
+        method("PUT", "PUT", 405, Some("method_not_allowed")),
+        auth("20 KB body", Some(FORM), Some("ann"), &[b'x'; 20_000], 413, Some("payload_too_large")),
+        user_auth("sign-in", FORM, Some("ann"), b"socket_id=1.2", 200, None),
+        user_auth("sign-in, not logged in", FORM, None, b"socket_id=1.2", 403, Some("forbidden")),
+        user_auth("sign-in, bad socket id", JSON, Some("ann"), br#"{"socket_id":"x"}"#, 400, Some("invalid_socket_id")),
+        user_auth("sign-in with a channel list", JSON, Some("ann"), br#"{"socket_id":"1.2","channel_name":["a","b"]}"#, 200, None),
+        webhook("webhook", "conformance-key", &good_sig, fresh.as_bytes(), 200, None),
+        webhook("webhook, wrong signature", "conformance-key", &"0".repeat(64), fresh.as_bytes(), 401, Some("bad_signature")),
+        webhook("webhook, other key", "other-key", &good_sig, fresh.as_bytes(), 401, Some("wrong_key")),
+        webhook("webhook, signature not hex", "conformance-key", "nothex", fresh.as_bytes(), 401, Some("malformed_signature")),
+        webhook("webhook, six minutes old", "conformance-key", &stale_sig, stale.as_bytes(), 401, Some("expired")),
+        webhook("webhook, signed junk", "conformance-key", &junk_sig, junk, 400, Some("invalid_body")),
     ]
 }
 
@@ -177,13 +219,12 @@ where
     B::Error: std::fmt::Debug,
 {
     let (parts, body) = response.into_parts();
-    let mut headers: Vec<(String, String)> = parts
+    let headers = parts
         .headers
         .iter()
-        .filter(|(k, _)| interesting(k.as_str()))
-        .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_string()))
-        .collect();
-    headers.sort();
+        .map(|(k, v)| (k.as_str(), v.as_bytes()))
+        .collect::<Vec<_>>();
+    let headers = keep_interesting(headers);
     Observed {
         status: parts.status.as_u16(),
         headers,
@@ -191,60 +232,129 @@ where
     }
 }
 
-fn tower_layer<A: Authorizer>(authorizer: A) -> pusher_auth_tower::PusherAuthLayer<A> {
-    pusher_auth_tower::PusherAuthLayer::new(credentials(), authorizer)
+fn keep_interesting(headers: Vec<(&str, &[u8])>) -> Vec<(String, String)> {
+    let mut kept: Vec<(String, String)> = headers
+        .into_iter()
+        .filter(|(k, _)| interesting(k))
+        .map(|(k, v)| (k.to_string(), String::from_utf8(v.to_vec()).unwrap()))
+        .collect();
+    kept.sort();
+    kept
+}
+
+fn layer<A: pusher_auth::Authorizer>(authorizer: A) -> PusherAuthLayer<A> {
+    PusherAuthLayer::new(credentials(), authorizer)
         .with_channel_path("/channels/authorize")
         .with_webhooks("/pusher/webhooks", webhook_handler)
 }
 
-#[actix_web::test]
-async fn every_adapter_answers_alike() {
-    let authorizer = authorizer();
-    let cases = cases();
+/// Checks the pinned status and code, and that successes verify as a Pusher server would.
+fn check_expected(c: &Case, observed: &Observed) {
+    let body: Value = serde_json::from_slice(&observed.body)
+        .unwrap_or_else(|e| panic!("{}: not JSON ({e})", c.name));
+    assert_eq!(observed.status, c.status, "{}: {body}", c.name);
+    assert_eq!(body["error"]["code"].as_str(), c.code, "{}: {body}", c.name);
+    if c.status != 200 {
+        return;
+    }
+    let text = std::str::from_utf8(&observed.body).unwrap();
+    match (c.path, c.name) {
+        ("/pusher/webhooks", _) => assert_eq!(text, "{}"),
+        ("/pusher/user-auth", _) => {
+            verify_user_auth(&credentials(), "1.2", observed.body.as_slice()).unwrap();
+        }
+        (_, "batch") => {
+            let expected = [
+                ("private-a", 200),
+                ("private-staff", 403),
+                ("presence-b", 200),
+                ("bad name", 400),
+                ("private-boom", 500),
+                ("public", 400),
+            ];
+            let entries = body.as_object().unwrap();
+            assert_eq!(entries.len(), expected.len());
+            // Answered in the order asked.
+            let positions: Vec<usize> = expected
+                .iter()
+                .map(|(k, _)| text.find(&format!("\"{k}\":")).unwrap())
+                .collect();
+            assert!(positions.windows(2).all(|w| w[0] < w[1]), "{text}");
+            for (channel, status) in expected {
+                assert_eq!(entries[channel]["status"], status, "batch {channel}");
+                if status == 200 {
+                    let data = serde_json::to_vec(&entries[channel]["data"]).unwrap();
+                    verify_channel_auth(&credentials(), "1.2", channel, &data).unwrap();
+                }
+            }
+        }
+        _ => {
+            let channel = String::from_utf8_lossy(&c.body)
+                .split(['&', '"'])
+                .find_map(|p| p.strip_prefix("channel_name="))
+                .map(str::to_owned)
+                .unwrap_or_else(|| "presence-chat".into());
+            verify_channel_auth(&credentials(), "1.2", &channel, observed.body.as_slice())
+                .unwrap_or_else(|e| panic!("{}: {e}", c.name));
+        }
+    }
+}
 
-    // The plain tower service.
-    let layer = tower_layer(authorizer.clone());
-    let mut plain = Vec::new();
-    for c in &cases {
-        let svc = layer.layer(service_fn(|_req: http::Request<Full<Bytes>>| async {
+/// The plain tower layer around a 404 service, with a middleware putting the user in the
+/// extensions.
+async fn run_tower(cases: &[Case]) -> Vec<Observed> {
+    let layer = layer(routes());
+    let mut observed = Vec::new();
+    for c in cases {
+        let inner = service_fn(|_req: http::Request<Full<Bytes>>| async {
             Ok::<_, Infallible>(
                 http::Response::builder()
                     .status(404)
                     .body(Full::new(Bytes::new()))
                     .unwrap(),
             )
-        }));
-        plain.push(observe_http(svc.oneshot(http_request(c)).await.unwrap()).await);
+        });
+        let svc = tower::ServiceBuilder::new()
+            .map_request(|mut req: http::Request<Full<Bytes>>| {
+                if let Some(user) = user_from(req.headers()) {
+                    req.extensions_mut().insert(user);
+                }
+                req
+            })
+            .service(layer.layer(inner));
+        observed.push(observe_http(svc.oneshot(http_request(c)).await.unwrap()).await);
     }
+    observed
+}
 
-    // axum, as a layer and as routes.
-    for app in [
-        axum::Router::new().pusher_auth(tower_layer(authorizer.clone())),
-        axum::Router::new().pusher_auth_routes(&tower_layer(authorizer.clone())),
-    ] {
-        for (i, c) in cases.iter().enumerate() {
-            let mut b = http::Request::builder().method(c.method).uri(c.path);
-            for (k, v) in &c.headers {
-                b = b.header(*k, v);
-            }
-            let req = b.body(axum::body::Body::from(c.body.clone())).unwrap();
-            let got = observe_http(app.clone().oneshot(req).await.unwrap()).await;
-            assert_eq!(
-                got, plain[i],
-                "axum differs on case {i}: {} {}",
-                c.method, c.path
-            );
+async fn run_axum(cases: &[Case], app: axum::Router) -> Vec<Observed> {
+    let mut observed = Vec::new();
+    for c in cases {
+        let mut b = http::Request::builder().method(c.method).uri(c.path);
+        for (k, v) in &c.headers {
+            b = b.header(*k, v);
         }
+        let req = b.body(axum::body::Body::from(c.body.clone())).unwrap();
+        observed.push(observe_http(app.clone().oneshot(req).await.unwrap()).await);
     }
+    observed
+}
 
-    // actix-web.
-    let pusher = pusher_auth_actix_web::PusherAuth::new(credentials(), authorizer.clone())
+async fn run_actix(cases: &[Case]) -> Vec<Observed> {
+    let pusher = pusher_auth_actix_web::PusherAuthRoutes::new(credentials(), routes())
         .with_channel_path("/channels/authorize")
-        .with_webhooks("/pusher/webhooks", webhook_handler);
+        .with_webhooks("/pusher/webhooks", webhook_handler)
+        .with_extractor(|req: actix_web::HttpRequest| {
+            req.headers()
+                .get("x-user")
+                .and_then(|v| v.to_str().ok())
+                .map(|v| User(v.to_string()))
+        });
     let app =
         actix_web::test::init_service(actix_web::App::new().configure(|cfg| pusher.configure(cfg)))
             .await;
-    for (i, c) in cases.iter().enumerate() {
+    let mut observed = Vec::new();
+    for c in cases {
         let mut req = actix_web::test::TestRequest::default()
             .method(c.method.parse().unwrap())
             .uri(c.path);
@@ -254,36 +364,57 @@ async fn every_adapter_answers_alike() {
         let response =
             actix_web::test::call_service(&app, req.set_payload(c.body.clone()).to_request()).await;
         let status = response.status().as_u16();
-        let mut headers: Vec<(String, String)> = response
-            .headers()
-            .iter()
-            .filter(|(k, _)| interesting(k.as_str()))
-            .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_string()))
-            .collect();
-        headers.sort();
-        let body = actix_web::test::read_body(response).await.to_vec();
-        assert_eq!(
-            Observed {
-                status,
-                headers,
-                body
-            },
-            plain[i],
-            "actix-web differs on case {i}: {} {}",
-            c.method,
-            c.path
+        let headers = keep_interesting(
+            response
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_bytes()))
+                .collect(),
         );
+        let body = actix_web::test::read_body(response).await.to_vec();
+        observed.push(Observed {
+            status,
+            headers,
+            body,
+        });
     }
+    observed
+}
 
-    // The suite covers successes and every class of refusal.
-    let statuses: std::collections::BTreeSet<u16> = plain.iter().map(|o| o.status).collect();
-    assert_eq!(
-        statuses.into_iter().collect::<Vec<_>>(),
-        [200, 400, 401, 403, 405, 413, 415, 500]
-    );
-    assert_eq!(plain[0].status, StatusCode::OK.as_u16());
-    println!(
-        "{} requests answered identically by tower, axum (layer and routes) and actix-web",
-        cases.len()
-    );
+#[actix_web::test]
+async fn every_adapter_answers_as_pinned_and_alike() {
+    let cases = cases();
+    let reference = run_tower(&cases).await;
+    for (c, observed) in cases.iter().zip(&reference) {
+        check_expected(c, observed);
+    }
+    let adapters: Vec<(&str, Vec<Observed>)> = vec![
+        (
+            "axum routes (RouterExt::pusher_auth)",
+            run_axum(
+                &cases,
+                axum::Router::new().pusher_auth(layer(authorize_with(routes()))),
+            )
+            .await,
+        ),
+        (
+            "axum layer (Router::layer)",
+            run_axum(
+                &cases,
+                axum::Router::new().layer(layer(authorize_with(routes()))),
+            )
+            .await,
+        ),
+        ("actix-web", run_actix(&cases).await),
+    ];
+    let mut matrix = vec![("tower layer", cases.len())];
+    for (adapter, observed) in &adapters {
+        for ((c, got), expected) in cases.iter().zip(observed).zip(&reference) {
+            assert_eq!(got, expected, "{adapter} differs on `{}`", c.name);
+        }
+        matrix.push((adapter, observed.len()));
+    }
+    for (adapter, count) in matrix {
+        println!("conformance: {adapter}: {count}/{count} cases as pinned, byte-identical");
+    }
 }

@@ -68,7 +68,7 @@ fn debug_output_of_every_config_type_hides_secrets() {
     let service = layer.layer(service_fn(|_: http::Request<Full<Bytes>>| async {
         Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::new())))
     }));
-    let actix = pusher_auth_actix_web::PusherAuth::new(c.clone(), authorizer())
+    let actix = pusher_auth_actix_web::PusherAuthRoutes::new(c.clone(), authorizer())
         .with_webhooks("/hooks", webhooks);
     let shown = [
         ("Credentials", format!("{c:?} {c:#?}")),
@@ -86,9 +86,9 @@ fn debug_output_of_every_config_type_hides_secrets() {
             "PusherAuthService",
             format!("{:?}", layer.channel_service()),
         ),
-        ("actix PusherAuth", format!("{actix:?}")),
+        ("actix PusherAuthRoutes", format!("{actix:?}")),
         ("BoxAuthorizer", format!("{:?}", authorizer())),
-        ("ChannelRoutes", format!("{:?}", ChannelRoutes::new())),
+        ("ChannelRoutes", format!("{:?}", ChannelRoutes::<String>::new())),
         (
             "ConfigError",
             format!("{:?}", Credentials::new("k", "").unwrap_err()),
@@ -157,7 +157,7 @@ fn tracing_output_hides_secrets_under_every_adapter() {
             .unwrap();
         rt.block_on(layer.webhook_service().oneshot(hook)).unwrap();
         // actix-web
-        let actix = pusher_auth_actix_web::PusherAuth::new(credentials(), authorizer());
+        let actix = pusher_auth_actix_web::PusherAuthRoutes::new(credentials(), authorizer());
         actix_web::rt::System::new().block_on(async {
             let app = actix_web::test::init_service(
                 actix_web::App::new().configure(|cfg| actix.configure(cfg)),

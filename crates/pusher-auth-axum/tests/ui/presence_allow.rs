@@ -1,0 +1,9 @@
+// A presence route must say who the member is; a bare "allowed" does not compile.
+use pusher_auth::routes::ChannelRoutes;
+
+#[derive(Clone)]
+struct User;
+
+fn main() {
+    let _routes = ChannelRoutes::new().presence("chat", |_user: User, (): ()| async { true });
+}
