@@ -229,13 +229,17 @@ struct Paths {
 }
 
 /// The auth endpoints of one app: credentials, authorizer, paths, limits and the optional
-/// webhook handler. Cheap to clone (reference counts).
+/// webhook handler. Cheap to clone (one reference count).
 ///
 /// Defaults: channels at `POST /pusher/auth`, user sign-in at `POST /pusher/user-auth` (the
 /// pusher-js defaults; answered only when the authorizer [signs users
 /// in](Authorizer::signs_in)), no webhooks, [`DEFAULT_BODY_LIMIT`],
 /// [`DEFAULT_WEBHOOK_BODY_LIMIT`] and [`Limits::default`].
 pub struct Endpoints<A> {
+    inner: Arc<Inner<A>>,
+}
+
+struct Inner<A> {
     credentials: Credentials,
     authorizer: Arc<A>,
     signs_in: bool,
@@ -246,9 +250,9 @@ pub struct Endpoints<A> {
     webhooks: Option<Arc<Webhooks>>,
 }
 
-impl<A> Clone for Endpoints<A> {
+impl<A> Clone for Inner<A> {
     fn clone(&self) -> Self {
-        Endpoints {
+        Inner {
             credentials: self.credentials.clone(),
             authorizer: Arc::clone(&self.authorizer),
             signs_in: self.signs_in,
@@ -261,16 +265,24 @@ impl<A> Clone for Endpoints<A> {
     }
 }
 
+impl<A> Clone for Endpoints<A> {
+    fn clone(&self) -> Self {
+        Endpoints {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
 impl<A> fmt::Debug for Endpoints<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Endpoints")
-            .field("credentials", &self.credentials)
-            .field("channel_path", &self.paths.channel)
+            .field("credentials", &self.inner.credentials)
+            .field("channel_path", &self.inner.paths.channel)
             .field("user_path", &self.user_path())
-            .field("webhook_path", &self.paths.webhook)
-            .field("limits", &self.limits)
-            .field("body_limit", &self.body_limit)
-            .field("webhook_body_limit", &self.webhook_body_limit)
+            .field("webhook_path", &self.inner.paths.webhook)
+            .field("limits", &self.inner.limits)
+            .field("body_limit", &self.inner.body_limit)
+            .field("webhook_body_limit", &self.inner.webhook_body_limit)
             .finish_non_exhaustive()
     }
 }
@@ -295,19 +307,26 @@ impl<A: Authorizer> Endpoints<A> {
     /// above.
     pub fn new(credentials: Credentials, authorizer: A) -> Self {
         Endpoints {
-            credentials,
-            signs_in: authorizer.signs_in(),
-            authorizer: Arc::new(authorizer),
-            paths: Paths {
-                channel: Cow::Borrowed(PUSHER_JS_PATHS.0),
-                user: Some(Cow::Borrowed(PUSHER_JS_PATHS.1)),
-                webhook: None,
-            },
-            limits: Limits::default(),
-            body_limit: DEFAULT_BODY_LIMIT,
-            webhook_body_limit: DEFAULT_WEBHOOK_BODY_LIMIT,
-            webhooks: None,
+            inner: Arc::new(Inner {
+                credentials,
+                signs_in: authorizer.signs_in(),
+                authorizer: Arc::new(authorizer),
+                paths: Paths {
+                    channel: Cow::Borrowed(PUSHER_JS_PATHS.0),
+                    user: Some(Cow::Borrowed(PUSHER_JS_PATHS.1)),
+                    webhook: None,
+                },
+                limits: Limits::default(),
+                body_limit: DEFAULT_BODY_LIMIT,
+                webhook_body_limit: DEFAULT_WEBHOOK_BODY_LIMIT,
+                webhooks: None,
+            }),
         }
+    }
+
+    /// The configuration, for a builder method to change.
+    fn config(&mut self) -> &mut Inner<A> {
+        Arc::make_mut(&mut self.inner)
     }
 
     /// Answers channel authorization at `path` (pusher-js `channelAuthorization.endpoint`).
@@ -322,9 +341,9 @@ impl<A: Authorizer> Endpoints<A> {
         check_path(
             &path,
             "channel authorization",
-            [self.paths.user.as_deref(), self.paths.webhook.as_deref()],
+            [self.inner.paths.user.as_deref(), self.inner.paths.webhook.as_deref()],
         );
-        self.paths.channel = path;
+        self.config().paths.channel = path;
         self
     }
 
@@ -341,9 +360,9 @@ impl<A: Authorizer> Endpoints<A> {
         check_path(
             &path,
             "user sign-in",
-            [Some(&self.paths.channel), self.paths.webhook.as_deref()],
+            [Some(&self.inner.paths.channel), self.inner.paths.webhook.as_deref()],
         );
-        self.paths.user = Some(path);
+        self.config().paths.user = Some(path);
         self
     }
 
@@ -351,7 +370,7 @@ impl<A: Authorizer> Endpoints<A> {
     /// the app.
     #[must_use]
     pub fn without_user_auth(mut self) -> Self {
-        self.paths.user = None;
+        self.config().paths.user = None;
         self
     }
 
@@ -400,14 +419,15 @@ impl<A: Authorizer> Endpoints<A> {
         check_path(
             &path,
             "webhook",
-            [Some(&self.paths.channel), self.paths.user.as_deref()],
+            [Some(&self.inner.paths.channel), self.inner.paths.user.as_deref()],
         );
-        let verifier = configure(WebhookVerifier::new(self.credentials.clone()));
-        self.webhooks = Some(Arc::new(Webhooks {
+        let verifier = configure(WebhookVerifier::new(self.inner.credentials.clone()));
+        let config = self.config();
+        config.webhooks = Some(Arc::new(Webhooks {
             verifier,
             handler: Arc::new(handler),
         }));
-        self.paths.webhook = Some(path);
+        config.paths.webhook = Some(path);
         self
     }
 
@@ -415,21 +435,21 @@ impl<A: Authorizer> Endpoints<A> {
     /// `Content-Length`.
     #[must_use]
     pub fn with_body_limit(mut self, bytes: usize) -> Self {
-        self.body_limit = bytes;
+        self.config().body_limit = bytes;
         self
     }
 
     /// The largest webhook body read, in bytes.
     #[must_use]
     pub fn with_webhook_body_limit(mut self, bytes: usize) -> Self {
-        self.webhook_body_limit = bytes;
+        self.config().webhook_body_limit = bytes;
         self
     }
 
     /// The batch, parameter and concurrency limits.
     #[must_use]
     pub fn with_limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
+        self.config().limits = limits;
         self
     }
 }
@@ -437,28 +457,28 @@ impl<A: Authorizer> Endpoints<A> {
 impl<A> Endpoints<A> {
     /// The credentials.
     pub fn credentials(&self) -> &Credentials {
-        &self.credentials
+        &self.inner.credentials
     }
 
     /// The authorizer.
     pub fn authorizer(&self) -> &A {
-        &self.authorizer
+        &self.inner.authorizer
     }
 
     /// The channel authorization path.
     pub fn channel_path(&self) -> &str {
-        &self.paths.channel
+        &self.inner.paths.channel
     }
 
     /// The user sign-in path, when sign-in is answered: a path is configured and the
     /// authorizer signs users in.
     pub fn user_path(&self) -> Option<&str> {
-        self.paths.user.as_deref().filter(|_| self.signs_in)
+        self.inner.paths.user.as_deref().filter(|_| self.inner.signs_in)
     }
 
     /// The webhook path, if webhooks are configured.
     pub fn webhook_path(&self) -> Option<&str> {
-        self.paths.webhook.as_deref()
+        self.inner.paths.webhook.as_deref()
     }
 
     /// Every path answered, with its route.
@@ -474,7 +494,7 @@ impl<A> Endpoints<A> {
 
     /// The route answered at `path`, if any.
     pub fn route(&self, path: &str) -> Option<Route> {
-        if path == self.paths.channel {
+        if path == self.inner.paths.channel {
             Some(Route::Channel)
         } else if self.user_path() == Some(path) {
             Some(Route::User)
@@ -488,14 +508,14 @@ impl<A> Endpoints<A> {
     /// The largest body an adapter should read for `route`, in bytes.
     pub fn body_limit(&self, route: Route) -> usize {
         match route {
-            Route::Webhook => self.webhook_body_limit,
-            Route::Channel | Route::User => self.body_limit,
+            Route::Webhook => self.inner.webhook_body_limit,
+            Route::Channel | Route::User => self.inner.body_limit,
         }
     }
 
     /// The batch, parameter and concurrency limits.
     pub fn limits(&self) -> &Limits {
-        &self.limits
+        &self.inner.limits
     }
 }
 
@@ -536,12 +556,12 @@ impl<A: Authorizer> Endpoints<A> {
         }
         let result = match (checked.route, checked.format) {
             (Route::Channel, Some(format)) => {
-                match parse_channel_request(format, body, &self.limits) {
+                match parse_channel_request(format, body, &self.inner.limits) {
                     Ok(parsed) => self.channel(parsed, head).await,
                     Err(e) => Err(bad_request(&e)),
                 }
             }
-            (Route::User, Some(format)) => match parse_user_request(format, body, &self.limits) {
+            (Route::User, Some(format)) => match parse_user_request(format, body, &self.inner.limits) {
                 Ok(parsed) => self.user(parsed, head).await,
                 Err(e) => Err(bad_request(&e)),
             },
@@ -563,7 +583,7 @@ impl<A: Authorizer> Endpoints<A> {
                 refuse_public(&socket_id, &channel)?;
                 let request = ChannelRequest::new(socket_id, channel, params, head);
                 let (socket_id, channel) = (request.socket_id().clone(), request.channel().clone());
-                let decision = self.authorizer.authorize_channel(request).await;
+                let decision = self.inner.authorizer.authorize_channel(request).await;
                 self.sign(&socket_id, &channel, decision.map_err(Into::into))
                     .map(|auth| Answer::ok(auth.to_json()))
             }
@@ -594,8 +614,8 @@ impl<A: Authorizer> Endpoints<A> {
                 let decisions = if requests.is_empty() {
                     Vec::new()
                 } else {
-                    self.authorizer
-                        .authorize_channels(requests, self.limits.batch_concurrency)
+                    self.inner.authorizer
+                        .authorize_channels(requests, self.inner.limits.batch_concurrency)
                         .await
                 };
                 let mut decided = channels.iter().zip(
@@ -651,15 +671,16 @@ impl<A: Authorizer> Endpoints<A> {
                 tracing::error!(target: "pusher_auth", channel = %channel, "the authorizer allowed a presence channel without member data; decide ChannelDecision::member(…) (channel routes: a presence route returning a Membership)");
                 return Err(Answer::internal("misconfigured"));
             }
-            Ok(ChannelDecision::Allow) => self.credentials.authorize_channel(socket_id, channel),
+            Ok(ChannelDecision::Allow) => self.inner.credentials.authorize_channel(socket_id, channel),
             Ok(ChannelDecision::Member(member)) => match member.channel_data() {
-                Ok(data) => self.credentials.authorize_presence(socket_id, channel, data),
+                Ok(data) => self.inner.credentials.authorize_presence(socket_id, channel, data),
                 Err(e) => {
                     tracing::error!(target: "pusher_auth", channel = %channel, error = %e, "the decided presence member is invalid");
                     return Err(Answer::internal("misconfigured"));
                 }
             },
             Ok(ChannelDecision::SignedInMember) => self
+                .inner
                 .credentials
                 .authorize_signed_in_member(socket_id, channel),
             Ok(ChannelDecision::Deny(reason)) => return Err(denied(&reason)),
@@ -677,10 +698,10 @@ impl<A: Authorizer> Endpoints<A> {
     async fn user(&self, parsed: UserAuthRequest, head: RequestHead) -> Result<Answer, Answer> {
         let (socket_id, params) = parsed.into_parts();
         let request = UserRequest::new(socket_id.clone(), Arc::new(params), Arc::new(head));
-        match self.authorizer.authenticate_user(request).await {
+        match self.inner.authorizer.authenticate_user(request).await {
             Ok(UserDecision::SignIn(user)) => match user.user_data() {
                 Ok(data) => {
-                    let auth = self.credentials.authenticate_user(&socket_id, data);
+                    let auth = self.inner.credentials.authenticate_user(&socket_id, data);
                     tracing::debug!(target: "pusher_auth", socket_id = %socket_id, user_id = %data.id(), outcome = "signed_in", "user sign-in");
                     Ok(Answer::ok(auth.to_json()))
                 }
@@ -702,7 +723,7 @@ impl<A: Authorizer> Endpoints<A> {
     }
 
     async fn webhook(&self, head: RequestHead, body: &[u8]) -> Result<Answer, Answer> {
-        let Some(webhooks) = &self.webhooks else {
+        let Some(webhooks) = &self.inner.webhooks else {
             tracing::error!(target: "pusher_auth", "a webhook arrived but no webhook handler is configured");
             return Err(Answer::internal("misconfigured"));
         };
