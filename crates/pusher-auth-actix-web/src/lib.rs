@@ -45,6 +45,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 use actix_web::http::StatusCode as ActixStatus;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
 use pusher_auth::endpoint::{Answer, Endpoints};

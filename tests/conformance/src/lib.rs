@@ -1,1 +1,7 @@
-//! The conformance suite lives in `tests/`.
+//! The conformance suite across adapters lives in `tests/`; this crate also compiles the
+//! workspace README's examples as doctests.
+
+/// The workspace README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
