@@ -123,6 +123,11 @@ use tower_service::Service;
 mod answer;
 mod body;
 
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub use body::{AnswerBody, ResponseBody};
 pub use pusher_auth::endpoint::{
     Answer, DEFAULT_BODY_LIMIT, DEFAULT_WEBHOOK_BODY_LIMIT, LARAVEL_ECHO_PATHS, PUSHER_JS_PATHS,

@@ -32,6 +32,11 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub mod authorizer;
 pub mod endpoint;
 #[cfg(feature = "fuzzing")]

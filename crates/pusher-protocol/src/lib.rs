@@ -40,9 +40,15 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 mod credentials;
 mod hex;
 mod names;
+pub mod rest;
 pub mod sign;
 #[cfg(feature = "testing")]
 pub mod testing;
