@@ -1,54 +1,68 @@
-//! The chat app on actix-web: the same routes, page and authorizer as `axum-chat`.
+//! The chat app on actix-web, built from the libraries actix users already use: sessions from
+//! actix-session (a signed cookie, or Redis when `REDIS_URL` is set), login from
+//! actix-identity, static files from actix-files, actix-web's own timeouts, and the same channel
+//! routes and page as `axum-chat`.
 //!
-//! The session is found from the cookie; an actix extractor
-//! ([`pusher_auth_actix_web::PusherAuth::with_extractor`]) hands the logged-in user to the
-//! portable authorizer, and a middleware enforces the CSRF token on every `POST` except
-//! webhooks.
+//! The routes are those of `axum-chat`. Every `POST` but the login and the webhooks needs the
+//! session's `X-CSRF-Token`; the login is refused cross-site (`Sec-Fetch-Site` / `Origin`).
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_identity::{Identity, IdentityMiddleware};
+use actix_session::config::{PersistentSession, SessionLifecycle};
+use actix_session::storage::RedisSessionStore;
+use actix_session::{Session, SessionExt, SessionMiddleware};
 use actix_web::body::{BoxBody, EitherBody};
+use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{ContentType, AUTHORIZATION, COOKIE};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::{from_fn, Next};
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
-use chat_common::{Chat, CurrentUser, SendMessage, Sessions};
-use pusher_auth_actix_web::PusherAuth;
+use actix_web::{web, App, HttpMessage, HttpRequest, HttpResponse, HttpServer};
+use chat_common::{Chat, ChatPolicy, ChatUser, MemorySockets, SendMessage, User, Whisper};
+use pusher_auth::authorizer::from_extensions;
+use pusher_auth_actix_web::{PusherAuthRoutes, SenderSocket};
 use serde::Deserialize;
 
-type AppState = Chat;
+const CSRF: &str = "csrf";
+
+#[derive(Clone)]
+struct AppState {
+    chat: Chat,
+    sockets: MemorySockets,
+}
 
 fn error(status: StatusCode, code: &str) -> HttpResponse {
     HttpResponse::build(status).json(serde_json::json!({ "error": { "code": code } }))
 }
 
-fn session_id(req: &HttpRequest) -> Option<String> {
-    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
-    chat_common::session_id(header(COOKIE), header(AUTHORIZATION)).map(str::to_owned)
+/// The logged-in user of a request: the identity's id is the name.
+fn current_user(identity: Option<&Identity>) -> Option<User> {
+    identity
+        .and_then(|i| i.id().ok())
+        .and_then(|id| User::from_name(&id))
 }
 
-/// The logged-in user of a request, from its session.
-fn user(req: &HttpRequest, sessions: &Sessions) -> Option<CurrentUser> {
-    session_id(req)
-        .and_then(|id| sessions.get(&id))
-        .and_then(|s| s.user)
-}
-
-/// Enforces the session's CSRF token on every `POST` except webhooks.
+/// Refuses cross-site state-changing requests (a browser says so in `Sec-Fetch-Site`, or in
+/// `Origin`), and, once someone is logged in, requests without the session's `X-CSRF-Token`.
 async fn csrf(
     req: ServiceRequest,
     next: Next<BoxBody>,
 ) -> Result<ServiceResponse<EitherBody<BoxBody>>, actix_web::Error> {
     if req.method() == Method::POST && req.path() != "/pusher/webhooks" {
-        let sessions = req
-            .app_data::<web::Data<AppState>>()
-            .map(|s| s.sessions.clone())
-            .unwrap_or_default();
-        let session = session_id(req.request()).and_then(|id| sessions.get(&id));
-        let token = req
-            .headers()
-            .get("x-csrf-token")
-            .and_then(|v| v.to_str().ok());
-        if !chat_common::csrf_ok(session.as_ref(), token) {
+        let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+        let cross_site = match header("sec-fetch-site") {
+            Some(site) => !matches!(site, "same-origin" | "none"),
+            None => header("origin").is_some_and(|origin| {
+                let host = header("host").unwrap_or_default();
+                origin.split_once("://").map(|(_, h)| h) != Some(host)
+            }),
+        };
+        let token_ok = req.path() == "/login" || {
+            let expected: Option<String> = req.get_session().get(CSRF).ok().flatten();
+            chat_common::csrf_ok(expected.as_deref(), header("x-csrf-token"))
+        };
+        if cross_site || !token_ok {
             return Ok(req
                 .into_response(error(StatusCode::FORBIDDEN, "csrf"))
                 .map_into_right_body());
@@ -59,29 +73,18 @@ async fn csrf(
         .map(ServiceResponse::map_into_left_body)
 }
 
-async fn index(req: HttpRequest, app: web::Data<AppState>) -> HttpResponse {
-    match session_id(&req).and_then(|id| app.sessions.get(&id)) {
-        Some(session) => HttpResponse::Ok()
-            .content_type(ContentType::html())
-            .body(chat_common::page(&app.config, &session.csrf)),
-        None => {
-            let (id, csrf) = app.sessions.create();
-            HttpResponse::Ok()
-                .content_type(ContentType::html())
-                .insert_header(("set-cookie", chat_common::set_cookie(&id)))
-                .body(chat_common::page(&app.config, &csrf))
-        }
-    }
+async fn index(state: web::Data<AppState>, identity: Option<Identity>, session: Session) -> HttpResponse {
+    let user = current_user(identity.as_ref());
+    let csrf: Option<String> = user
+        .as_ref()
+        .and_then(|_| session.get(CSRF).ok().flatten());
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(chat_common::page(&state.chat.config, csrf.as_deref(), user.as_ref()))
 }
 
-async fn pusher_js(app: web::Data<AppState>) -> HttpResponse {
-    match std::fs::read(&app.config.pusher_js) {
-        Ok(js) => HttpResponse::Ok().content_type("text/javascript").body(js),
-        Err(e) => {
-            tracing::error!(path = %app.config.pusher_js.display(), error = %e, "pusher-js is missing; run scripts/install-test-tools");
-            error(StatusCode::NOT_FOUND, "pusher_js_missing")
-        }
-    }
+async fn pusher_js(state: web::Data<AppState>) -> actix_web::Result<actix_files::NamedFile> {
+    Ok(actix_files::NamedFile::open_async(&state.chat.config.pusher_js).await?)
 }
 
 #[derive(Deserialize)]
@@ -89,84 +92,353 @@ struct Login {
     name: String,
 }
 
-async fn login(req: HttpRequest, app: web::Data<AppState>, body: web::Json<Login>) -> HttpResponse {
-    let Some(id) = session_id(&req) else {
-        return error(StatusCode::UNAUTHORIZED, "no_session");
+async fn login(req: HttpRequest, session: Session, body: web::Json<Login>) -> HttpResponse {
+    let Some(user) = User::from_name(&body.name) else {
+        return error(StatusCode::BAD_REQUEST, "invalid_name");
     };
-    match app.sessions.login(&id, &body.name) {
-        Some(user) => HttpResponse::Ok().json(serde_json::json!({ "name": user.name })),
-        None => error(StatusCode::BAD_REQUEST, "invalid_name"),
+    // A new session (actix-session renews the id), then a new CSRF token in it. A failing
+    // random source refuses the login rather than issue a weak token.
+    session.renew();
+    let Ok(token) = chat_common::random_token() else {
+        tracing::error!("the OS random source failed");
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "random");
+    };
+    if session.insert(CSRF, &token).is_err()
+        || Identity::login(&req.extensions(), user.id.as_str().to_owned()).is_err()
+    {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "session");
     }
+    HttpResponse::Ok().json(serde_json::json!({ "name": user.name, "csrf": token }))
 }
 
-async fn logout(req: HttpRequest, app: web::Data<AppState>) -> HttpResponse {
-    if let Some(id) = session_id(&req) {
-        app.sessions.logout(&id);
+async fn logout(state: web::Data<AppState>, identity: Option<Identity>, session: Session) -> HttpResponse {
+    if let Some(user) = current_user(identity.as_ref()) {
+        state.chat.disconnect(&user).await;
     }
+    if let Some(identity) = identity {
+        identity.logout();
+    }
+    session.purge();
     HttpResponse::NoContent().finish()
 }
 
-async fn me(req: HttpRequest, app: web::Data<AppState>) -> HttpResponse {
-    match user(&req, &app.sessions) {
-        Some(user) => {
-            HttpResponse::Ok().json(serde_json::json!({ "name": user.name, "id": user.id }))
-        }
-        None => error(StatusCode::UNAUTHORIZED, "not_logged_in"),
-    }
+fn publish_error(e: &chat_common::SendError) -> HttpResponse {
+    error(
+        StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_GATEWAY),
+        e.code(),
+    )
 }
 
 async fn send_message(
-    req: HttpRequest,
-    app: web::Data<AppState>,
+    state: web::Data<AppState>,
+    identity: Option<Identity>,
+    sender: SenderSocket,
     body: web::Json<SendMessage>,
 ) -> HttpResponse {
-    let Some(user) = user(&req, &app.sessions) else {
+    let Some(user) = current_user(identity.as_ref()) else {
         return error(StatusCode::FORBIDDEN, "not_logged_in");
     };
-    match app.send_message(&user, &body).await {
+    // Exclude the sender only if this user was authorized for that connection.
+    let sender = match sender.0 {
+        Some(socket) if state.sockets.of(&user.id).contains(socket.clone()).await => Some(socket),
+        _ => None,
+    };
+    match state.chat.send_message(&user, &body, sender).await {
         Ok(()) => HttpResponse::NoContent().finish(),
-        Err(e) => error(
-            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_GATEWAY),
-            e.code(),
-        ),
+        Err(e) => publish_error(&e),
     }
 }
 
-async fn webhook_events(app: web::Data<AppState>) -> HttpResponse {
+async fn whisper(
+    state: web::Data<AppState>,
+    identity: Option<Identity>,
+    body: web::Json<Whisper>,
+) -> HttpResponse {
+    let Some(user) = current_user(identity.as_ref()) else {
+        return error(StatusCode::FORBIDDEN, "not_logged_in");
+    };
+    match state.chat.whisper(&user, &body).await {
+        Ok(()) => HttpResponse::NoContent().finish(),
+        Err(e) => publish_error(&e),
+    }
+}
+
+async fn stats(state: web::Data<AppState>, identity: Option<Identity>) -> HttpResponse {
+    if current_user(identity.as_ref()).is_none() {
+        return error(StatusCode::UNAUTHORIZED, "not_logged_in");
+    }
+    match state.chat.stats().await {
+        Ok(stats) => HttpResponse::Ok().json(stats),
+        Err(e) => publish_error(&e),
+    }
+}
+
+async fn webhook_events(state: web::Data<AppState>, identity: Option<Identity>) -> HttpResponse {
+    if current_user(identity.as_ref()).is_none() {
+        return error(StatusCode::UNAUTHORIZED, "not_logged_in");
+    }
     HttpResponse::Ok()
-        .content_type(ContentType::json())
-        .body(app.webhooks.to_json())
+        .content_type("application/json")
+        .body(state.chat.webhooks.to_json())
+}
+
+/// The key that signs (and, for the cookie store, encrypts) the session cookie:
+/// `CHAT_SESSION_KEY` (at least 64 bytes), or a random one (sessions then end with the process).
+fn session_key() -> Result<Key, Box<dyn std::error::Error>> {
+    match std::env::var("CHAT_SESSION_KEY") {
+        Ok(key) if !key.is_empty() => Ok(Key::try_from(key.as_bytes())
+            .map_err(|_| "CHAT_SESSION_KEY must be at least 64 bytes")?),
+        _ => Ok(Key::try_generate().ok_or("the OS random source failed")?),
+    }
 }
 
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let state = Chat::start()?;
-    let config = state.config.clone();
-    let sessions = state.sessions.clone();
-    let webhooks = state.webhooks.clone();
-    let pusher = PusherAuth::new(config.credentials.clone(), chat_common::authorizer())
+    chat_common::init_logging();
+    let chat = Chat::from_env()?;
+    let key = session_key()?;
+    match chat.config.redis_url.clone() {
+        Some(url) => {
+            tracing::info!("sessions in Redis");
+            let store = RedisSessionStore::new(url.as_str()).await?;
+            run(chat, store, key).await
+        }
+        None => run(chat, memory::MemorySessionStore::default(), key).await,
+    }
+}
+
+/// Serves the app with sessions in `store`.
+async fn run<Store>(chat: Chat, store: Store, key: Key) -> Result<(), Box<dyn std::error::Error>>
+where
+    Store: actix_session::storage::SessionStore + Clone + Send + 'static,
+{
+    let config = Arc::clone(&chat.config);
+    let sockets = MemorySockets::default();
+    let state = AppState {
+        chat: chat.clone(),
+        sockets: sockets.clone(),
+    };
+    let policy = from_extensions::<ChatUser, _>(ChatPolicy::default());
+    // The logged-in user of each auth request, from actix-identity, with where this process
+    // remembers the user's authorized connections.
+    let user_of = {
+        let sockets = sockets.clone();
+        move |identity: Identity| {
+            let user = identity.id().ok().and_then(|id| User::from_name(&id))?;
+            Some(ChatUser {
+                sockets: sockets.of(&user.id),
+                user,
+            })
+        }
+    };
+    let pusher = PusherAuthRoutes::new(config.credentials.clone(), policy.clone())
         .with_channel_path("/channels/authorize")
         .with_user_path("/channels/user-auth")
-        .with_webhooks("/pusher/webhooks", webhooks.handler())
-        .with_extractor(move |req: HttpRequest| user(&req, &sessions));
+        .with_webhooks("/pusher/webhooks", chat.webhooks.handler())
+        .with_extractor(user_of.clone());
+    let echo = PusherAuthRoutes::new(config.credentials.clone(), policy)
+        .for_laravel_echo()
+        .with_extractor(user_of);
+    let idle = actix_web::cookie::time::Duration::try_from(config.session_idle)
+        .unwrap_or(actix_web::cookie::time::Duration::days(7));
     let bind = config.bind.clone();
     tracing::info!("chat on http://{bind}");
+    let test_mode = config.test_mode;
+    let secure = config.secure_cookies;
+    let request_timeout = config.request_timeout;
     HttpServer::new(move || {
-        App::new()
+        let sessions = SessionMiddleware::builder(store.clone(), key.clone())
+            .cookie_name("chat_session".into())
+            .cookie_http_only(true)
+            .cookie_same_site(SameSite::Lax)
+            .cookie_secure(secure)
+            .session_lifecycle(SessionLifecycle::PersistentSession(
+                PersistentSession::default().session_ttl(idle),
+            ))
+            .build();
+        let mut app = App::new()
             .app_data(web::Data::new(state.clone()))
-            .wrap(from_fn(csrf))
             .configure(|cfg| pusher.configure(cfg))
+            .configure(|cfg| echo.configure(cfg))
             .route("/", web::get().to(index))
             .route("/pusher.min.js", web::get().to(pusher_js))
             .route("/login", web::post().to(login))
             .route("/logout", web::post().to(logout))
-            .route("/me", web::get().to(me))
             .route("/channels/send-message", web::post().to(send_message))
-            .route("/webhooks/events", web::get().to(webhook_events))
+            .route("/channels/whisper", web::post().to(whisper))
+            .route("/channels/stats", web::get().to(stats));
+        if test_mode {
+            app = app.route("/webhooks/events", web::get().to(webhook_events));
+        }
+        app.wrap(from_fn(csrf))
+            .wrap(IdentityMiddleware::builder().visit_deadline(Some(config_idle(idle))).build())
+            .wrap(sessions)
+            .wrap(timeout::RequestTimeout(request_timeout))
     })
+    // actix-web's own limits on slow clients: the request head, and the connection at close.
+    .client_request_timeout(config.header_timeout)
+    .client_disconnect_timeout(Duration::from_secs(1))
     .workers(2)
     .bind(bind)?
     .run()
     .await?;
     Ok(())
+}
+
+fn config_idle(idle: actix_web::cookie::time::Duration) -> Duration {
+    Duration::from_secs(u64::try_from(idle.whole_seconds()).unwrap_or(0))
+}
+
+mod memory {
+    //! Sessions in this process's memory, for when there is no Redis: server-side, so a
+    //! logged-out or expired session is gone (a cookie store cannot revoke its cookies).
+    //! Bounded: expired sessions are dropped, and at most 100,000 are kept.
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, PoisonError};
+    use std::time::Instant;
+
+    use actix_session::storage::{
+        generate_session_key, LoadError, SaveError, SessionKey, SessionStore, UpdateError,
+    };
+    use actix_web::cookie::time::Duration;
+
+    type State = HashMap<String, String>;
+
+    const MAX_SESSIONS: usize = 100_000;
+
+    #[derive(Clone, Default)]
+    pub(crate) struct MemorySessionStore {
+        sessions: Arc<Mutex<HashMap<String, (State, Instant)>>>,
+    }
+
+    fn deadline(ttl: &Duration) -> Instant {
+        let secs = u64::try_from(ttl.whole_seconds()).unwrap_or(0);
+        Instant::now() + std::time::Duration::from_secs(secs)
+    }
+
+    impl MemorySessionStore {
+        fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (State, Instant)>> {
+            self.sessions.lock().unwrap_or_else(PoisonError::into_inner)
+        }
+
+        fn put(&self, key: &str, state: State, ttl: &Duration) -> Result<(), &'static str> {
+            let mut sessions = self.lock();
+            let now = Instant::now();
+            sessions.retain(|_, (_, until)| *until > now);
+            if sessions.len() >= MAX_SESSIONS && !sessions.contains_key(key) {
+                return Err("too many sessions");
+            }
+            sessions.insert(key.to_owned(), (state, deadline(ttl)));
+            Ok(())
+        }
+    }
+
+    impl SessionStore for MemorySessionStore {
+        async fn load(&self, key: &SessionKey) -> Result<Option<State>, LoadError> {
+            let sessions = self.lock();
+            Ok(sessions
+                .get(key.as_ref())
+                .filter(|(_, until)| *until > Instant::now())
+                .map(|(state, _)| state.clone()))
+        }
+
+        async fn save(&self, state: State, ttl: &Duration) -> Result<SessionKey, SaveError> {
+            let key = generate_session_key();
+            self.put(key.as_ref(), state, ttl)
+                .map_err(|e| SaveError::Other(anyhow::anyhow!(e)))?;
+            Ok(key)
+        }
+
+        async fn update(
+            &self,
+            key: SessionKey,
+            state: State,
+            ttl: &Duration,
+        ) -> Result<SessionKey, UpdateError> {
+            self.put(key.as_ref(), state, ttl)
+                .map_err(|e| UpdateError::Other(anyhow::anyhow!(e)))?;
+            Ok(key)
+        }
+
+        async fn update_ttl(&self, key: &SessionKey, ttl: &Duration) -> Result<(), anyhow::Error> {
+            if let Some((_, until)) = self.lock().get_mut(key.as_ref()) {
+                *until = deadline(ttl);
+            }
+            Ok(())
+        }
+
+        async fn delete(&self, key: &SessionKey) -> Result<(), anyhow::Error> {
+            self.lock().remove(key.as_ref());
+            Ok(())
+        }
+    }
+}
+
+mod timeout {
+    //! A whole-request deadline (a slow body included): actix-web bounds the head itself
+    //! (`client_request_timeout`), not the body.
+    use std::future::{ready, Ready};
+    use std::time::Duration;
+
+    use actix_web::body::{BoxBody, EitherBody};
+    use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
+    use actix_web::{Error, HttpResponse};
+    use futures_util::future::LocalBoxFuture;
+
+    /// Answers 408 when a request takes longer than the duration.
+    #[derive(Clone, Copy)]
+    pub(crate) struct RequestTimeout(pub(crate) Duration);
+
+    impl<S, B> Transform<S, ServiceRequest> for RequestTimeout
+    where
+        S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+        B: actix_web::body::MessageBody + 'static,
+    {
+        type Response = ServiceResponse<EitherBody<B, BoxBody>>;
+        type Error = Error;
+        type Transform = RequestTimeoutService<S>;
+        type InitError = ();
+        type Future = Ready<Result<Self::Transform, ()>>;
+
+        fn new_transform(&self, service: S) -> Self::Future {
+            ready(Ok(RequestTimeoutService {
+                service,
+                limit: self.0,
+            }))
+        }
+    }
+
+    pub(crate) struct RequestTimeoutService<S> {
+        service: S,
+        limit: Duration,
+    }
+
+    impl<S, B> Service<ServiceRequest> for RequestTimeoutService<S>
+    where
+        S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+        B: actix_web::body::MessageBody + 'static,
+    {
+        type Response = ServiceResponse<EitherBody<B, BoxBody>>;
+        type Error = Error;
+        type Future = LocalBoxFuture<'static, Result<Self::Response, Error>>;
+
+        forward_ready!(service);
+
+        fn call(&self, req: ServiceRequest) -> Self::Future {
+            let head = req.request().clone();
+            let future = self.service.call(req);
+            let limit = self.limit;
+            Box::pin(async move {
+                match tokio::time::timeout(limit, future).await {
+                    Ok(result) => result.map(ServiceResponse::map_into_left_body),
+                    Err(_) => Ok(ServiceResponse::new(
+                        head,
+                        HttpResponse::RequestTimeout()
+                            .json(serde_json::json!({ "error": { "code": "request_timeout" } })),
+                    )
+                    .map_into_right_body()),
+                }
+            })
+        }
+    }
 }

@@ -1,98 +1,172 @@
-//! The chat app on axum, end to end.
+//! The chat app on axum, built from the libraries axum users already use: sessions from
+//! tower-sessions (in memory, or in Redis when `REDIS_URL` is set), login from axum-login,
+//! static files from tower-http, timeouts from hyper and tower-http, and pusher-auth's channel
+//! routes receiving the logged-in user.
 //!
-//! - `GET /` serves the page (and starts a session with a CSRF token);
-//! - `POST /login` and `POST /logout` keep the user in the session;
-//! - `POST /channels/authorize` and `POST /channels/user-auth` are the pusher-auth layer,
-//!   deciding with the chat's authorizer from the user the session middleware found;
-//! - `POST /channels/send-message` triggers `send-message` on `private-chat` with the sender's
-//!   name, through the Pusher REST API;
-//! - `POST /pusher/webhooks` verifies and records webhooks; `GET /webhooks/events` lists them.
+//! - `GET /` serves the page; an anonymous visitor gets no session at all;
+//! - `POST /login` logs in by name (a new session id, a new CSRF token kept in the session);
+//!   `POST /logout` ends the session and the user's realtime connections;
+//! - `POST /channels/authorize` and `POST /channels/user-auth` (and Laravel Echo's
+//!   `/broadcasting/auth` and `/broadcasting/user-auth`) are pusher-auth's routes;
+//! - `POST /channels/send-message` publishes to the others (the sender's `X-Socket-ID` is
+//!   excluded when the session was authorized for it), `POST /channels/whisper` to one user,
+//!   `GET /channels/stats` queries the Pusher server;
+//! - `POST /pusher/webhooks` verifies webhooks; `GET /webhooks/events` lists them (test mode
+//!   only, logged in).
 //!
-//! Every `POST` except webhooks needs the session's `X-CSRF-Token`. Configuration comes from
-//! the environment (see `chat_common::Config::from_env`).
+//! Every `POST` but the webhooks is refused cross-site (tower-http's `CsrfLayer`); after login,
+//! every `POST` but the webhooks also needs the session's `X-CSRF-Token`.
 
-use axum::extract::{Request, State};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, SET_COOKIE};
-use axum::http::HeaderMap;
-use axum::http::{HeaderValue, Method, StatusCode};
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
-use chat_common::{Chat, CurrentUser, SendMessage};
-use pusher_auth_axum::{PusherAuthLayer, RouterExt};
+use axum::{Json, Router};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, MemoryStore, Session, SessionManagerLayer, SessionStore};
+use axum_login::{AuthManagerLayerBuilder, AuthSession, AuthUser, AuthnBackend};
+use chat_common::{
+    BoxFuture, Chat, ChatPolicy, ChatUser, SendMessage, SocketLog, User, Whisper,
+};
+use pusher_auth::SocketId;
+use pusher_auth_axum::{authorize_with, PusherAuthLayer, RouterExt, SenderSocket};
 use serde::Deserialize;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::csrf::CsrfLayer;
+use tower_http::services::ServeFile;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
-type App = Chat;
+/// A chat account for axum-login: the name is the id, and logging in is by name alone.
+#[derive(Debug, Clone)]
+struct Account(User);
 
-/// The session id of the request, put in the extensions by [`sessions`].
+impl AuthUser for Account {
+    type Id = String;
+
+    fn id(&self) -> String {
+        self.0.id.as_str().to_owned()
+    }
+
+    fn session_auth_hash(&self) -> &[u8] {
+        self.0.name.as_bytes()
+    }
+}
+
+/// The accounts: any valid name is one (a real app would check a password here).
+#[derive(Debug, Clone, Default)]
+struct Accounts;
+
+impl AuthnBackend for Accounts {
+    type User = Account;
+    type Credentials = String;
+    type Error = Infallible;
+
+    async fn authenticate(&self, name: String) -> Result<Option<Account>, Infallible> {
+        Ok(User::from_name(&name).map(Account))
+    }
+
+    async fn get_user(&self, id: &String) -> Result<Option<Account>, Infallible> {
+        Ok(User::from_name(id).map(Account))
+    }
+}
+
+type Auth = AuthSession<Accounts>;
+
+/// Where a session keeps its authorized connections: in the session itself (so in Redis when
+/// sessions are), at most the 16 most recent.
+struct SessionSockets(Session);
+
+const SOCKETS: &str = "sockets";
+const CSRF: &str = "csrf";
+
+impl SocketLog for SessionSockets {
+    fn record(&self, socket: SocketId) -> BoxFuture<()> {
+        let session = self.0.clone();
+        Box::pin(async move {
+            let mut sockets: Vec<String> = session.get(SOCKETS).await.ok().flatten().unwrap_or_default();
+            if !sockets.iter().any(|s| s == socket.as_str()) {
+                sockets.push(socket.into_string());
+                let excess = sockets.len().saturating_sub(16);
+                sockets.drain(..excess);
+                if let Err(e) = session.insert(SOCKETS, sockets).await {
+                    tracing::warn!(error = %e, "could not remember the connection");
+                }
+            }
+        })
+    }
+
+    fn contains(&self, socket: SocketId) -> BoxFuture<bool> {
+        let session = self.0.clone();
+        Box::pin(async move {
+            let sockets: Vec<String> = session.get(SOCKETS).await.ok().flatten().unwrap_or_default();
+            sockets.iter().any(|s| s == socket.as_str())
+        })
+    }
+}
+
+/// The logged-in user of a request, for handlers and for pusher-auth's routes: a 401 when
+/// nobody is logged in (pusher-js then gets a 403), a 500 when axum-login's layer is missing.
 #[derive(Clone)]
-struct SessionId(String);
+struct CurrentUser(ChatUser);
 
-fn session_id(headers: &HeaderMap) -> Option<String> {
-    let header = |name| {
-        headers
-            .get(name)
-            .and_then(|v: &HeaderValue| v.to_str().ok())
-    };
-    chat_common::session_id(header(COOKIE), header(AUTHORIZATION)).map(str::to_owned)
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
+    type Rejection = StatusCode;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, StatusCode> {
+        let auth = Auth::from_request_parts(parts, state)
+            .await
+            .map_err(|(status, _)| status)?;
+        match auth.user {
+            Some(Account(user)) => Ok(CurrentUser(ChatUser {
+                user,
+                sockets: Arc::new(SessionSockets(auth.session)),
+            })),
+            None => Err(StatusCode::UNAUTHORIZED),
+        }
+    }
+}
+
+/// pusher-auth's routes receive the `ChatUser` inside.
+impl From<CurrentUser> for ChatUser {
+    fn from(user: CurrentUser) -> Self {
+        user.0
+    }
 }
 
 fn error(status: StatusCode, code: &str) -> Response {
-    (
-        status,
-        Json(serde_json::json!({ "error": { "code": code } })),
-    )
-        .into_response()
+    (status, Json(serde_json::json!({ "error": { "code": code } }))).into_response()
 }
 
-/// Finds the session, puts its user (if any) in the request extensions, and enforces the CSRF
-/// token on every state-changing request. Starts a session on `GET /`.
-async fn sessions(State(app): State<App>, mut request: Request, next: Next) -> Response {
-    let id = session_id(request.headers());
-    let session = id.as_deref().and_then(|id| app.sessions.get(id));
-    let is_webhook = request.uri().path() == "/pusher/webhooks";
-    if request.method() == Method::POST && !is_webhook {
-        let token = request
+/// After login, every state-changing request carries the session's `X-CSRF-Token` (compared
+/// in constant time). Before login there is no session to protect; the login form is guarded
+/// by `CsrfLayer` (cross-site requests refused) and its JSON body.
+async fn csrf_token(session: Session, request: Request, next: Next) -> Response {
+    let exempt = matches!(request.uri().path(), "/login" | "/pusher/webhooks");
+    if request.method() == Method::POST && !exempt {
+        let expected: Option<String> = session.get(CSRF).await.ok().flatten();
+        let sent = request
             .headers()
             .get("x-csrf-token")
             .and_then(|v| v.to_str().ok());
-        if !chat_common::csrf_ok(session.as_ref(), token) {
+        if !chat_common::csrf_ok(expected.as_deref(), sent) {
             return error(StatusCode::FORBIDDEN, "csrf");
-        }
-    }
-    if let (Some(id), Some(session)) = (id, &session) {
-        request.extensions_mut().insert(SessionId(id));
-        if let Some(user) = &session.user {
-            request.extensions_mut().insert(user.clone());
         }
     }
     next.run(request).await
 }
 
-async fn index(State(app): State<App>, request: Request) -> Response {
-    let existing = session_id(request.headers()).and_then(|id| app.sessions.get(&id));
-    match existing {
-        Some(session) => Html(chat_common::page(&app.config, &session.csrf)).into_response(),
-        None => {
-            let (id, csrf) = app.sessions.create();
-            let mut response = Html(chat_common::page(&app.config, &csrf)).into_response();
-            if let Ok(cookie) = HeaderValue::from_str(&chat_common::set_cookie(&id)) {
-                response.headers_mut().insert(SET_COOKIE, cookie);
-            }
-            response
-        }
-    }
-}
-
-async fn pusher_js(State(app): State<App>) -> Response {
-    match tokio::fs::read(&app.config.pusher_js).await {
-        Ok(js) => ([(CONTENT_TYPE, "text/javascript")], js).into_response(),
-        Err(e) => {
-            tracing::error!(path = %app.config.pusher_js.display(), error = %e, "pusher-js is missing; run scripts/install-test-tools");
-            error(StatusCode::NOT_FOUND, "pusher_js_missing")
-        }
-    }
+async fn index(State(chat): State<Chat>, auth: Auth) -> Response {
+    let csrf: Option<String> = match &auth.user {
+        Some(_) => auth.session.get(CSRF).await.ok().flatten(),
+        None => None,
+    };
+    let user = auth.user.as_ref().map(|a| &a.0);
+    Html(chat_common::page(&chat.config, csrf.as_deref(), user)).into_response()
 }
 
 #[derive(Deserialize)]
@@ -100,45 +174,47 @@ struct Login {
     name: String,
 }
 
-async fn login(
-    State(app): State<App>,
-    session: Option<Extension<SessionId>>,
-    Json(body): Json<Login>,
-) -> Response {
-    let Some(Extension(SessionId(id))) = session else {
-        return error(StatusCode::UNAUTHORIZED, "no_session");
+async fn login(mut auth: Auth, Json(body): Json<Login>) -> Response {
+    let Ok(Some(account)) = auth.authenticate(body.name).await else {
+        return error(StatusCode::BAD_REQUEST, "invalid_name");
     };
-    match app.sessions.login(&id, &body.name) {
-        Some(user) => Json(serde_json::json!({ "name": user.name })).into_response(),
-        None => error(StatusCode::BAD_REQUEST, "invalid_name"),
+    // A new session id (axum-login cycles it), then a new CSRF token in it. A failing random
+    // source refuses the login rather than issue a weak token.
+    if auth.login(&account).await.is_err() {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "session");
     }
+    let Ok(csrf) = chat_common::random_token() else {
+        tracing::error!("the OS random source failed");
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "random");
+    };
+    if auth.session.insert(CSRF, &csrf).await.is_err() {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "session");
+    }
+    Json(serde_json::json!({ "name": account.0.name, "csrf": csrf })).into_response()
 }
 
-async fn logout(State(app): State<App>, session: Option<Extension<SessionId>>) -> StatusCode {
-    if let Some(Extension(SessionId(id))) = session {
-        app.sessions.logout(&id);
+async fn logout(State(chat): State<Chat>, mut auth: Auth) -> StatusCode {
+    if let Some(Account(user)) = &auth.user {
+        chat.disconnect(user).await;
     }
-    StatusCode::NO_CONTENT
-}
-
-async fn me(user: Option<Extension<CurrentUser>>) -> Response {
-    match user {
-        Some(Extension(user)) => {
-            Json(serde_json::json!({ "name": user.name, "id": user.id })).into_response()
-        }
-        None => error(StatusCode::UNAUTHORIZED, "not_logged_in"),
+    match auth.logout().await {
+        Ok(_) => StatusCode::NO_CONTENT,
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
 async fn send_message(
-    State(app): State<App>,
-    user: Option<Extension<CurrentUser>>,
+    State(chat): State<Chat>,
+    CurrentUser(me): CurrentUser,
+    SenderSocket(sender): SenderSocket,
     Json(body): Json<SendMessage>,
 ) -> Response {
-    let Some(Extension(user)) = user else {
-        return error(StatusCode::FORBIDDEN, "not_logged_in");
+    // Exclude the sender only if this session was authorized for that connection.
+    let sender = match sender {
+        Some(socket) if me.sockets.contains(socket.clone()).await => Some(socket),
+        _ => None,
     };
-    match app.send_message(&user, &body).await {
+    match chat.send_message(&me.user, &body, sender).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => error(
             StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_GATEWAY),
@@ -147,37 +223,152 @@ async fn send_message(
     }
 }
 
-async fn webhook_events(State(app): State<App>) -> Response {
-    ([(CONTENT_TYPE, "application/json")], app.webhooks.to_json()).into_response()
+async fn whisper(
+    State(chat): State<Chat>,
+    CurrentUser(me): CurrentUser,
+    Json(body): Json<Whisper>,
+) -> Response {
+    match chat.whisper(&me.user, &body).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => error(
+            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_GATEWAY),
+            e.code(),
+        ),
+    }
+}
+
+async fn stats(State(chat): State<Chat>, CurrentUser(_me): CurrentUser) -> Response {
+    match chat.stats().await {
+        Ok(stats) => Json(stats).into_response(),
+        Err(e) => error(StatusCode::BAD_GATEWAY, e.code()),
+    }
+}
+
+async fn webhook_events(State(chat): State<Chat>, CurrentUser(_me): CurrentUser) -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        chat.webhooks.to_json(),
+    )
+        .into_response()
+}
+
+/// The app, with its session store.
+fn app<Store: SessionStore + Clone>(chat: Chat, store: Store) -> Router {
+    let config = Arc::clone(&chat.config);
+    // The page's paths, and Laravel Echo's defaults for Echo clients.
+    let pusher = PusherAuthLayer::new(config.credentials.clone(), authorize_with::<CurrentUser, _>(ChatPolicy::default()))
+        .with_channel_path("/channels/authorize")
+        .with_user_path("/channels/user-auth")
+        .with_webhooks("/pusher/webhooks", chat.webhooks.handler());
+    let echo = PusherAuthLayer::new(config.credentials.clone(), authorize_with::<CurrentUser, _>(ChatPolicy::default()))
+        .for_laravel_echo();
+    let sessions = SessionManagerLayer::new(store)
+        .with_name("chat_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(config.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(
+            time::Duration::try_from(config.session_idle).unwrap_or(time::Duration::days(7)),
+        ));
+    let auth = AuthManagerLayerBuilder::new(Accounts, sessions).build();
+    let mut router = Router::new()
+        .route("/", get(index))
+        .route_service("/pusher.min.js", ServeFile::new(&config.pusher_js))
+        .route("/login", post(login))
+        .route("/logout", post(logout))
+        .route("/channels/send-message", post(send_message))
+        .route("/channels/whisper", post(whisper))
+        .route("/channels/stats", get(stats));
+    if config.test_mode {
+        router = router.route("/webhooks/events", get(webhook_events));
+    }
+    router
+        .pusher_auth(pusher)
+        .pusher_auth(echo)
+        .layer(middleware::from_fn(csrf_token))
+        .layer(auth)
+        .layer(CsrfLayer::new())
+        .layer(RequestBodyTimeoutLayer::new(config.request_timeout))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            config.request_timeout,
+        ))
+        .layer(CatchPanicLayer::new())
+        .with_state(chat)
+}
+
+async fn serve(router: Router, config: &chat_common::Config) -> Result<(), Box<dyn std::error::Error>> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto;
+    use hyper_util::service::TowerToHyperService;
+
+    let listener = tokio::net::TcpListener::bind(&config.bind).await?;
+    tracing::info!("chat on http://{}", listener.local_addr()?);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // A client that does not finish its headers in time is cut off.
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.header_timeout);
+    let builder = Arc::new(builder);
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let service = TowerToHyperService::new(router.clone());
+                let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                let connection = graceful.watch(connection.into_owned());
+                tokio::spawn(async move {
+                    if let Err(e) = connection.await {
+                        tracing::debug!(error = %e, "connection ended");
+                    }
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    graceful.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let app = Chat::start()?;
-    let config = app.config.clone();
-    let webhooks = app.webhooks.clone();
-    let layer = PusherAuthLayer::new(config.credentials.clone(), chat_common::authorizer())
-        .with_channel_path("/channels/authorize")
-        .with_user_path("/channels/user-auth")
-        .with_webhooks("/pusher/webhooks", webhooks.handler());
-    let router = Router::new()
-        .route("/", get(index))
-        .route("/pusher.min.js", get(pusher_js))
-        .route("/login", post(login))
-        .route("/logout", post(logout))
-        .route("/me", get(me))
-        .route("/channels/send-message", post(send_message))
-        .route("/webhooks/events", get(webhook_events))
-        .pusher_auth(layer)
-        // Added after the layer, so it runs first and the authorizer sees the user.
-        .layer(middleware::from_fn_with_state(app.clone(), sessions))
-        .with_state(app);
-    let listener = tokio::net::TcpListener::bind(&config.bind).await?;
-    tracing::info!("chat on http://{}", listener.local_addr()?);
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
-    Ok(())
+    chat_common::init_logging();
+    let chat = Chat::from_env()?;
+    let config = Arc::clone(&chat.config);
+    let router = match &config.redis_url {
+        Some(url) => {
+            use tower_sessions_redis_store::fred::prelude::{ClientLike, Config as RedisConfig, Pool};
+            let pool = Pool::new(RedisConfig::from_url(url)?, None, None, None, 2)?;
+            pool.init().await?;
+            tracing::info!("sessions in Redis");
+            app(chat, tower_sessions_redis_store::RedisStore::new(pool))
+        }
+        None => app(chat, MemoryStore::default()),
+    };
+    serve(router, &config).await
 }

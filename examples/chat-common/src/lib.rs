@@ -1,131 +1,80 @@
-//! What the chat examples share, so each example is only its framework's wiring:
-//! configuration from the environment, an in-memory session store with CSRF tokens, the
-//! portable authorizer (the same value under axum and actix-web), the publisher that triggers
-//! `send-message` through the Pusher REST API, the webhook log, and the page.
+//! What the chat examples share, and only what is framework-neutral: the configuration, the
+//! channel routes (who may join what), message validation and publishing through `pusher-rest`,
+//! the webhook log, and the page. Sessions, logins, CSRF, static files and timeouts are each
+//! example's framework libraries (tower-sessions and axum-login; actix-session and
+//! actix-identity).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
-use pusher_auth::authorizer::{ChannelDecision, ChannelRequest, UserDecision, UserRequest};
-use pusher_auth::routes::ChannelRoutes;
+use pusher_auth::authorizer::{BoxError, ChannelDecision, ChannelRequest, Policy, UserRequest};
+use pusher_auth::routes::{ChannelRoutes, Membership};
 use pusher_auth::webhook::Webhook;
-use pusher_auth::{Credentials, PresenceMember, UserData, UserId};
-use serde::Serialize;
+use pusher_auth::{ChannelKind, Credentials, PresenceMember, SocketId, UserData, UserDecision, UserId};
+use pusher_rest::{BatchEvent, Client};
+use serde::{Deserialize, Serialize};
 
-/// Everything a chat app's handlers share, built once at start-up.
-#[derive(Debug, Clone)]
-pub struct Chat {
-    /// The configuration.
-    pub config: Arc<Config>,
-    /// The sessions.
-    pub sessions: Sessions,
-    /// The REST client.
-    pub publisher: Publisher,
-    /// The verified webhooks.
-    pub webhooks: WebhookLog,
+/// Why the app cannot start: a missing or invalid setting, named.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A required variable is not set.
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    /// A variable is set to something unusable.
+    #[error("environment variable {0} is invalid: {1}")]
+    Invalid(&'static str, String),
+    /// The REST client could not be configured.
+    #[error("the REST client: {0}")]
+    Rest(String),
 }
 
-impl Chat {
-    /// Logging (`RUST_LOG`, default `info`), then the configuration from the environment
-    /// (see [`Config::from_env`]).
-    pub fn start() -> Result<Self, String> {
-        tracing_subscriber::fmt()
-            .with_env_filter(
-                tracing_subscriber::EnvFilter::try_from_default_env()
-                    .unwrap_or_else(|_| "info".into()),
-            )
-            .init();
-        let config = Config::from_env()?;
-        Ok(Chat {
-            publisher: config.publisher(),
-            config: Arc::new(config),
-            sessions: Sessions::default(),
-            webhooks: WebhookLog::default(),
-        })
-    }
-}
-
-/// The body of `POST /channels/send-message`.
-#[derive(Debug, Clone, serde::Deserialize)]
-pub struct SendMessage {
-    /// The text, 1 to [`MAX_MESSAGE`] characters.
-    pub message: String,
-    /// The sender's connection, excluded from the broadcast when valid.
-    pub socket_id: Option<String>,
-}
-
-/// Why a message was not sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SendError {
-    /// The text is empty or too long (400 `invalid_message`).
-    InvalidMessage,
-    /// The REST call failed (502 `trigger_failed`).
-    TriggerFailed,
-}
-
-impl SendError {
-    /// The HTTP status.
-    pub fn status(self) -> u16 {
-        match self {
-            SendError::InvalidMessage => 400,
-            SendError::TriggerFailed => 502,
-        }
-    }
-
-    /// The stable error code.
-    pub fn code(self) -> &'static str {
-        match self {
-            SendError::InvalidMessage => "invalid_message",
-            SendError::TriggerFailed => "trigger_failed",
-        }
-    }
-}
-
-impl Chat {
-    /// Validates and broadcasts a logged-in user's message.
-    pub async fn send_message(
-        &self,
-        from: &CurrentUser,
-        request: &SendMessage,
-    ) -> Result<(), SendError> {
-        if request.message.is_empty() || request.message.chars().count() > MAX_MESSAGE {
-            return Err(SendError::InvalidMessage);
-        }
-        let socket = request
-            .socket_id
-            .as_deref()
-            .filter(|s| pusher_auth::SocketId::new(*s).is_ok());
-        self.publisher
-            .send_message(from, &request.message, socket)
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "send-message failed");
-                SendError::TriggerFailed
-            })
-    }
-}
-
-/// The name of the session cookie.
-pub const COOKIE: &str = "chat_session";
-
-/// Where the demo runs and which Pusher-protocol server it talks to.
-#[derive(Debug, Clone)]
+/// Where the chat runs and which Pusher-protocol server it talks to.
+///
+/// Read from the environment by [`Config::from_env`]. There are no default credentials: a
+/// missing `PUSHER_APP_ID`, `PUSHER_KEY` or `PUSHER_SECRET` (or `PUSHER_URL`) stops the app
+/// with the variable's name. `Debug` never shows the secret.
+#[derive(Clone)]
 pub struct Config {
     /// The app credentials (key, secret, optional master key).
     pub credentials: Credentials,
-    /// The app id, for REST calls.
-    pub app_id: String,
-    /// The secret, for the REST client (the `pusher` crate wants it as text).
-    secret: String,
-    /// `HOST:PORT` of the REST API.
-    pub api_host: String,
     /// What the page passes to pusher-js: `cluster`, or `wsHost`/`wsPort` for a local server.
     pub client: ClientConfig,
-    /// The address the app listens on.
+    /// The address the app listens on (`CHAT_ADDR`, default `127.0.0.1:3000`).
     pub bind: String,
-    /// The pusher-js build the page loads.
+    /// The pusher-js build the page loads (`PUSHER_JS`).
     pub pusher_js: std::path::PathBuf,
+    /// `REDIS_URL`: keep sessions in Redis (for more than one app instance).
+    pub redis_url: Option<String>,
+    /// `CHAT_SECURE_COOKIES=1`: session cookies only over HTTPS.
+    pub secure_cookies: bool,
+    /// `CHAT_SESSION_IDLE_SECS` (default 7 days): a session unused this long expires.
+    pub session_idle: Duration,
+    /// `CHAT_TEST_MODE=1`: the test-only routes exist (`GET /webhooks/events`, still behind
+    /// login).
+    pub test_mode: bool,
+    /// `CHAT_HEADER_TIMEOUT_MS` (default 5000): how long a client may take to send its headers.
+    pub header_timeout: Duration,
+    /// `CHAT_REQUEST_TIMEOUT_MS` (default 10000): how long a request (its body included) may take.
+    pub request_timeout: Duration,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("credentials", &self.credentials)
+            .field("client", &self.client)
+            .field("bind", &self.bind)
+            .field("redis", &self.redis_url.as_ref().map(|_| "<set>"))
+            .field("secure_cookies", &self.secure_cookies)
+            .field("session_idle", &self.session_idle)
+            .field("test_mode", &self.test_mode)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How pusher-js in the page reaches the Pusher-protocol server.
@@ -148,53 +97,48 @@ pub enum ClientConfig {
     },
 }
 
-fn var(name: &str, default: &str) -> String {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| default.to_string())
+fn var(name: &'static str) -> Result<Option<String>, ConfigError> {
+    match std::env::var(name) {
+        Ok(v) if v.is_empty() => Ok(None),
+        Ok(v) => Ok(Some(v)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            Err(ConfigError::Invalid(name, "not valid Unicode".into()))
+        }
+    }
+}
+
+fn number<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T, ConfigError> {
+    match var(name)? {
+        None => Ok(default),
+        Some(v) => v
+            .parse()
+            .map_err(|_| ConfigError::Invalid(name, format!("`{v}` is not a number"))),
+    }
+}
+
+fn flag(name: &'static str) -> Result<bool, ConfigError> {
+    Ok(matches!(var(name)?.as_deref(), Some("1" | "true" | "yes")))
 }
 
 impl Config {
-    /// Reads `PUSHER_APP_ID`, `PUSHER_KEY`, `PUSHER_SECRET`,
-    /// `PUSHER_ENCRYPTION_MASTER_KEY_BASE64` (optional), and either `PUSHER_CLUSTER` (the real
-    /// service) or `PUSHER_HOST`/`PUSHER_PORT` (a local server, default `127.0.0.1:6001`), plus
-    /// `CHAT_ADDR` (default `127.0.0.1:3000`) and `PUSHER_JS` (the pusher-js build to serve).
-    pub fn from_env() -> Result<Self, String> {
-        let app_id = var("PUSHER_APP_ID", "app-id");
-        let key = var("PUSHER_KEY", "app-key");
-        let secret = var("PUSHER_SECRET", "app-secret");
-        let mut credentials = Credentials::new(key, &secret)
-            .and_then(|c| c.with_app_id(app_id.clone()))
-            .map_err(|e| e.to_string())?;
-        if let Ok(master) = std::env::var("PUSHER_ENCRYPTION_MASTER_KEY_BASE64") {
-            if !master.is_empty() {
-                credentials = credentials
-                    .with_encryption_master_key_base64(&master)
-                    .map_err(|e| e.to_string())?;
-            }
+    /// Reads the configuration: `PUSHER_APP_ID`, `PUSHER_KEY`, `PUSHER_SECRET` (or
+    /// `PUSHER_URL`), `PUSHER_ENCRYPTION_MASTER_KEY_BASE64`, either `PUSHER_CLUSTER` or
+    /// `PUSHER_HOST`/`PUSHER_PORT`, and the optional `CHAT_*`, `REDIS_URL` and `PUSHER_JS`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let credentials = Credentials::from_env().map_err(|e| match e {
+            pusher_auth::ConfigError::MissingVariable(name) => ConfigError::Missing(name),
+            other => ConfigError::Invalid("PUSHER_*", other.to_string()),
+        })?;
+        if credentials.app_id().is_none() {
+            return Err(ConfigError::Missing("PUSHER_APP_ID"));
         }
-        let (api_host, client) = match std::env::var("PUSHER_CLUSTER")
-            .ok()
-            .filter(|c| !c.is_empty())
-        {
-            Some(cluster) => (
-                format!("api-{cluster}.pusher.com"),
-                ClientConfig::Cluster { cluster },
-            ),
-            None => {
-                let host = var("PUSHER_HOST", "127.0.0.1");
-                let port: u16 = var("PUSHER_PORT", "6001")
-                    .parse()
-                    .map_err(|_| "PUSHER_PORT is not a port number".to_string())?;
-                (
-                    format!("{host}:{port}"),
-                    ClientConfig::Local {
-                        ws_host: host,
-                        ws_port: port,
-                    },
-                )
-            }
+        let client = match var("PUSHER_CLUSTER")? {
+            Some(cluster) => ClientConfig::Cluster { cluster },
+            None => ClientConfig::Local {
+                ws_host: var("PUSHER_HOST")?.ok_or(ConfigError::Missing("PUSHER_HOST"))?,
+                ws_port: number("PUSHER_PORT", 6001)?,
+            },
         };
         let default_js = concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -202,205 +146,244 @@ impl Config {
         );
         Ok(Config {
             credentials,
-            app_id,
-            secret,
-            api_host,
             client,
-            bind: var("CHAT_ADDR", "127.0.0.1:3000"),
-            pusher_js: var("PUSHER_JS", default_js).into(),
+            bind: var("CHAT_ADDR")?.unwrap_or_else(|| "127.0.0.1:3000".into()),
+            pusher_js: var("PUSHER_JS")?
+                .unwrap_or_else(|| default_js.into())
+                .into(),
+            redis_url: var("REDIS_URL")?,
+            secure_cookies: flag("CHAT_SECURE_COOKIES")?,
+            session_idle: Duration::from_secs(number("CHAT_SESSION_IDLE_SECS", 7 * 24 * 3600)?),
+            test_mode: flag("CHAT_TEST_MODE")?,
+            header_timeout: Duration::from_millis(number("CHAT_HEADER_TIMEOUT_MS", 5000)?),
+            request_timeout: Duration::from_millis(number("CHAT_REQUEST_TIMEOUT_MS", 10_000)?),
         })
-    }
-
-    /// The REST client that triggers events.
-    pub fn publisher(&self) -> Publisher {
-        let client = pusher::PusherBuilder::new(&self.app_id, self.credentials.key(), &self.secret)
-            .host(&self.api_host)
-            .finalize();
-        Publisher {
-            client: Arc::new(client),
-        }
     }
 }
 
-/// A logged-in user, as the session middleware puts it in the request extensions.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CurrentUser {
-    /// The user id (derived from the name).
+/// Logging (`RUST_LOG`, default `info` with pusher-auth's decisions at `debug`).
+pub fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,pusher_auth=debug".into()),
+        )
+        .init();
+}
+
+/// A logged-in user, as the session keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// The user id (the name).
     pub id: UserId,
     /// The display name.
     pub name: String,
 }
 
-/// One browser session.
-#[derive(Debug, Clone)]
-pub struct Session {
-    /// The CSRF token every state-changing request must send as `X-CSRF-Token`.
-    pub csrf: String,
-    /// The user, once logged in.
-    pub user: Option<CurrentUser>,
-}
-
-/// Sessions in memory, keyed by an unguessable id in the session cookie.
-#[derive(Debug, Clone, Default)]
-pub struct Sessions {
-    inner: Arc<Mutex<HashMap<String, Session>>>,
-}
-
-/// 128 random bits as hex.
-fn token() -> String {
-    let mut bytes = [0u8; 16];
-    // The OS random source; if it ever fails the app cannot issue safe tokens at all.
-    if getrandom::fill(&mut bytes).is_err() {
-        tracing::error!("the OS random source failed");
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-impl Sessions {
-    /// A new session: `(session id, CSRF token)`.
-    pub fn create(&self) -> (String, String) {
-        let (id, csrf) = (token(), token());
-        self.lock().insert(
-            id.clone(),
-            Session {
-                csrf: csrf.clone(),
-                user: None,
-            },
-        );
-        (id, csrf)
-    }
-
-    /// The session with this id.
-    pub fn get(&self, id: &str) -> Option<Session> {
-        self.lock().get(id).cloned()
-    }
-
-    /// Logs the session in as `name`; `None` if the name is not usable (1 to 32 characters of
-    /// letters, digits, `-` and `_`) or the session is unknown.
-    pub fn login(&self, id: &str, name: &str) -> Option<CurrentUser> {
+impl User {
+    /// A user from the name typed at login: 1 to 32 letters, digits, `-` and `_`.
+    pub fn from_name(name: &str) -> Option<User> {
         let valid = (1..=32).contains(&name.len())
             && name
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        let user = CurrentUser {
-            id: UserId::new(name).ok().filter(|_| valid)?,
+        if !valid {
+            return None;
+        }
+        Some(User {
+            id: UserId::new(name).ok()?,
             name: name.to_string(),
-        };
-        self.lock().get_mut(id)?.user = Some(user.clone());
-        Some(user)
-    }
-
-    /// Logs the session out.
-    pub fn logout(&self, id: &str) {
-        if let Some(session) = self.lock().get_mut(id) {
-            session.user = None;
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+        })
     }
 }
 
-/// The session id of a request: from the session cookie, or from `Authorization: Bearer …`
-/// (for clients that cannot send cookies, such as pusher-js in Node or a cross-origin page).
-pub fn session_id<'a>(cookie: Option<&'a str>, authorization: Option<&'a str>) -> Option<&'a str> {
-    let from_cookie = cookie.and_then(|header| {
-        header
-            .split(';')
-            .filter_map(|c| c.trim().split_once('='))
-            .find(|(k, _)| *k == COOKIE)
-            .map(|(_, v)| v)
-    });
-    from_cookie.or_else(|| {
-        authorization
-            .and_then(|a| a.strip_prefix("Bearer "))
-            .map(str::trim)
-    })
+/// A boxed, `Send` future.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// Where a session remembers the connections it was authorized for, so that `send-message`
+/// excludes only a connection of the sender's own (Laravel's `toOthers()`), never one a
+/// client merely names. Each example keeps it where its sessions are.
+pub trait SocketLog: Send + Sync {
+    /// Remembers `socket` as one of this session's connections.
+    fn record(&self, socket: SocketId) -> BoxFuture<()>;
+    /// Whether `socket` is one of this session's connections.
+    fn contains(&self, socket: SocketId) -> BoxFuture<bool>;
 }
 
-/// The `Set-Cookie` value for a new session.
-pub fn set_cookie(id: &str) -> String {
-    format!("{COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax")
+/// The user of one request, with where their session keeps its connections.
+#[derive(Clone)]
+pub struct ChatUser {
+    /// Who.
+    pub user: User,
+    /// Their session's connections.
+    pub sockets: Arc<dyn SocketLog>,
 }
 
-/// Checks a state-changing request's `X-CSRF-Token` against its session (constant time).
-pub fn csrf_ok(session: Option<&Session>, header: Option<&str>) -> bool {
-    match (session, header) {
-        (Some(s), Some(h)) => {
-            s.csrf.len() == h.len()
-                && s.csrf
-                    .bytes()
-                    .zip(h.bytes())
-                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                    == 0
-        }
-        _ => false,
+impl fmt::Debug for ChatUser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChatUser").field("user", &self.user).finish()
     }
 }
 
 #[derive(Serialize)]
-struct MemberInfo<'a> {
-    name: &'a str,
+struct MemberInfo {
+    name: String,
 }
 
-fn current_user(extensions: &pusher_auth::http::Extensions) -> Option<CurrentUser> {
-    extensions.get::<CurrentUser>().cloned()
-}
-
-/// The chat's authorizer, the same value under every framework: logged-in users may join
-/// `private-chat`, `private-room.N` (N a positive number), `presence-chat` (as themselves, with
-/// their name) and `private-encrypted-chat`, and sign in as themselves.
-pub fn authorizer() -> ChannelRoutes {
+/// The chat's channel routes, the same value under every framework: logged-in users may join
+/// `private-chat`, `private-encrypted-chat`, numbered rooms `private-room.N`, and
+/// `presence-chat` (as themselves, with their name), and sign in as themselves.
+pub fn routes() -> ChannelRoutes<ChatUser> {
     ChannelRoutes::new()
-        .private("chat", |req: ChannelRequest, (): ()| async move {
-            Ok::<_, Infallible>(ChannelDecision::allow_if(
-                current_user(req.extensions()).is_some(),
-                "not logged in",
-            ))
+        .channel("chat", |_user: ChatUser, (): ()| async { true })
+        // A parameter that is not a canonical number denies before this runs.
+        .private("room.{id}", |_user: ChatUser, id: u32| async move { id > 0 })
+        .presence("chat", |chat: ChatUser, (): ()| async move {
+            Membership::member(
+                PresenceMember::new(chat.user.id).with_info(MemberInfo {
+                    name: chat.user.name,
+                }),
+            )
         })
-        .private("room.{id}", |req: ChannelRequest, id: u32| async move {
-            // Numbered rooms, open to every logged-in user (a parameter that is not a number
-            // denies before this runs).
-            Ok::<_, Infallible>(ChannelDecision::allow_if(
-                current_user(req.extensions()).is_some() && id > 0,
-                "not logged in",
-            ))
-        })
-        .encrypted("chat", |req: ChannelRequest, (): ()| async move {
-            Ok::<_, Infallible>(ChannelDecision::allow_if(
-                current_user(req.extensions()).is_some(),
-                "not logged in",
-            ))
-        })
-        .presence("chat", |req: ChannelRequest, (): ()| async move {
-            Ok::<_, Infallible>(match current_user(req.extensions()) {
-                Some(user) => ChannelDecision::member(
-                    PresenceMember::new(user.id.clone()).with_info(MemberInfo { name: &user.name }),
-                ),
-                None => ChannelDecision::deny("not logged in"),
-            })
-        })
-        .user(|req: UserRequest| async move {
-            Ok::<_, Infallible>(match current_user(req.extensions()) {
-                Some(user) => UserDecision::sign_in(
-                    UserData::new(user.id.clone()).with_info(MemberInfo { name: &user.name }),
-                ),
-                None => UserDecision::deny("not logged in"),
+        .user(|chat: ChatUser| async move {
+            UserData::new(chat.user.id).with_info(MemberInfo {
+                name: chat.user.name,
             })
         })
 }
 
-/// Triggers events through the Pusher REST API.
+/// The chat's policy: the [`routes`], and every connection they admit is remembered in the
+/// session (for `send-message` to exclude the sender).
 #[derive(Clone)]
-pub struct Publisher {
-    client: Arc<pusher::Pusher<hyper::client::HttpConnector>>,
+pub struct ChatPolicy {
+    routes: ChannelRoutes<ChatUser>,
 }
 
-impl std::fmt::Debug for Publisher {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Publisher")
+impl Default for ChatPolicy {
+    fn default() -> Self {
+        ChatPolicy { routes: routes() }
     }
+}
+
+/// A policy for any user type that carries a [`ChatUser`] (an example's own extractor type).
+impl<U> Policy<U> for ChatPolicy
+where
+    U: Into<ChatUser> + Send + 'static,
+{
+    type Error = BoxError;
+
+    async fn authorize_channel(
+        &self,
+        user: U,
+        request: ChannelRequest,
+    ) -> Result<ChannelDecision, BoxError> {
+        let user: ChatUser = user.into();
+        let sockets = Arc::clone(&user.sockets);
+        let decision = Policy::authorize_channel(&self.routes, user, request.clone()).await?;
+        let admitted = matches!(
+            decision,
+            ChannelDecision::Allow | ChannelDecision::Member(_) | ChannelDecision::SignedInMember
+        );
+        if admitted && request.channel().kind() != ChannelKind::Public {
+            sockets.record(request.socket_id().clone()).await;
+        }
+        Ok(decision)
+    }
+
+    fn authenticate_user(
+        &self,
+        user: U,
+        request: UserRequest,
+    ) -> impl Future<Output = Result<UserDecision, BoxError>> + Send {
+        Policy::authenticate_user(&self.routes, user.into(), request)
+    }
+
+    fn signs_in(&self) -> bool {
+        true
+    }
+}
+
+/// A [`SocketLog`] in this process's memory, per user: for apps whose sessions have no
+/// server-side store (actix-session's cookie store). Bounded: at most 16 connections per user
+/// and 10,000 users, each forgotten after a day.
+#[derive(Clone, Default)]
+pub struct MemorySockets {
+    inner: Arc<Mutex<HashMap<UserId, VecDeque<(SocketId, Instant)>>>>,
+}
+
+impl MemorySockets {
+    const PER_USER: usize = 16;
+    const USERS: usize = 10_000;
+    const TTL: Duration = Duration::from_secs(24 * 3600);
+
+    /// The log of one user's connections.
+    pub fn of(&self, user: &UserId) -> Arc<dyn SocketLog> {
+        Arc::new(UserSockets {
+            all: self.clone(),
+            user: user.clone(),
+        })
+    }
+}
+
+struct UserSockets {
+    all: MemorySockets,
+    user: UserId,
+}
+
+impl SocketLog for UserSockets {
+    fn record(&self, socket: SocketId) -> BoxFuture<()> {
+        let mut all = self.all.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        all.retain(|_, list| {
+            list.retain(|(_, at)| now.duration_since(*at) < MemorySockets::TTL);
+            !list.is_empty()
+        });
+        if all.len() >= MemorySockets::USERS && !all.contains_key(&self.user) {
+            return Box::pin(async {});
+        }
+        let list = all.entry(self.user.clone()).or_default();
+        if !list.iter().any(|(s, _)| *s == socket) {
+            if list.len() >= MemorySockets::PER_USER {
+                list.pop_front();
+            }
+            list.push_back((socket, now));
+        }
+        Box::pin(async {})
+    }
+
+    fn contains(&self, socket: SocketId) -> BoxFuture<bool> {
+        let all = self.all.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let found = all
+            .get(&self.user)
+            .is_some_and(|list| list.iter().any(|(s, _)| *s == socket));
+        Box::pin(async move { found })
+    }
+}
+
+/// The longest message accepted, in characters.
+pub const MAX_MESSAGE: usize = 2000;
+
+/// The body of `POST /channels/send-message`: one message, or up to 10 sent as one batch.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SendMessage {
+    /// The text, 1 to [`MAX_MESSAGE`] characters.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// Several texts, sent in one batch request.
+    #[serde(default)]
+    pub messages: Vec<String>,
+    /// Send on `private-encrypted-chat` (end-to-end encrypted) instead of `private-chat`.
+    #[serde(default)]
+    pub encrypted: bool,
+}
+
+/// The body of `POST /channels/whisper`: a message to one signed-in user.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Whisper {
+    /// The recipient's name.
+    pub to: String,
+    /// The text.
+    pub message: String,
 }
 
 /// A chat message as it is broadcast.
@@ -412,58 +395,187 @@ pub struct Message<'a> {
     pub message: &'a str,
 }
 
-/// The longest message accepted, in characters.
-pub const MAX_MESSAGE: usize = 2000;
+/// Why a message was not sent.
+#[derive(Debug)]
+pub enum SendError {
+    /// The text is empty or too long, or there are no or too many messages (400
+    /// `invalid_message`).
+    InvalidMessage,
+    /// The recipient is not a valid user name (400 `invalid_recipient`).
+    InvalidRecipient,
+    /// The REST call failed (502 `publish_failed`), logged.
+    Publish(pusher_rest::Error),
+}
 
-impl Publisher {
-    /// Triggers `send-message` on `private-chat`, excluding the sender's own connection when
-    /// its socket id is given.
-    pub async fn send_message(
-        &self,
-        from: &CurrentUser,
-        text: &str,
-        socket_id: Option<&str>,
-    ) -> Result<(), String> {
-        let client = Arc::clone(&self.client);
-        let payload = serde_json::json!(Message {
-            name: &from.name,
-            message: text
-        });
-        let socket = socket_id.map(str::to_owned);
-        // The `pusher` crate panics when the server cannot be reached (its issue #30): run it
-        // on its own task so a panic becomes an error here instead of a dropped connection.
-        let task = tokio::spawn(async move {
-            match socket {
-                Some(socket) => {
-                    client
-                        .trigger_exclusive("private-chat", "send-message", payload, &socket)
-                        .await
-                }
-                None => {
-                    client
-                        .trigger("private-chat", "send-message", payload)
-                        .await
-                }
-            }
-        });
-        match task.await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(format!("trigger failed: {e}")),
-            Err(_) => Err(
-                "trigger failed: the REST client panicked (is the Pusher server reachable?)".into(),
-            ),
+impl SendError {
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        match self {
+            SendError::InvalidMessage | SendError::InvalidRecipient => 400,
+            SendError::Publish(_) => 502,
+        }
+    }
+
+    /// The stable error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SendError::InvalidMessage => "invalid_message",
+            SendError::InvalidRecipient => "invalid_recipient",
+            SendError::Publish(_) => "publish_failed",
         }
     }
 }
 
-/// Verified webhook events, newest last, for the page and the tests.
+fn valid_text(text: &str) -> bool {
+    !text.is_empty() && text.chars().count() <= MAX_MESSAGE
+}
+
+/// Everything a chat app's handlers share, built once at start-up.
+#[derive(Clone, Debug)]
+pub struct Chat {
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// The REST client.
+    pub publisher: Client,
+    /// The verified webhooks.
+    pub webhooks: WebhookLog,
+}
+
+impl Chat {
+    /// The configuration from the environment and the REST client for it.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let config = Config::from_env()?;
+        let publisher = Client::from_env().map_err(|e| ConfigError::Rest(e.to_string()))?;
+        Ok(Chat {
+            config: Arc::new(config),
+            publisher,
+            webhooks: WebhookLog::default(),
+        })
+    }
+
+    /// Publishes a logged-in user's message (or batch of up to 10) on `private-chat` (or
+    /// `private-encrypted-chat`), excluding `sender` — a connection of theirs, checked against
+    /// their session by the caller.
+    pub async fn send_message(
+        &self,
+        from: &User,
+        request: &SendMessage,
+        sender: Option<SocketId>,
+    ) -> Result<(), SendError> {
+        let channel = if request.encrypted {
+            "private-encrypted-chat"
+        } else {
+            "private-chat"
+        };
+        let texts: Vec<&str> = match (&request.message, request.messages.as_slice()) {
+            (Some(one), []) => vec![one.as_str()],
+            (None, many) if !many.is_empty() && many.len() <= 10 => {
+                many.iter().map(String::as_str).collect()
+            }
+            _ => return Err(SendError::InvalidMessage),
+        };
+        if !texts.iter().all(|t| valid_text(t)) {
+            return Err(SendError::InvalidMessage);
+        }
+        let result = if let [text] = texts.as_slice() {
+            self.publisher
+                .trigger(
+                    channel,
+                    "send-message",
+                    &Message {
+                        name: &from.name,
+                        message: text,
+                    },
+                )
+                .exclude(sender)
+                .send()
+                .await
+                .map(drop)
+        } else {
+            let mut events = Vec::with_capacity(texts.len());
+            for text in texts {
+                let event = BatchEvent::new(
+                    channel,
+                    "send-message",
+                    &Message {
+                        name: &from.name,
+                        message: text,
+                    },
+                )
+                .map_err(SendError::Publish)?;
+                events.push(event.exclude(sender.clone()));
+            }
+            self.publisher.trigger_batch(events).await.map(drop)
+        };
+        result.map_err(|e| {
+            tracing::error!(error = %e, "send-message failed");
+            SendError::Publish(e)
+        })
+    }
+
+    /// Sends a message to one user's signed-in connections (`#server-to-user-{id}`).
+    pub async fn whisper(&self, from: &User, request: &Whisper) -> Result<(), SendError> {
+        let to = User::from_name(&request.to).ok_or(SendError::InvalidRecipient)?;
+        if !valid_text(&request.message) {
+            return Err(SendError::InvalidMessage);
+        }
+        let message = Message {
+            name: &from.name,
+            message: &request.message,
+        };
+        self.publisher
+            .send_to_user(&to.id, "whisper", &message)
+            .await
+            .map(drop)
+            .map_err(|e| {
+                tracing::error!(error = %e, "whisper failed");
+                SendError::Publish(e)
+            })
+    }
+
+    /// Ends the user's signed-in connections (at logout, every tab of theirs disconnects).
+    pub async fn disconnect(&self, user: &User) {
+        if let Err(e) = self.publisher.terminate_user_connections(&user.id).await {
+            tracing::warn!(error = %e, "could not terminate the user's connections");
+        }
+    }
+
+    /// Who is online and how busy the channels are: the presence members of `presence-chat`,
+    /// the subscribers of `private-chat`, and every occupied channel.
+    pub async fn stats(&self) -> Result<serde_json::Value, SendError> {
+        use pusher_rest::Info;
+        let publish = |e: pusher_rest::Error| {
+            tracing::error!(error = %e, "stats failed");
+            SendError::Publish(e)
+        };
+        let members = self
+            .publisher
+            .presence_users("presence-chat")
+            .await
+            .map_err(publish)?;
+        let chat = self
+            .publisher
+            .channel_info("private-chat", Info::new().subscription_count())
+            .await
+            .map_err(publish)?;
+        let channels = self.publisher.channels().send().await.map_err(publish)?;
+        let names: Vec<&String> = channels.channels.keys().collect();
+        Ok(serde_json::json!({
+            "online": members.iter().map(UserId::as_str).collect::<Vec<_>>(),
+            "private_chat": { "occupied": chat.occupied, "subscription_count": chat.subscription_count },
+            "channels": names,
+        }))
+    }
+}
+
+/// Verified webhook events, newest last (the last 1,000), for the test-mode route.
 #[derive(Debug, Clone, Default)]
 pub struct WebhookLog {
     events: Arc<Mutex<Vec<serde_json::Value>>>,
 }
 
 impl WebhookLog {
-    /// Records a verified webhook's events (at most the last 1,000 are kept).
+    /// Records a verified webhook's events.
     pub fn record(&self, webhook: &Webhook) {
         let mut events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
         events.extend(
@@ -495,14 +607,33 @@ impl WebhookLog {
     }
 }
 
-/// The page, with the app key, the CSRF token and the client configuration filled in.
-pub fn page(config: &Config, csrf: &str) -> String {
+/// 128 random bits as hex, from the OS; an error (never a weak token) if the OS cannot give
+/// randomness.
+pub fn random_token() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Whether the `X-CSRF-Token` header matches the session's token, compared in constant time.
+pub fn csrf_ok(expected: Option<&str>, header: Option<&str>) -> bool {
+    use subtle::ConstantTimeEq;
+    match (expected, header) {
+        (Some(e), Some(h)) if !e.is_empty() => bool::from(e.as_bytes().ct_eq(h.as_bytes())),
+        _ => false,
+    }
+}
+
+/// The page, with the app key, the CSRF token (empty before login) and the client
+/// configuration filled in.
+pub fn page(config: &Config, csrf: Option<&str>, user: Option<&User>) -> String {
     let client = serde_json::json!({
         "key": config.credentials.key(),
         "server": config.client,
         "encrypted": config.credentials.has_encryption_master_key(),
+        "user": user.map(|u| &u.name),
     });
     include_str!("../static/index.html")
-        .replace("{{CSRF}}", csrf)
+        .replace("{{CSRF}}", csrf.unwrap_or_default())
         .replace("{{CONFIG}}", &client.to_string().replace('<', "\\u003c"))
 }

@@ -17,7 +17,8 @@ use hyper::server::conn::http1;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
-use pusher_auth::authorizer::AllowPrivate;
+use pusher_auth::authorizer::{ChannelDecision, ChannelRequest};
+use pusher_auth::ChannelKind;
 use pusher_auth::Credentials;
 use pusher_auth_tower::PusherAuthLayer;
 use tower::ServiceBuilder;
@@ -32,8 +33,15 @@ async fn app(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infall
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let credentials = Credentials::from_env()?;
+    // Every private channel, for the demonstration only: a real app decides per user.
+    let authorizer = |request: ChannelRequest| async move {
+        Ok::<_, Infallible>(ChannelDecision::allow_if(
+            request.channel().kind() == ChannelKind::Private,
+            "only private channels in this demonstration",
+        ))
+    };
     let service = ServiceBuilder::new()
-        .layer(PusherAuthLayer::new(credentials, AllowPrivate))
+        .layer(PusherAuthLayer::new(credentials, authorizer))
         .service_fn(app);
     let addr = std::env::var("HYPER_ADDR").unwrap_or_else(|_| "127.0.0.1:3002".into());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
