@@ -71,6 +71,7 @@ function start(name, command, args, env) {
 }
 
 function stop(proc) {
+  if (proc && proc.proc) proc = proc.proc;
   return new Promise((resolve) => {
     if (!proc || proc.exitCode !== null) return resolve();
     proc.once("exit", () => resolve());
@@ -79,14 +80,47 @@ function stop(proc) {
   });
 }
 
-/**
- * Starts sockudo (with webhooks to the app) and the example `appName`.
- * Returns { base, wsPort, sockudo, app, close(), logs() }.
- */
-async function startStack(appName) {
-  const wsPort = await freePort();
+/** The app's environment: credentials, the Pusher server, test mode and short timeouts. */
+function appEnv(wsPort, httpPort, extra) {
+  return {
+    PUSHER_APP_ID: APP.id,
+    PUSHER_KEY: APP.key,
+    PUSHER_SECRET: APP.secret,
+    PUSHER_ENCRYPTION_MASTER_KEY_BASE64: MASTER_KEY,
+    PUSHER_HOST: "127.0.0.1",
+    PUSHER_PORT: String(wsPort),
+    PUSHER_SCHEME: "http",
+    CHAT_ADDR: `127.0.0.1:${httpPort}`,
+    CHAT_TEST_MODE: "1",
+    CHAT_HEADER_TIMEOUT_MS: "1000",
+    CHAT_BODY_TIMEOUT_MS: "1000",
+    CHAT_REQUEST_TIMEOUT_MS: "4000",
+    RUST_LOG: "info,pusher_auth=debug",
+    ...(extra || {}),
+  };
+}
+
+/** Starts one more instance of the example, with `extra` environment, on a free port. */
+async function startApp(appName, wsPort, extra) {
   const httpPort = await freePort();
-  const base = `http://127.0.0.1:${httpPort}`;
+  const app = start(appName, appBinary(appName), [], appEnv(wsPort, httpPort, extra));
+  await waitPort(httpPort, app, appName);
+  return { app, base: `http://127.0.0.1:${httpPort}`, close: () => stop(app) };
+}
+
+/** Starts `redis-server` (Debian's) on a free loopback port, with no persistence. */
+async function startRedis() {
+  const port = await freePort();
+  const bin = process.env.REDIS_SERVER || "/usr/bin/redis-server";
+  need(bin, "scripts/install-test-tools installs Debian's redis-server");
+  const redis = start("redis", bin, ["--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no"], {});
+  await waitPort(port, redis, "redis-server");
+  return { port, url: `redis://127.0.0.1:${port}`, proc: redis, close: () => stop(redis) };
+}
+
+/** Starts one sockudo node; with `redisPort`, on the Redis adapter (nodes share channels). */
+async function startSockudo(name, webhookBase, redisPort) {
+  const wsPort = await freePort();
   fs.mkdirSync(OUTPUT, { recursive: true });
   const config = {
     host: "127.0.0.1",
@@ -94,6 +128,15 @@ async function startStack(appName) {
     // Webhooks need a queue; the in-memory one needs no other server. No metrics listener.
     queue: { driver: "memory" },
     metrics: { enabled: false },
+    // Every test client connects from 127.0.0.1: sockudo's per-IP limits would refuse them.
+    rate_limiter: { enabled: false },
+    ...(redisPort
+      ? {
+          adapter: { driver: "redis", redis: { prefix: "e2e" } },
+          cache: { driver: "redis" },
+          database: { redis: { host: "127.0.0.1", port: redisPort } },
+        }
+      : {}),
     app_manager: {
       driver: "memory",
       array: {
@@ -105,65 +148,84 @@ async function startStack(appName) {
             enabled: true,
             policy: {
               features: { enable_client_messages: true, enable_user_authentication: true },
-              webhooks: [{ url: `${base}/pusher/webhooks`, event_types: ["channel_occupied", "channel_vacated", "member_added", "member_removed"] }],
+              webhooks: webhookBase ? [{ url: `${webhookBase}/pusher/webhooks`, event_types: ["channel_occupied", "channel_vacated", "member_added", "member_removed"] }] : [],
             },
           },
         ],
       },
     },
   };
-  const configFile = path.join(OUTPUT, `sockudo-${appName}.json`);
+  const configFile = path.join(OUTPUT, `sockudo-${name}.json`);
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
   // The app, with its webhooks, comes from the config file (a default app from the
   // SOCKUDO_DEFAULT_APP_* variables would replace it); HOST and PORT agree with the file.
-  const sockudo = start("sockudo", sockudoBinary(), ["--config", configFile], { HOST: "127.0.0.1", PORT: String(wsPort) });
+  const sockudo = start(`sockudo ${name}`, sockudoBinary(), ["--config", configFile], { HOST: "127.0.0.1", PORT: String(wsPort) });
   await waitPort(wsPort, sockudo, "sockudo");
-  const app = start(appName, appBinary(appName), [], {
-    PUSHER_APP_ID: APP.id,
-    PUSHER_KEY: APP.key,
-    PUSHER_SECRET: APP.secret,
-    PUSHER_ENCRYPTION_MASTER_KEY_BASE64: MASTER_KEY,
-    PUSHER_HOST: "127.0.0.1",
-    PUSHER_PORT: String(wsPort),
-    CHAT_ADDR: `127.0.0.1:${httpPort}`,
-    RUST_LOG: "info,pusher_auth=debug",
-  });
+  return { wsPort, proc: sockudo, close: () => stop(sockudo) };
+}
+
+/**
+ * Starts sockudo (with webhooks to the app) and the example `appName`.
+ * Returns { base, wsPort, sockudo, app, close(), logs() }.
+ */
+async function startStack(appName) {
+  const httpPort = await freePort();
+  const base = `http://127.0.0.1:${httpPort}`;
+  const node = await startSockudo(appName, base);
+  const app = start(appName, appBinary(appName), [], appEnv(node.wsPort, httpPort));
   await waitPort(httpPort, app, appName);
   return {
     base,
-    wsPort,
-    sockudo,
+    wsPort: node.wsPort,
+    sockudo: node.proc,
     app,
-    logs: () => `${sockudo.logTail()}\n${app.logTail()}`,
-    close: async () => { await stop(app); await stop(sockudo); },
+    logs: () => `${node.proc.logTail()}\n${app.logTail()}`,
+    close: async () => { await stop(app); await node.close(); },
   };
 }
 
-/** A browser-less session: GET / for the cookie and CSRF token, then (optionally) log in. */
+/** The session cookie a response sets, as `name=value`. */
+function cookieOf(response) {
+  return (response.headers.get("set-cookie") || "").split(";")[0];
+}
+
+/**
+ * A browser-less session: anonymous (no cookie: the app keeps no state for a visitor), or
+ * logged in by name (the cookie and the CSRF token the login answers with).
+ */
 async function session(base, name) {
-  const page = await fetch(`${base}/`);
-  const cookie = (page.headers.get("set-cookie") || "").split(";")[0];
-  const sid = cookie.split("=")[1];
-  const csrf = (await page.text()).match(/name="csrf-token" content="([0-9a-f]+)"/)[1];
-  const s = { base, sid, csrf, cookie, name };
-  if (name) {
-    const res = await post(s, "/login", { name });
-    if (res.status !== 200) throw new Error(`login as ${name} answered ${res.status}`);
-  }
+  const s = { base, csrf: "", cookie: "", name };
+  if (name) await login(s, name);
   return s;
 }
 
-function post(s, route, body) {
+/** Logs `s` in as `name`: a new session cookie and CSRF token. */
+async function login(s, name) {
+  const res = await post(s, "/login", { name });
+  if (res.status !== 200) throw new Error(`login as ${name} answered ${res.status}: ${await res.text()}`);
+  const cookie = cookieOf(res);
+  if (!cookie) throw new Error(`login as ${name} set no session cookie`);
+  s.cookie = cookie;
+  s.csrf = (await res.json()).csrf;
+  s.name = name;
+  return s;
+}
+
+function post(s, route, body, headers) {
   return fetch(`${s.base}${route}`, {
     method: "POST",
-    headers: { "Content-Type": "application/json", "X-CSRF-Token": s.csrf, Cookie: s.cookie },
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": s.csrf, Cookie: s.cookie, ...(headers || {}) },
     body: JSON.stringify(body || {}),
   });
 }
 
-/** Headers a Node client sends to the auth endpoints (Node's XHR cannot send cookies). */
+function get(s, route) {
+  return fetch(`${s.base}${route}`, { headers: { Cookie: s.cookie } });
+}
+
+/** Headers a Node client sends to the auth endpoints: the session cookie and CSRF token. */
 function authHeaders(s) {
-  return { "X-CSRF-Token": s.csrf, Authorization: `Bearer ${s.sid}` };
+  return { "X-CSRF-Token": s.csrf, Cookie: s.cookie };
 }
 
 /** How every client reaches the local sockudo. */
@@ -210,4 +272,24 @@ async function connected(pusher) {
   await once(pusher.connection, "connected");
 }
 
-module.exports = { APP, MASTER_KEY, OUTPUT, ROOT, authHeaders, connected, connectionOptions, once, post, pusherOptions, session, sleep, startStack, subscribe };
+/**
+ * pusher-js in Node emulates the browser's XMLHttpRequest, including its refusal to set a
+ * `Cookie` header (a browser sends the cookie by itself). The test clients send the session
+ * cookie explicitly, so lift that check for them.
+ */
+function allowCookieHeader(Pusher) {
+  const createXHR = Pusher.Runtime.createXHR;
+  Pusher.Runtime.createXHR = function () {
+    const xhr = createXHR.call(this);
+    xhr.setDisableHeaderCheck(true);
+    return xhr;
+  };
+}
+
+/** Resident memory of a process, in KiB. */
+function rssKiB(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+  return Number(status.match(/VmRSS:\s+(\d+) kB/)[1]);
+}
+
+module.exports = { APP, MASTER_KEY, OUTPUT, ROOT, allowCookieHeader, authHeaders, connected, connectionOptions, cookieOf, get, login, once, post, pusherOptions, rssKiB, session, sleep, startApp, startRedis, startSockudo, startStack, stop, subscribe };

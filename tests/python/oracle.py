@@ -48,7 +48,34 @@ def run(c):
     if op == "webhook":
         data = p.validate_webhook(c["key_header"], c["signature"], c["body"])
         return {"valid": data is not None, "events": data["events"] if data else None}
+    if op == "rest_sign":
+        return rest_sign(p, c)
     raise ValueError("unknown op %s" % op)
+
+
+def rest_sign(p, c):
+    """The SDK's request signing (pusher.http.Request._generate_auth) on the case's method,
+    path, query parameters and body bytes, at the case's timestamp."""
+    import pusher.http
+
+    request = pusher.http.Request.__new__(pusher.http.Request)
+    request.client = p._pusher_client
+    request.method = c["method"]
+    request.path = c["path"]
+    request.params = dict(c["params"])
+    request.query_params = dict(c["params"])
+    request.body = c["body"].encode("utf8")
+    clock = pusher.http.time.time
+    pusher.http.time.time = lambda: c["timestamp"]
+    try:
+        request._generate_auth()
+    finally:
+        pusher.http.time.time = clock
+    return {
+        "query_string": request.query_string,
+        "signature": request.query_params["auth_signature"],
+        "params": sorted(request.query_params.items()),
+    }
 
 
 def main():

@@ -245,7 +245,7 @@ where
     tracing::info!("chat on http://{bind}");
     let test_mode = config.test_mode;
     let secure = config.secure_cookies;
-    let request_timeout = config.request_timeout;
+    let request_timeout = config.body_timeout;
     HttpServer::new(move || {
         let sessions = SessionMiddleware::builder(store.clone(), key.clone())
             .cookie_name("chat_session".into())
@@ -375,26 +375,26 @@ mod memory {
 }
 
 mod timeout {
-    //! A whole-request deadline (a slow body included): actix-web bounds the head itself
-    //! (`client_request_timeout`), not the body.
+    //! A deadline for the whole request, a slow body included: actix-web bounds the request
+    //! head itself (`client_request_timeout`), not the body.
     use std::future::{ready, Ready};
     use std::time::Duration;
 
-    use actix_web::body::{BoxBody, EitherBody};
     use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
+    use actix_web::error::InternalError;
     use actix_web::{Error, HttpResponse};
     use futures_util::future::LocalBoxFuture;
 
-    /// Answers 408 when a request takes longer than the duration.
+    /// Answers 408 `request_timeout` when a request takes longer than the duration.
     #[derive(Clone, Copy)]
     pub(crate) struct RequestTimeout(pub(crate) Duration);
 
     impl<S, B> Transform<S, ServiceRequest> for RequestTimeout
     where
         S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
-        B: actix_web::body::MessageBody + 'static,
+        B: 'static,
     {
-        type Response = ServiceResponse<EitherBody<B, BoxBody>>;
+        type Response = ServiceResponse<B>;
         type Error = Error;
         type Transform = RequestTimeoutService<S>;
         type InitError = ();
@@ -416,27 +416,26 @@ mod timeout {
     impl<S, B> Service<ServiceRequest> for RequestTimeoutService<S>
     where
         S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
-        B: actix_web::body::MessageBody + 'static,
+        B: 'static,
     {
-        type Response = ServiceResponse<EitherBody<B, BoxBody>>;
+        type Response = ServiceResponse<B>;
         type Error = Error;
         type Future = LocalBoxFuture<'static, Result<Self::Response, Error>>;
 
         forward_ready!(service);
 
         fn call(&self, req: ServiceRequest) -> Self::Future {
-            let head = req.request().clone();
             let future = self.service.call(req);
             let limit = self.limit;
             Box::pin(async move {
                 match tokio::time::timeout(limit, future).await {
-                    Ok(result) => result.map(ServiceResponse::map_into_left_body),
-                    Err(_) => Ok(ServiceResponse::new(
-                        head,
+                    Ok(result) => result,
+                    Err(_) => Err(InternalError::from_response(
+                        "request timeout",
                         HttpResponse::RequestTimeout()
                             .json(serde_json::json!({ "error": { "code": "request_timeout" } })),
                     )
-                    .map_into_right_body()),
+                    .into()),
                 }
             })
         }

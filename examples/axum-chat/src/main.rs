@@ -178,9 +178,10 @@ async fn login(mut auth: Auth, Json(body): Json<Login>) -> Response {
     let Ok(Some(account)) = auth.authenticate(body.name).await else {
         return error(StatusCode::BAD_REQUEST, "invalid_name");
     };
-    // A new session id (axum-login cycles it), then a new CSRF token in it. A failing random
-    // source refuses the login rather than issue a weak token.
-    if auth.login(&account).await.is_err() {
+    // A new session id, whoever was logged in before (axum-login cycles it only for a session
+    // not yet logged in), then a new CSRF token in it. A failing random source refuses the
+    // login rather than issue a weak token.
+    if auth.session.cycle_id().await.is_err() || auth.login(&account).await.is_err() {
         return error(StatusCode::INTERNAL_SERVER_ERROR, "session");
     }
     let Ok(csrf) = chat_common::random_token() else {
@@ -288,7 +289,7 @@ fn app<Store: SessionStore + Clone>(chat: Chat, store: Store) -> Router {
         .layer(middleware::from_fn(csrf_token))
         .layer(auth)
         .layer(CsrfLayer::new())
-        .layer(RequestBodyTimeoutLayer::new(config.request_timeout))
+        .layer(RequestBodyTimeoutLayer::new(config.body_timeout))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             config.request_timeout,

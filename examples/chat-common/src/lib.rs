@@ -59,7 +59,10 @@ pub struct Config {
     pub test_mode: bool,
     /// `CHAT_HEADER_TIMEOUT_MS` (default 5000): how long a client may take to send its headers.
     pub header_timeout: Duration,
-    /// `CHAT_REQUEST_TIMEOUT_MS` (default 10000): how long a request (its body included) may take.
+    /// `CHAT_BODY_TIMEOUT_MS` (default 5000): how long a client may take to send its body
+    /// (a 408 after).
+    pub body_timeout: Duration,
+    /// `CHAT_REQUEST_TIMEOUT_MS` (default 10000): how long a request may take in all.
     pub request_timeout: Duration,
 }
 
@@ -142,7 +145,7 @@ impl Config {
         };
         let default_js = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../tests/js/node_modules/pusher-js/dist/web/pusher-with-encryption.min.js"
+            "/js/node_modules/pusher-js/dist/web/pusher-with-encryption.min.js"
         );
         Ok(Config {
             credentials,
@@ -156,6 +159,7 @@ impl Config {
             session_idle: Duration::from_secs(number("CHAT_SESSION_IDLE_SECS", 7 * 24 * 3600)?),
             test_mode: flag("CHAT_TEST_MODE")?,
             header_timeout: Duration::from_millis(number("CHAT_HEADER_TIMEOUT_MS", 5000)?),
+            body_timeout: Duration::from_millis(number("CHAT_BODY_TIMEOUT_MS", 5000)?),
             request_timeout: Duration::from_millis(number("CHAT_REQUEST_TIMEOUT_MS", 10_000)?),
         })
     }

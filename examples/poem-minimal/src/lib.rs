@@ -33,9 +33,9 @@ use serde::Deserialize;
 /// Mounts every answered path of `pusher` on `route`, each through poem's tower
 /// compatibility.
 pub fn mount<A: Authorizer>(route: Route, pusher: &PusherAuthLayer<A>) -> Route {
-    pusher
-        .services()
-        .fold(route, |route, (path, service)| route.at(path, service.compat()))
+    pusher.services().fold(route, |route, (path, service)| {
+        route.at(path, service.compat())
+    })
 }
 
 /// A poem middleware that finds the user once per request and puts it in the request
@@ -129,4 +129,3 @@ pub fn app<A: Authorizer>(pusher: &PusherAuthLayer<A>, key: CookieKey) -> impl E
         .with(CookieSession::new(CookieConfig::private(key)))
         .map_to_response()
 }
-

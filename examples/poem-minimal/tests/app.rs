@@ -13,7 +13,8 @@ const FORM: &str = "application/x-www-form-urlencoded";
 #[tokio::test]
 async fn the_session_user_is_authorized() {
     let credentials = Credentials::new("key", "secret").unwrap();
-    let pusher = PusherAuthLayer::new(credentials.clone(), poem_minimal::routes()).for_laravel_echo();
+    let pusher =
+        PusherAuthLayer::new(credentials.clone(), poem_minimal::routes()).for_laravel_echo();
     let client = TestClient::new(poem_minimal::app(&pusher, CookieKey::generate()));
 
     // Not logged in: denied.
@@ -25,7 +26,12 @@ async fn the_session_user_is_authorized() {
         .await;
     denied.assert_status(poem::http::StatusCode::FORBIDDEN);
 
-    let login = client.post("/login").content_type(FORM).body("name=ann").send().await;
+    let login = client
+        .post("/login")
+        .content_type(FORM)
+        .body("name=ann")
+        .send()
+        .await;
     login.assert_status(poem::http::StatusCode::NO_CONTENT);
     let cookie = login
         .0

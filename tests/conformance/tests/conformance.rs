@@ -4,7 +4,9 @@
 //!
 //! The routes receive the user first. Each adapter finds it its own way, from the same `x-user`
 //! header: tower from the request extensions (a middleware puts it there), axum through a
-//! `FromRequestParts` extractor, actix-web through its extractor hook.
+//! `FromRequestParts` extractor, actix-web through its extractor hook, Rocket through a
+//! `FromRequest` guard, poem through a poem middleware and salvo through a hoop (both put it in
+//! the request extensions their tower compatibility hands to the standalone services).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -47,6 +49,20 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for User {
         _: &S,
     ) -> Result<Self, http::StatusCode> {
         user_from(&parts.headers).ok_or(http::StatusCode::UNAUTHORIZED)
+    }
+}
+
+/// The user as a Rocket request guard: forwards without the header, so the routes deny.
+#[rocket::async_trait]
+impl<'r> rocket::request::FromRequest<'r> for User {
+    type Error = Infallible;
+    async fn from_request(
+        req: &'r rocket::Request<'_>,
+    ) -> rocket::request::Outcome<Self, Infallible> {
+        match req.headers().get_one("x-user") {
+            Some(user) => rocket::request::Outcome::Success(User(user.to_string())),
+            None => rocket::request::Outcome::Forward(rocket::http::Status::Unauthorized),
+        }
     }
 }
 
@@ -125,7 +141,9 @@ fn cases() -> Vec<Case> {
         }
     };
     let hook_body = |time_ms: u128| {
-        format!(r#"{{"time_ms":{time_ms},"events":[{{"name":"member_added","channel":"presence-chat","user_id":"ann"}}]}}"#)
+        format!(
+            r#"{{"time_ms":{time_ms},"events":[{{"name":"member_added","channel":"presence-chat","user_id":"ann"}}]}}"#
+        )
     };
     let fresh = hook_body(now_ms());
     let good_sig = webhook_signature(&credentials(), fresh.as_bytes());
@@ -151,8 +169,15 @@ fn cases() -> Vec<Case> {
         c.path = "/pusher/user-auth";
         c
     };
-    let mut method = |name, m: &'static str, status, code| {
-        let mut c = auth(name, Some(FORM), Some("ann"), b"socket_id=1.2&channel_name=private-chat", status, code);
+    let method = |name, m: &'static str, status, code| {
+        let mut c = auth(
+            name,
+            Some(FORM),
+            Some("ann"),
+            b"socket_id=1.2&channel_name=private-chat",
+            status,
+            code,
+        );
         c.method = m;
         c
     };
@@ -381,6 +406,117 @@ async fn run_actix(cases: &[Case]) -> Vec<Observed> {
     observed
 }
 
+async fn run_rocket(cases: &[Case]) -> Vec<Observed> {
+    let pusher = pusher_auth_rocket::PusherAuthRoutes::new(credentials(), routes())
+        .with_channel_path("/channels/authorize")
+        .with_webhooks("/pusher/webhooks", webhook_handler)
+        .with_guard(|user: User| Some(user));
+    let quiet = rocket::Config::figment().merge(("log_level", "off"));
+    let rocket = rocket::custom(quiet).mount("/", pusher.routes());
+    let client = rocket::local::asynchronous::Client::tracked(rocket)
+        .await
+        .unwrap();
+    let mut observed = Vec::new();
+    for c in cases {
+        let mut req = client.req(c.method.parse().unwrap(), c.path);
+        for (k, v) in &c.headers {
+            req = req.header(rocket::http::Header::new(*k, v.clone()));
+        }
+        let response = req.body(&c.body).dispatch().await;
+        let status = response.status().code;
+        // Rocket keeps the names as written; HTTP/1 and HTTP/2 send them lowercase.
+        let names: Vec<(String, String)> = response
+            .headers()
+            .iter()
+            .map(|h| {
+                (
+                    h.name().as_str().to_ascii_lowercase(),
+                    h.value().to_string(),
+                )
+            })
+            .collect();
+        let headers = keep_interesting(
+            names
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_bytes()))
+                .collect(),
+        );
+        let body = response.into_bytes().await.unwrap_or_default();
+        observed.push(Observed {
+            status,
+            headers,
+            body,
+        });
+    }
+    observed
+}
+
+/// poem: the example's mounting through `tower-compat`, the user from a poem middleware.
+async fn run_poem(cases: &[Case]) -> Vec<Observed> {
+    use poem::EndpointExt;
+    let app = poem_minimal::mount(poem::Route::new(), &layer(routes())).with(
+        poem_minimal::FindUser(|req: &poem::Request| user_from(req.headers())),
+    );
+    let client = poem::test::TestClient::new(app);
+    let mut observed = Vec::new();
+    for c in cases {
+        let mut req = client.request(c.method.parse().unwrap(), c.path);
+        for (k, v) in &c.headers {
+            req = req.header(*k, v);
+        }
+        let response = req.body(c.body.clone()).send().await.0;
+        let status = response.status().as_u16();
+        let headers = keep_interesting(
+            response
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_bytes()))
+                .collect(),
+        );
+        let body = response.into_body().into_vec().await.unwrap();
+        observed.push(Observed {
+            status,
+            headers,
+            body,
+        });
+    }
+    observed
+}
+
+/// salvo: the example's mounting through `tower-compat`, the user from a hoop.
+async fn run_salvo(cases: &[Case]) -> Vec<Observed> {
+    use salvo::test::ResponseExt;
+    let router = salvo::Router::new().hoop(salvo_minimal::FindUser(
+        |req: &salvo::Request, _: &salvo::Depot| user_from(req.headers()),
+    ));
+    let service = salvo::Service::new(salvo_minimal::mount(router, &layer(routes())));
+    let mut observed = Vec::new();
+    for c in cases {
+        let url = format!("http://127.0.0.1:5800{}", c.path);
+        let mut req =
+            salvo::test::RequestBuilder::new(url, c.method.parse::<http::Method>().unwrap());
+        for (k, v) in &c.headers {
+            req = req.add_header(*k, v.as_str(), false);
+        }
+        let mut response = req.body(c.body.clone()).send(&service).await;
+        let status = response.status_code.map_or(0, |s| s.as_u16());
+        let headers = keep_interesting(
+            response
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_bytes()))
+                .collect(),
+        );
+        let body = response.take_bytes(None).await.unwrap().to_vec();
+        observed.push(Observed {
+            status,
+            headers,
+            body,
+        });
+    }
+    observed
+}
+
 #[actix_web::test]
 async fn every_adapter_answers_as_pinned_and_alike() {
     let cases = cases();
@@ -406,6 +542,9 @@ async fn every_adapter_answers_as_pinned_and_alike() {
             .await,
         ),
         ("actix-web", run_actix(&cases).await),
+        ("rocket", run_rocket(&cases).await),
+        ("poem (tower-compat)", run_poem(&cases).await),
+        ("salvo (tower-compat)", run_salvo(&cases).await),
     ];
     let mut matrix = vec![("tower layer", cases.len())];
     for (adapter, observed) in &adapters {
@@ -414,7 +553,14 @@ async fn every_adapter_answers_as_pinned_and_alike() {
         }
         matrix.push((adapter, observed.len()));
     }
-    for (adapter, count) in matrix {
+    for (adapter, count) in &matrix {
         println!("conformance: {adapter}: {count}/{count} cases as pinned, byte-identical");
+    }
+    // The matrix: framework x cases, each identical to the tower reference.
+    println!("conformance matrix ({} cases):", cases.len());
+    println!("| framework | cases | identical to tower |");
+    println!("|---|---|---|");
+    for (adapter, count) in &matrix {
+        println!("| {adapter} | {count} | {count}/{} |", cases.len());
     }
 }

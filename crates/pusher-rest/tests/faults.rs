@@ -1,0 +1,558 @@
+//! Faults, against a local server the test controls: a server that is down, 4xx and 5xx
+//! answers, a server that never answers, undecodable answers, invalid input that must never
+//! reach the network, opt-in retries, and failures part way through split operations.
+//! Every test is bounded in time.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    missing_docs
+)]
+
+mod common;
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use common::{ok_server, start, Reply};
+use pusher_rest::{
+    BatchEvent, Client, ConfigError, Error, Info, InvalidInput, RetryPolicy, UserId, MAX_ERROR_BODY,
+};
+
+/// Runs `f` with a hard limit, so a hung client fails the test instead of stalling the suite.
+async fn bounded<T>(f: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(20), f)
+        .await
+        .expect("the test took more than 20 s")
+}
+
+#[tokio::test]
+async fn server_down_is_a_connection_error_within_the_timeout() {
+    bounded(async {
+        // A port that was just free: nothing listens there.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let client = Client::builder(common::credentials())
+            .host("127.0.0.1")
+            .port(port)
+            .timeout(Duration::from_secs(3))
+            .build()
+            .unwrap();
+        let started = Instant::now();
+        let err = client.trigger("chat", "e", "x").await.unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(err.is_connection(), "{err:?}");
+        match &err {
+            Error::Connection { method, path, .. } => {
+                assert_eq!(
+                    (method.as_str(), path.as_str()),
+                    ("POST", "/apps/test-app/events")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // Every operation fails the same way, as a value.
+        assert!(client.channels().await.unwrap_err().is_connection());
+        assert!(client
+            .channel_info("chat", Info::new())
+            .await
+            .unwrap_err()
+            .is_connection());
+        let user = UserId::new("u1").unwrap();
+        assert!(client
+            .terminate_user_connections(&user)
+            .await
+            .unwrap_err()
+            .is_connection());
+        // The message names the request, never the query string (which holds the signature).
+        let shown = format!("{err} {err:?}");
+        assert!(
+            !shown.contains("auth_signature") && !shown.contains("auth_key"),
+            "{shown}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn client_errors_carry_status_and_body() {
+    bounded(async {
+        let server = start(|_| {
+            Reply::Answer(
+                401,
+                r#"{"error":"Invalid API signature","code":"auth_failed"}"#.into(),
+            )
+        })
+        .await;
+        let client = server.client().build().unwrap();
+        let err = client.trigger("chat", "e", "x").await.unwrap_err();
+        match &err {
+            Error::Status {
+                status,
+                body,
+                method,
+                path,
+            } => {
+                assert_eq!(status.as_u16(), 401);
+                assert_eq!(
+                    body,
+                    r#"{"error":"Invalid API signature","code":"auth_failed"}"#
+                );
+                assert_eq!(
+                    (method.as_str(), path.as_str()),
+                    ("POST", "/apps/test-app/events")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
+        assert!(err.to_string().contains("HTTP 401"), "{err}");
+        // 4xx answers are not retried, even with retries on.
+        let retrying = server.client().retry(RetryPolicy::new(3)).build().unwrap();
+        let before = server.requests().len();
+        assert_eq!(
+            retrying
+                .trigger("chat", "e", "x")
+                .await
+                .unwrap_err()
+                .status()
+                .unwrap(),
+            401
+        );
+        assert_eq!(server.requests().len(), before + 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn server_errors_carry_status_and_a_truncated_body() {
+    bounded(async {
+        let long = format!("upstream exploded: {}", "x".repeat(10_000));
+        let server = start(move |_| Reply::Answer(503, long.clone())).await;
+        let client = server.client().build().unwrap();
+        let err = client.channels().await.unwrap_err();
+        match &err {
+            Error::Status { status, body, .. } => {
+                assert_eq!(status.as_u16(), 503);
+                assert!(body.starts_with("upstream exploded: xxx"));
+                assert!(body.len() <= MAX_ERROR_BODY + 3, "{}", body.len());
+            }
+            other => panic!("{other:?}"),
+        }
+        // Without a retry policy a 5xx is sent once.
+        assert_eq!(server.requests().len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_is_a_timeout() {
+    bounded(async {
+        let server = start(|_| Reply::Hang).await;
+        let timeout = Duration::from_millis(300);
+        let client = server.client().timeout(timeout).build().unwrap();
+        let started = Instant::now();
+        let err = client.trigger("chat", "e", "x").await.unwrap_err();
+        let took = started.elapsed();
+        assert!(err.is_timeout(), "{err:?}");
+        assert!(
+            took >= timeout && took < timeout + Duration::from_secs(2),
+            "{took:?}"
+        );
+        match err {
+            Error::Timeout { timeout: t, .. } => assert_eq!(t, timeout),
+            other => panic!("{other:?}"),
+        }
+        // Timeouts are never retried: the request may be in progress.
+        let retrying = server
+            .client()
+            .timeout(timeout)
+            .retry(RetryPolicy::new(3))
+            .build()
+            .unwrap();
+        let before = server.requests().len();
+        assert!(retrying
+            .trigger("chat", "e", "x")
+            .await
+            .unwrap_err()
+            .is_timeout());
+        assert_eq!(server.requests().len(), before + 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn undecodable_answers_are_decode_errors() {
+    bounded(async {
+        let server = start(|_| Reply::Answer(200, "<html>not json</html>".into())).await;
+        let client = server.client().build().unwrap();
+        let err = client.channel_info("chat", Info::new()).await.unwrap_err();
+        assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+        let err = client.presence_users("presence-x").await.unwrap_err();
+        assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+        // A trigger's answer is read leniently, but it must still be JSON.
+        assert!(matches!(
+            client.trigger("chat", "e", "x").await.unwrap_err(),
+            Error::Decode { .. }
+        ));
+        // An empty 200 answer to a trigger is fine ({}); to a user list it is not.
+        let empty = start(|_| Reply::Answer(200, String::new())).await;
+        let client = empty.client().build().unwrap();
+        assert!(client
+            .trigger("chat", "e", "x")
+            .await
+            .unwrap()
+            .channels
+            .is_empty());
+        assert!(matches!(
+            client.presence_users("presence-x").await.unwrap_err(),
+            Error::Decode { .. }
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn invalid_input_never_reaches_the_network() {
+    bounded(async {
+        let server = ok_server().await;
+        let client = server.client().build().unwrap();
+        let no_master = Client::builder(
+            pusher_rest::Credentials::new(common::KEY, common::SECRET)
+                .unwrap()
+                .with_app_id(common::APP_ID)
+                .unwrap(),
+        )
+        .host("127.0.0.1")
+        .port(server.addr.port())
+        .build()
+        .unwrap();
+        let big = "x".repeat(10 * 1024 + 1);
+        let long_event = "e".repeat(201);
+        let names: Vec<String> = (0..150).map(|i| format!("c{i}")).collect();
+        let mut with_bad = names.clone();
+        with_bad.push("bad channel".into());
+        let email = UserId::new("ada@example.com").unwrap();
+        let spaced = UserId::new("Ada Lovelace").unwrap();
+        let slash = UserId::new("auth0|123/456").unwrap();
+
+        let cases: Vec<(&str, Error)> = vec![
+            ("oversize data", client.trigger("chat", "e", big.as_str()).await.unwrap_err()),
+            // 10 KB of plaintext fits, but not once encrypted and base64-encoded.
+            (
+                "oversize encrypted data",
+                client.trigger("private-encrypted-chat", "e", &"y".repeat(9_000)).await.unwrap_err(),
+            ),
+            ("long event name", client.trigger("chat", &long_event, "x").await.unwrap_err()),
+            ("empty event name", client.trigger("chat", "", "x").await.unwrap_err()),
+            ("bad channel", client.trigger("bad channel", "e", "x").await.unwrap_err()),
+            ("bad channel among 150", client.trigger(with_bad, "e", "x").await.unwrap_err()),
+            ("reserved channel", client.trigger("#server-to-user-1", "e", "x").await.unwrap_err()),
+            ("no channel", client.trigger(Vec::<String>::new(), "e", "x").await.unwrap_err()),
+            ("no master key", no_master.trigger("private-encrypted-x", "e", "x").await.unwrap_err()),
+            (
+                "no master key among others",
+                no_master.trigger(["a", "private-encrypted-x"], "e", "x").await.unwrap_err(),
+            ),
+            ("users of a private channel", client.presence_users("private-x").await.unwrap_err()),
+            ("bad channel info", client.channel_info("a b", Info::new()).await.unwrap_err()),
+            ("bad prefix", client.channels().filter_by_prefix("a/").await.unwrap_err()),
+            ("send to an id with a space", client.send_to_user(&spaced, "e", "x").await.unwrap_err()),
+            ("terminate an id with a slash", client.terminate_user_connections(&slash).await.unwrap_err()),
+            ("send to user, oversize", client.send_to_user(&email, "e", big.as_str()).await.unwrap_err()),
+            ("send to user, long event", client.send_to_user(&email, &long_event, "x").await.unwrap_err()),
+            (
+                "batch with one oversize event",
+                client
+                    .trigger_batch([
+                        BatchEvent::new("a", "e", "x").unwrap(),
+                        BatchEvent::new("b", "e", big.as_str()).unwrap(),
+                    ])
+                    .await
+                    .unwrap_err(),
+            ),
+            (
+                "batch with an encrypted event and no key",
+                no_master
+                    .trigger_batch([BatchEvent::new("private-encrypted-x", "e", "x").unwrap()])
+                    .await
+                    .unwrap_err(),
+            ),
+        ];
+        for (what, err) in &cases {
+            assert!(err.is_invalid_input(), "{what}: {err:?}");
+        }
+        assert_eq!(server.connections(), 0, "invalid input opened a connection");
+        assert!(server.requests().is_empty());
+
+        // The exact errors.
+        assert!(matches!(
+            &cases[0].1,
+            Error::InvalidInput(InvalidInput::DataTooLarge { channel: None, size: 10_241, max: 10_240 })
+        ));
+        assert!(matches!(
+            &cases[1].1,
+            Error::InvalidInput(InvalidInput::DataTooLarge { channel: Some(c), .. }) if c == "private-encrypted-chat"
+        ));
+        assert!(matches!(
+            &cases[2].1,
+            Error::InvalidInput(InvalidInput::EventNameTooLong { len: 201, max: 200 })
+        ));
+        assert!(matches!(&cases[7].1, Error::InvalidInput(InvalidInput::NoChannels)));
+        assert!(matches!(&cases[8].1, Error::InvalidInput(InvalidInput::NoMasterKey(_))));
+        assert!(matches!(&cases[10].1, Error::InvalidInput(InvalidInput::NotPresence(_))));
+        assert!(matches!(&cases[13].1, Error::InvalidInput(InvalidInput::UserIdNotAddressable { .. })));
+        assert!(matches!(&cases[14].1, Error::InvalidInput(InvalidInput::UserIdNotAddressable { .. })));
+
+        // Batch events check their channel and name when they are made.
+        assert!(BatchEvent::new("a b", "e", "x").unwrap_err().is_invalid_input());
+        assert!(BatchEvent::new("a", &long_event, "x").unwrap_err().is_invalid_input());
+
+        // The same requests, valid, do reach the server.
+        client.trigger("chat", "e", "x").await.unwrap();
+        client.send_to_user(&email, "e", "x").await.unwrap();
+        assert_eq!(server.requests().len(), 2);
+        assert!(server.connections() >= 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn configuration_errors() {
+    let no_app_id = pusher_rest::Credentials::new("k", "s").unwrap();
+    assert!(matches!(
+        Client::builder(no_app_id).build(),
+        Err(Error::Config(ConfigError::MissingAppId))
+    ));
+    let odd_app_id = pusher_rest::Credentials::new("k", "s")
+        .unwrap()
+        .with_app_id("é")
+        .unwrap();
+    assert!(matches!(
+        Client::builder(odd_app_id).build(),
+        Err(Error::Config(ConfigError::InvalidAppId))
+    ));
+    assert!(matches!(
+        Client::builder(common::credentials()).host("a b").build(),
+        Err(Error::Config(ConfigError::InvalidHost(_)))
+    ));
+}
+
+#[tokio::test]
+async fn retries_are_opt_in_retry_5xx_and_stop() {
+    bounded(async {
+        // Fails twice with 503, then succeeds.
+        let flaky = start(|n| {
+            if n < 2 {
+                Reply::Answer(503, "busy".into())
+            } else {
+                Reply::Answer(200, "{}".into())
+            }
+        })
+        .await;
+        let once = flaky.client().build().unwrap();
+        assert_eq!(
+            once.trigger("chat", "e", "x")
+                .await
+                .unwrap_err()
+                .status()
+                .unwrap(),
+            503
+        );
+        assert_eq!(flaky.requests().len(), 1, "no retry unless asked for");
+
+        let retry = RetryPolicy::new(3).initial_backoff(Duration::from_millis(20));
+        let retrying = flaky.client().retry(retry).build().unwrap();
+        let started = Instant::now();
+        retrying.trigger("chat", "e", "x").await.unwrap();
+        // One more failure (request 1), then success (request 2): 20 ms of backoff.
+        assert_eq!(flaky.requests().len(), 3);
+        assert!(started.elapsed() >= Duration::from_millis(20));
+        // Every attempt is signed afresh and verifies.
+        assert!(flaky.requests().iter().all(|r| r.verified.is_ok()));
+
+        // Always failing: 1 + max_retries attempts, then the last error.
+        let down = start(|_| Reply::Answer(500, "down".into())).await;
+        let retry = RetryPolicy::new(2).initial_backoff(Duration::from_millis(10));
+        let client = down.client().retry(retry).build().unwrap();
+        let err = client.trigger("chat", "e", "x").await.unwrap_err();
+        assert_eq!(err.status().unwrap(), 500);
+        assert_eq!(down.requests().len(), 3);
+
+        // Connection failures are retried too: a port nobody listens on.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let client = Client::builder(common::credentials())
+            .host("127.0.0.1")
+            .port(port)
+            .retry(RetryPolicy::new(2).initial_backoff(Duration::from_millis(100)))
+            .build()
+            .unwrap();
+        let started = Instant::now();
+        assert!(client
+            .trigger("chat", "e", "x")
+            .await
+            .unwrap_err()
+            .is_connection());
+        // Two waits (100 ms, then 200 ms) show the two retries happened.
+        assert!(
+            started.elapsed() >= Duration::from_millis(300),
+            "{:?}",
+            started.elapsed()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn split_operations_report_partial_delivery() {
+    bounded(async {
+        // The first request succeeds, the second fails.
+        let server = start(|n| {
+            if n == 0 {
+                Reply::Answer(200, "{}".into())
+            } else {
+                Reply::Answer(500, "failed".into())
+            }
+        })
+        .await;
+        let client = server.client().build().unwrap();
+        let names: Vec<String> = (0..150).map(|i| format!("c{i}")).collect();
+        let err = client.trigger(names.clone(), "e", "x").await.unwrap_err();
+        match &err {
+            Error::Partial {
+                completed,
+                total,
+                delivered_channels,
+                source,
+                ..
+            } => {
+                assert_eq!((*completed, *total), (1, 2));
+                assert_eq!(delivered_channels.len(), 100);
+                assert_eq!(delivered_channels[0], "c0");
+                assert_eq!(source.status().unwrap(), 500);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(err.status().unwrap(), 500);
+        assert_eq!(server.requests().len(), 2);
+
+        let server = start(|n| {
+            if n < 2 {
+                Reply::Answer(200, "{}".into())
+            } else {
+                Reply::Answer(502, "bad gateway".into())
+            }
+        })
+        .await;
+        let client = server.client().build().unwrap();
+        let events: Vec<BatchEvent> = (0..35)
+            .map(|i| BatchEvent::new(format!("c{i}"), "e", &i).unwrap())
+            .collect();
+        match client.trigger_batch(events).await.unwrap_err() {
+            Error::Partial {
+                completed,
+                total,
+                delivered_events,
+                ..
+            } => {
+                assert_eq!((completed, total, delivered_events), (2, 4, 20));
+            }
+            other => panic!("{other:?}"),
+        }
+        // It stopped at the failure: the fourth request was never sent.
+        assert_eq!(server.requests().len(), 3);
+
+        // A failure of the very first request is that request's error, not a partial one.
+        let down = start(|_| Reply::Answer(500, "x".into())).await;
+        let client = down.client().build().unwrap();
+        assert!(matches!(
+            client.trigger(names, "e", "x").await.unwrap_err(),
+            Error::Status { .. }
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn debug_output_hides_secrets() {
+    let client = Client::builder(common::credentials()).build().unwrap();
+    let shown = format!("{client:?} {client:#?}");
+    assert!(!shown.contains(common::SECRET), "{shown}");
+    assert!(!shown.contains(&common::MASTER[..10]), "{shown}");
+    assert!(shown.contains(common::KEY) && shown.contains("api-mt1.pusher.com"));
+    let builder = Client::builder(common::credentials());
+    let shown = format!("{builder:?}");
+    assert!(!shown.contains(common::SECRET) && !shown.contains(&common::MASTER[..10]));
+}
+
+/// The comparison table of the README says the `pusher` crate 0.4.5 panics where this client
+/// returns errors; this checks it.
+#[tokio::test]
+async fn the_pusher_crate_panics_where_this_client_returns_errors() {
+    bounded(async {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let down = pusher::PusherBuilder::new(common::APP_ID, common::KEY, common::SECRET)
+            .host(&format!("127.0.0.1:{port}"))
+            .finalize();
+        let joined = tokio::spawn(async move { down.trigger("chat", "e", "x").await }).await;
+        assert!(joined.unwrap_err().is_panic(), "server down");
+
+        let server = start(|_| Reply::Answer(200, "not json".into())).await;
+        let not_json = pusher::PusherBuilder::new(common::APP_ID, common::KEY, common::SECRET)
+            .host(&format!("127.0.0.1:{}", server.addr.port()))
+            .finalize();
+        let joined = tokio::spawn(async move { not_json.channels().await }).await;
+        assert!(
+            joined.unwrap_err().is_panic(),
+            "200 with a body that is not JSON"
+        );
+
+        // This client: values.
+        let client = server.client().build().unwrap();
+        assert!(matches!(client.channels().await, Err(Error::Decode { .. })));
+        let client = Client::builder(common::credentials())
+            .host("127.0.0.1")
+            .port(port)
+            .build()
+            .unwrap();
+        assert!(client
+            .trigger("chat", "e", "x")
+            .await
+            .unwrap_err()
+            .is_connection());
+    })
+    .await;
+}
+
+/// HTTPS to a server that only speaks plain HTTP: the TLS handshake fails, as a value.
+#[cfg(feature = "rustls")]
+#[tokio::test]
+async fn a_failed_tls_handshake_is_a_connection_error() {
+    bounded(async {
+        let server = ok_server().await;
+        let client = server
+            .client()
+            .scheme(pusher_rest::Scheme::Https)
+            .timeout(Duration::from_secs(3))
+            .build()
+            .unwrap();
+        assert_eq!(
+            client.base_url(),
+            format!("https://127.0.0.1:{}", server.addr.port())
+        );
+        let err = client.trigger("chat", "e", "x").await.unwrap_err();
+        assert!(err.is_connection(), "{err:?}");
+        assert!(server.requests().is_empty());
+    })
+    .await;
+}

@@ -1,0 +1,123 @@
+//! The pusher-auth services under salvo, through salvo's tower compatibility.
+//!
+//! salvo is not built on tower, but its `tower-compat` feature turns a tower `Service` into a
+//! salvo `Handler` (`TowerServiceCompat::compat`). The standalone services of
+//! `PusherAuthLayer` (`Clone + Send + Sync`, `Error = Infallible`, with a `Send + Sync` body)
+//! are such services, so [`mount`] puts each at its path as a goal; no adapter crate is
+//! needed. They accept any request body, so the compat handler must be told which one salvo
+//! hands over: `TowerServiceCompat::<ReqBody, _, _, _>::compat(service)`.
+//!
+//! The user reaches the authorizer through the request extensions, which salvo copies into
+//! the `http::Request` the tower service receives. salvo keeps per-request data, the session
+//! among it, in the `Depot`, which does not cross into tower services: a hoop that copies the
+//! user from the depot into `req.extensions_mut()` ([`FindUser`]) is what `ChannelRoutes<User>`
+//! needs.
+//!
+//! ```text
+//! PUSHER_KEY=app-key PUSHER_SECRET=app-secret cargo run -p salvo-minimal
+//! curl -c jar -d name=ann http://127.0.0.1:3004/login
+//! curl -b jar -d 'socket_id=1.2&channel_name=private-chat' http://127.0.0.1:3004/broadcasting/auth
+//! ```
+
+use pusher_auth::routes::ChannelRoutes;
+use pusher_auth::{Authorizer, PresenceMember, UserData, UserId};
+use pusher_auth_tower::PusherAuthLayer;
+use salvo::http::{ReqBody, StatusCode};
+use salvo::prelude::TowerServiceCompat;
+use salvo::session::{MemoryStore, SessionDepotExt, SessionHandler};
+use salvo::{async_trait, handler, Depot, FlowCtrl, Handler, Request, Response, Router};
+
+/// Mounts every answered path of `pusher` on `router`, each through salvo's tower
+/// compatibility.
+pub fn mount<A: Authorizer>(router: Router, pusher: &PusherAuthLayer<A>) -> Router {
+    pusher.services().fold(router, |router, (path, service)| {
+        // The body type salvo hands over, which the services (generic over bodies) cannot
+        // tell the compiler themselves.
+        let handler = TowerServiceCompat::<ReqBody, _, _, _>::compat(service);
+        router.push(Router::with_path(path).goal(handler))
+    })
+}
+
+/// A salvo hoop that finds the user once per request (in the request or the depot) and puts it
+/// in the request extensions, where `ChannelRoutes<T>` reads it. Finding none leaves the
+/// extensions alone, so the routes deny (403).
+#[derive(Debug, Clone)]
+pub struct FindUser<F>(pub F);
+
+#[async_trait]
+impl<F, T> Handler for FindUser<F>
+where
+    F: Fn(&Request, &Depot) -> Option<T> + Send + Sync + 'static,
+    T: Clone + Send + Sync + 'static,
+{
+    async fn handle(
+        &self,
+        req: &mut Request,
+        depot: &mut Depot,
+        _res: &mut Response,
+        _ctrl: &mut FlowCtrl,
+    ) {
+        if let Some(user) = (self.0)(req, depot) {
+            req.extensions_mut().insert(user);
+        }
+    }
+}
+
+/// Who is logged in, as the login handler stored it in the session.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    /// The user's id.
+    pub id: String,
+}
+
+impl CurrentUser {
+    /// The user of salvo's session, if one logged in.
+    pub fn from_session(_req: &Request, depot: &Depot) -> Option<Self> {
+        let id = depot.session()?.get::<String>("user")?;
+        Some(CurrentUser { id })
+    }
+}
+
+/// The channel routes of the example: anyone logged in may join `private-chat`,
+/// `private-encrypted-chat` and `presence-chat`, and sign in.
+pub fn routes() -> ChannelRoutes<CurrentUser> {
+    ChannelRoutes::new()
+        .channel("chat", |_user: CurrentUser, (): ()| async { true })
+        .presence("chat", |user: CurrentUser, (): ()| async move {
+            Some(PresenceMember::new(UserId::new(user.id).ok()?))
+        })
+        .user(|user: CurrentUser| async move { UserId::new(user.id).ok().map(UserData::new) })
+}
+
+/// Logs in whoever asks: a demonstration, not authentication.
+#[handler]
+async fn login(req: &mut Request, depot: &mut Depot, res: &mut Response) {
+    let name = req.form::<String>("name").await;
+    let stored = match (name, depot.session_mut()) {
+        (Some(name), Some(session)) => session.insert("user", name).is_ok(),
+        _ => false,
+    };
+    res.status_code(if stored {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::BAD_REQUEST
+    });
+}
+
+/// The whole app: `POST /login` and the pusher-auth endpoints, the user found in salvo's
+/// session (signed with `secret`, at least 64 bytes).
+///
+/// # Errors
+///
+/// When the session secret is too short.
+pub fn app<A: Authorizer>(
+    pusher: &PusherAuthLayer<A>,
+    secret: &[u8],
+) -> Result<Router, salvo::Error> {
+    let session = SessionHandler::builder(MemoryStore::new(), secret).build()?;
+    let router = Router::new()
+        .hoop(session)
+        .hoop(FindUser(CurrentUser::from_session))
+        .push(Router::with_path("login").post(login));
+    Ok(mount(router, pusher))
+}

@@ -1,0 +1,100 @@
+// More than one machine: two instances of each chat example and two sockudo nodes, sharing one
+// Redis (Debian's redis-server, started here on a free loopback port): the app's sessions in
+// Redis, sockudo's Redis adapter between the nodes. Authorization is stateless, so any app
+// instance can answer for any session, and the nodes share channels.
+"use strict";
+const { describe, it, before, after } = require("node:test");
+const assert = require("node:assert/strict");
+const path = require("node:path");
+const crypto = require("node:crypto");
+
+const { APP, allowCookieHeader, once, post, session, sleep, startApp, startRedis, startSockudo, subscribe, connected } = require("./harness");
+
+const jsDir = path.join(__dirname, "../js");
+const Pusher = require(path.join(jsDir, "node_modules/pusher-js"));
+allowCookieHeader(Pusher);
+
+const APPS = (process.env.E2E_APPS || "axum-chat,actix-chat").split(",");
+
+/** A client on sockudo node `wsPort`, authorized by the app instance at `base`. */
+function clientVia(wsPort, base, s) {
+  const headers = { "X-CSRF-Token": s.csrf, Cookie: s.cookie };
+  return new Pusher(APP.key, {
+    cluster: "mt1",
+    wsHost: "127.0.0.1",
+    wsPort,
+    forceTLS: false,
+    enabledTransports: ["ws"],
+    disableStats: true,
+    channelAuthorization: { endpoint: `${base}/channels/authorize`, transport: "ajax", headers },
+    userAuthentication: { endpoint: `${base}/channels/user-auth`, transport: "ajax", headers },
+  });
+}
+
+for (const appName of APPS) {
+  describe(`${appName}: two app instances, two sockudo nodes, one Redis`, () => {
+    let redis, node1, node2, appA, appB;
+    const clients = [];
+    const logs = () => [node1, node2, appA, appB].filter(Boolean).map((x) => (x.proc || x.app).logTail(15)).join("\n");
+
+    before(async () => {
+      redis = await startRedis();
+      node1 = await startSockudo(`${appName}-node1`, null, redis.port);
+      node2 = await startSockudo(`${appName}-node2`, null, redis.port);
+      // Both instances sign session cookies with the same key (actix-session), keep sessions
+      // in the same Redis, and publish to their own node.
+      const shared = { REDIS_URL: redis.url, CHAT_SESSION_KEY: crypto.randomBytes(64).toString("hex") };
+      appA = await startApp(appName, node1.wsPort, shared);
+      appB = await startApp(appName, node2.wsPort, shared);
+    });
+
+    after(async () => {
+      for (const p of clients) p.disconnect();
+      for (const x of [appA, appB, node1, node2, redis]) if (x) await x.close();
+    });
+
+    it("a session from instance A is authorized by B; node 1 and node 2 share presence and messages; stopping A loses no session", async () => {
+      try {
+        // Logged in through instance A.
+        const ann = await session(appA.base, "ann");
+        const bob = await session(appA.base, "bob");
+        // ann on node 1, authorized by A; bob on node 2, authorized by B with A's session.
+        const a = clientVia(node1.wsPort, appA.base, ann);
+        const b = clientVia(node2.wsPort, appB.base, bob);
+        clients.push(a, b);
+        await connected(a);
+        await connected(b);
+        const presenceA = await subscribe(a, "presence-chat");
+        assert.equal(presenceA.ok, true, JSON.stringify(presenceA.error));
+        const added = once(presenceA.channel, "pusher:member_added");
+        const presenceB = await subscribe(b, "presence-chat");
+        assert.equal(presenceB.ok, true, `instance B refused A's session: ${JSON.stringify(presenceB.error)}`);
+        assert.equal((await added).id, "bob");
+        // Each node sees both members.
+        assert.deepEqual(Object.keys(presenceB.channel.members.members).sort(), ["ann", "bob"]);
+        assert.deepEqual(Object.keys(presenceA.channel.members.members).sort(), ["ann", "bob"]);
+
+        // A message sent through instance B (which publishes to node 2) reaches ann on node 1.
+        const chatA = await subscribe(a, "private-chat");
+        assert.equal(chatA.ok, true);
+        const arrived = once(chatA.channel, "send-message");
+        bob.base = appB.base;
+        assert.equal((await post(bob, "/channels/send-message", { message: "across nodes" })).status, 204);
+        assert.deepEqual(await arrived, { name: "bob", message: "across nodes" });
+
+        // Instance A stops: the sessions it created live on in Redis, and B serves them.
+        await appA.close();
+        appA = null;
+        ann.base = appB.base;
+        const c = clientVia(node2.wsPort, appB.base, ann);
+        clients.push(c);
+        assert.equal((await subscribe(c, "private-chat")).ok, true, "a session created by the stopped instance was lost");
+        assert.equal((await post(ann, "/channels/send-message", { message: "after A stopped" })).status, 204);
+        await sleep(200);
+      } catch (error) {
+        console.error(`\n${appName} multi-node failed: ${error.message}\n${logs()}`);
+        throw error;
+      }
+    });
+  });
+}
