@@ -241,8 +241,7 @@ impl Pattern {
                         if bytes.get(p..after) == Some(lit.as_bytes())
                             && next.get(after).copied().unwrap_or(false)
                         {
-                            reach[p] = true;
-                            row[p] = Some(after);
+                            mark(&mut reach, row, p, after);
                         }
                     }
                 }
@@ -264,8 +263,7 @@ impl Pattern {
                             best = Some(p + 1);
                         }
                         if let Some(e) = best {
-                            reach[p] = true;
-                            row[p] = Some(e);
+                            mark(&mut reach, row, p, e);
                         }
                     }
                 }
@@ -286,6 +284,14 @@ impl Pattern {
             p = e;
         }
         Some(captures)
+    }
+}
+
+/// Tokens `i..` match at `p`, the current token ending at `end`.
+fn mark(reach: &mut [bool], row: &mut [Option<usize>], p: usize, end: usize) {
+    if let (Some(r), Some(w)) = (reach.get_mut(p), row.get_mut(p)) {
+        *r = true;
+        *w = Some(end);
     }
 }
 

@@ -1,6 +1,6 @@
 //! The secret and the encryption master key never appear in `Debug` output of any public
-//! configuration type, nor in tracing output during valid and failing requests, under any
-//! adapter.
+//! configuration type, nor in tracing output during valid and failing requests, under the
+//! tower, actix-web and Rocket adapters (axum, poem and salvo mount the tower services).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -87,6 +87,14 @@ fn debug_output_of_every_config_type_hides_secrets() {
             format!("{:?}", layer.channel_service()),
         ),
         ("actix PusherAuthRoutes", format!("{actix:?}")),
+        (
+            "rocket PusherAuthRoutes",
+            format!(
+                "{:?}",
+                pusher_auth_rocket::PusherAuthRoutes::new(c.clone(), authorizer())
+                    .with_webhooks("/hooks", webhooks)
+            ),
+        ),
         ("BoxAuthorizer", format!("{:?}", authorizer())),
         ("ChannelRoutes", format!("{:?}", ChannelRoutes::<String>::new())),
         (
@@ -175,6 +183,24 @@ fn tracing_output_hides_secrets_under_every_adapter() {
                 );
             }
         });
+        // Rocket
+        let rocket_routes = pusher_auth_rocket::PusherAuthRoutes::new(credentials(), authorizer());
+        rt.block_on(async {
+            let client = rocket::local::asynchronous::Client::untracked(
+                rocket::build().mount("/", rocket_routes.routes()),
+            )
+            .await
+            .unwrap();
+            for body in &bodies {
+                let res = client
+                    .post("/pusher/auth")
+                    .header(rocket::http::ContentType::Form)
+                    .body(body.clone())
+                    .dispatch()
+                    .await;
+                answers.push(res.into_string().await.unwrap());
+            }
+        });
     });
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(
@@ -185,9 +211,10 @@ fn tracing_output_hides_secrets_under_every_adapter() {
     );
     assert_clean("tracing output", &log);
     // The answers carry signatures and a shared secret; none of them was logged.
+    // Three successes per adapter (tower, actix-web, Rocket).
     assert_eq!(
         answers.iter().filter(|a| a.contains("\"auth\"")).count(),
-        6,
+        9,
         "{answers:?}"
     );
     for answer in answers.iter().filter(|a| a.contains("\"auth\"")) {
