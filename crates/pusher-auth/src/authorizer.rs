@@ -190,125 +190,148 @@ impl<T: Serialize> From<Option<UserData<T>>> for UserDecision {
     }
 }
 
-/// A request to join one channel, validated.
+/// What every channel of one HTTP request shares: the client's extra fields and the request
+/// head.
+pub(crate) struct Shared {
+    params: Params,
+    head: RequestHead,
+}
+
+/// A request to join one channel, validated. Cheap to clone (one reference count).
 #[derive(Clone)]
 pub struct ChannelRequest {
+    inner: Arc<ChannelInner>,
+}
+
+struct ChannelInner {
     socket_id: SocketId,
     channel: ChannelName,
-    params: Arc<Params>,
-    head: Arc<RequestHead>,
+    shared: Arc<Shared>,
 }
 
 impl ChannelRequest {
-    /// A request, as an adapter builds it.
-    pub fn new(
-        socket_id: SocketId,
-        channel: ChannelName,
-        params: Arc<Params>,
-        head: Arc<RequestHead>,
-    ) -> Self {
+    /// A request, as an adapter (or a test) builds it.
+    pub fn new(socket_id: SocketId, channel: ChannelName, params: Params, head: RequestHead) -> Self {
+        Self::sharing(socket_id, channel, &Arc::new(Shared { params, head }))
+    }
+
+    /// One channel of a batch: the channels share the parameters and the head.
+    pub(crate) fn sharing(socket_id: SocketId, channel: ChannelName, shared: &Arc<Shared>) -> Self {
         ChannelRequest {
-            socket_id,
-            channel,
-            params,
-            head,
+            inner: Arc::new(ChannelInner {
+                socket_id,
+                channel,
+                shared: Arc::clone(shared),
+            }),
         }
+    }
+
+    /// What the channels of one request share.
+    pub(crate) fn shared(params: Params, head: RequestHead) -> Arc<Shared> {
+        Arc::new(Shared { params, head })
     }
 
     /// The connection's socket id.
     pub fn socket_id(&self) -> &SocketId {
-        &self.socket_id
+        &self.inner.socket_id
     }
 
     /// The channel asked for; [`ChannelName::kind`] tells its kind.
     pub fn channel(&self) -> &ChannelName {
-        &self.channel
+        &self.inner.channel
     }
 
     /// The extra fields the client sent (pusher-js `params`).
     pub fn params(&self) -> &Params {
-        &self.params
+        &self.inner.shared.params
     }
 
     /// The HTTP request head.
     pub fn head(&self) -> &RequestHead {
-        &self.head
+        &self.inner.shared.head
     }
 
     /// The request headers (cookies, `Authorization`, `X-CSRF-Token`, …).
     pub fn headers(&self) -> &http::HeaderMap {
-        &self.head.headers
+        &self.head().headers
     }
 
     /// The request extensions, where session and login middleware leave the user.
     pub fn extensions(&self) -> &http::Extensions {
-        &self.head.extensions
+        &self.head().extensions
     }
 }
 
 impl fmt::Debug for ChannelRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ChannelRequest")
-            .field("socket_id", &self.socket_id)
-            .field("channel", &self.channel)
-            .field("params", &self.params.len())
-            .field("method", &self.head.method)
-            .field("uri", &self.head.uri)
+            .field("socket_id", self.socket_id())
+            .field("channel", self.channel())
+            .field("params", &self.params().len())
+            .field("method", &self.head().method)
+            .field("uri", &self.head().uri)
             .finish_non_exhaustive()
     }
 }
 
-/// A request to sign a connection in as a user, validated.
+/// A request to sign a connection in as a user, validated. Cheap to clone (one reference
+/// count).
 #[derive(Clone)]
 pub struct UserRequest {
+    inner: Arc<UserInner>,
+}
+
+struct UserInner {
     socket_id: SocketId,
-    params: Arc<Params>,
-    head: Arc<RequestHead>,
+    params: Params,
+    head: RequestHead,
 }
 
 impl UserRequest {
-    /// A request, as an adapter builds it.
-    pub fn new(socket_id: SocketId, params: Arc<Params>, head: Arc<RequestHead>) -> Self {
+    /// A request, as an adapter (or a test) builds it.
+    pub fn new(socket_id: SocketId, params: Params, head: RequestHead) -> Self {
         UserRequest {
-            socket_id,
-            params,
-            head,
+            inner: Arc::new(UserInner {
+                socket_id,
+                params,
+                head,
+            }),
         }
     }
 
     /// The connection's socket id.
     pub fn socket_id(&self) -> &SocketId {
-        &self.socket_id
+        &self.inner.socket_id
     }
 
     /// The extra fields the client sent.
     pub fn params(&self) -> &Params {
-        &self.params
+        &self.inner.params
     }
 
     /// The HTTP request head.
     pub fn head(&self) -> &RequestHead {
-        &self.head
+        &self.inner.head
     }
 
     /// The request headers.
     pub fn headers(&self) -> &http::HeaderMap {
-        &self.head.headers
+        &self.inner.head.headers
     }
 
     /// The request extensions.
     pub fn extensions(&self) -> &http::Extensions {
-        &self.head.extensions
+        &self.inner.head.extensions
     }
 }
 
 impl fmt::Debug for UserRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UserRequest")
-            .field("socket_id", &self.socket_id)
-            .field("params", &self.params.len())
-            .field("method", &self.head.method)
-            .field("uri", &self.head.uri)
+            .field("socket_id", self.socket_id())
+            .field("params", &self.params().len())
+            .field("method", &self.head().method)
+            .field("uri", &self.head().uri)
             .finish_non_exhaustive()
     }
 }

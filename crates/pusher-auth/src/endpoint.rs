@@ -576,18 +576,20 @@ impl<A: Authorizer> Endpoints<A> {
         head: RequestHead,
     ) -> Result<Answer, Answer> {
         let (socket_id, channels, params) = parsed.into_parts();
-        let params = Arc::new(params);
-        let head = Arc::new(head);
         match channels {
             Channels::One(channel) => {
                 refuse_public(&socket_id, &channel)?;
                 let request = ChannelRequest::new(socket_id, channel, params, head);
-                let (socket_id, channel) = (request.socket_id().clone(), request.channel().clone());
-                let decision = self.inner.authorizer.authorize_channel(request).await;
-                self.sign(&socket_id, &channel, decision.map_err(Into::into))
-                    .map(|auth| Answer::ok(auth.to_json()))
+                let decision = self.inner.authorizer.authorize_channel(request.clone()).await;
+                self.sign(
+                    request.socket_id(),
+                    request.channel(),
+                    decision.map_err(Into::into),
+                )
+                .map(|auth| Answer::ok(auth.into_json()))
             }
             Channels::Batch(entries) => {
+                let shared = ChannelRequest::shared(params, head);
                 // Invalid and public names are refused here; the rest are decided together.
                 let mut outcomes: Vec<Option<BatchOutcome>> = Vec::with_capacity(entries.len());
                 let mut requests = Vec::new();
@@ -597,11 +599,10 @@ impl<A: Authorizer> Endpoints<A> {
                         Ok(channel) => match refuse_public(&socket_id, channel) {
                             Err(refusal) => Some(BatchOutcome::Refused(refusal.status.as_u16())),
                             Ok(()) => {
-                                requests.push(ChannelRequest::new(
+                                requests.push(ChannelRequest::sharing(
                                     socket_id.clone(),
                                     channel.clone(),
-                                    Arc::clone(&params),
-                                    Arc::clone(&head),
+                                    &shared,
                                 ));
                                 None
                             }
@@ -697,7 +698,7 @@ impl<A: Authorizer> Endpoints<A> {
 
     async fn user(&self, parsed: UserAuthRequest, head: RequestHead) -> Result<Answer, Answer> {
         let (socket_id, params) = parsed.into_parts();
-        let request = UserRequest::new(socket_id.clone(), Arc::new(params), Arc::new(head));
+        let request = UserRequest::new(socket_id.clone(), params, head);
         match self.inner.authorizer.authenticate_user(request).await {
             Ok(UserDecision::SignIn(user)) => match user.user_data() {
                 Ok(data) => {

@@ -28,7 +28,7 @@
 //!
 //! # Features
 //!
-//! - `testing`: [`testing`] helpers to check your endpoint's answers as a Pusher server would.
+//! - `testing`: the `testing` module's helpers to check your endpoint's answers as a Pusher server would.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

@@ -127,6 +127,10 @@ impl BodyFormat {
     /// assert_eq!(BodyFormat::from_content_type("text/plain"), None);
     /// ```
     pub fn from_content_type(content_type: &str) -> Option<Self> {
+        // What pusher-js sends, exactly: no need to parse.
+        if content_type == "application/x-www-form-urlencoded" {
+            return Some(BodyFormat::Form);
+        }
         let essence = content_type.split(';').next().unwrap_or_default().trim();
         if essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
             return Some(BodyFormat::Form);
@@ -356,12 +360,12 @@ struct Fields {
 impl Fields {
     fn add(
         &mut self,
-        key: String,
+        key: Cow<'_, str>,
         value: Value,
         limits: &Limits,
         mode: Mode,
     ) -> Result<(), RequestError> {
-        match key.as_str() {
+        match key.as_ref() {
             "socket_id" => set_once(&mut self.socket_id, value, "socket_id"),
             "channel_name" if mode == Mode::Channel => {
                 set_once(&mut self.channel_name, value, "channel_name")
@@ -416,7 +420,7 @@ impl Fields {
                         serde_json::Value::Array(items).to_string()
                     }
                 };
-                self.params.push((key, value));
+                self.params.push((key.into_owned(), value));
                 Ok(())
             }
         }
@@ -567,17 +571,19 @@ fn parse_form(body: &[u8], limits: &Limits, mode: Mode) -> Result<Fields, Reques
             None => (pair, &[][..]),
         };
         let key = form_decode(key)?;
-        let value = form_decode(value)?;
+        let value = form_decode(value)?.into_owned();
         fields.add(key, Value::Str(value), limits, mode)?;
     }
     Ok(fields)
 }
 
 /// Decodes one form component: `+` is a space, `%XX` a byte; the result must be UTF-8.
-fn form_decode(raw: &[u8]) -> Result<String, RequestError> {
-    // Most components (socket ids, channel names) need no decoding at all.
+fn form_decode(raw: &[u8]) -> Result<Cow<'_, str>, RequestError> {
+    // Most components (field names, socket ids, channel names) need no decoding at all.
     if !raw.iter().any(|&b| b == b'%' || b == b'+') {
-        return String::from_utf8(raw.to_vec()).map_err(|_| RequestError::NotUtf8);
+        return std::str::from_utf8(raw)
+            .map(Cow::Borrowed)
+            .map_err(|_| RequestError::NotUtf8);
     }
     let plus_free: Cow<'_, [u8]> = if raw.contains(&b'+') {
         Cow::Owned(
@@ -589,7 +595,9 @@ fn form_decode(raw: &[u8]) -> Result<String, RequestError> {
         Cow::Borrowed(raw)
     };
     let decoded: Cow<'_, [u8]> = percent_encoding::percent_decode(&plus_free).into();
-    String::from_utf8(decoded.into_owned()).map_err(|_| RequestError::NotUtf8)
+    String::from_utf8(decoded.into_owned())
+        .map(Cow::Owned)
+        .map_err(|_| RequestError::NotUtf8)
 }
 
 fn parse_json(body: &[u8], limits: &Limits, mode: Mode) -> Result<Fields, RequestError> {
@@ -599,7 +607,7 @@ fn parse_json(body: &[u8], limits: &Limits, mode: Mode) -> Result<Fields, Reques
     de.end().map_err(malformed)?;
     let mut fields = Fields::default();
     for (key, value) in pairs {
-        fields.add(key, value, limits, mode)?;
+        fields.add(Cow::Owned(key), value, limits, mode)?;
     }
     Ok(fields)
 }

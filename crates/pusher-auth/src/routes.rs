@@ -1224,8 +1224,8 @@ mod tests {
         ChannelRequest::new(
             SocketId::new("1.1").unwrap(),
             ChannelName::new(channel).unwrap(),
-            Arc::new(Params::default()),
-            Arc::new(head),
+            Params::default(),
+            head,
         )
     }
 
@@ -1504,11 +1504,7 @@ mod tests {
         let routes = routes.user(|u: User| async move { Some(UserData::new(UserId::new(u.0).unwrap())) });
         assert!(Policy::signs_in(&routes));
         let (head, ()) = http::Request::new(()).into_parts();
-        let request = UserRequest::new(
-            SocketId::new("1.1").unwrap(),
-            Arc::new(Params::default()),
-            Arc::new(head),
-        );
+        let request = UserRequest::new(SocketId::new("1.1").unwrap(), Params::default(), head);
         let decision = block_on(Policy::authenticate_user(&routes, User("ann"), request)).unwrap();
         assert!(matches!(decision, UserDecision::SignIn(u) if u.user_data().unwrap().id().as_str() == "ann"));
     }
@@ -1523,8 +1519,8 @@ mod tests {
         let with_user = ChannelRequest::new(
             SocketId::new("1.1").unwrap(),
             ChannelName::new("private-chat").unwrap(),
-            Arc::new(Params::default()),
-            Arc::new(head),
+            Params::default(),
+            head,
         );
         assert_eq!(
             block_on(Authorizer::authorize_channel(&routes, with_user)).unwrap(),

@@ -283,7 +283,9 @@ impl Credentials {
         }
         let tag = mac.finalize().into_bytes();
         let key = self.key();
-        let mut out = String::with_capacity(key.len() + 1 + 64);
+        // Room for the JSON around it (`ChannelAuth::into_json`), so answering needs no
+        // further allocation.
+        let mut out = String::with_capacity(key.len() + 1 + 64 + 12);
         out.push_str(key);
         out.push(':');
         crate::hex::push_hex32(&mut out, &tag.into());

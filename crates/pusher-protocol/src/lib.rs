@@ -36,7 +36,7 @@
 //!
 //! # Features
 //!
-//! - `testing`: [`testing`] helpers to check answers as a Pusher server would.
+//! - `testing`: the `testing` module's helpers to check answers as a Pusher server would.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

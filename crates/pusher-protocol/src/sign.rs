@@ -2,11 +2,11 @@
 //!
 //! | channel kind | method | JSON |
 //! |---|---|---|
-//! | `private-` | [`Credentials::authorize_channel`] | `{"auth"}` |
-//! | `private-encrypted-` | [`Credentials::authorize_channel`] | `{"auth","shared_secret"}` |
-//! | `presence-` | [`Credentials::authorize_presence`] with a [`ChannelData`] | `{"auth","channel_data"}` |
-//! | `presence-`, signed-in connection | [`Credentials::authorize_signed_in_member`] | `{"auth"}` |
-//! | user sign-in | [`Credentials::authenticate_user`] with a [`SerializedUserData`] | `{"auth","user_data"}` |
+//! | `private-` | [`Credentials::authorize_channel`](crate::Credentials::authorize_channel) | `{"auth"}` |
+//! | `private-encrypted-` | [`Credentials::authorize_channel`](crate::Credentials::authorize_channel) | `{"auth","shared_secret"}` |
+//! | `presence-` | [`Credentials::authorize_presence`](crate::Credentials::authorize_presence) with a [`ChannelData`] | `{"auth","channel_data"}` |
+//! | `presence-`, signed-in connection | [`Credentials::authorize_signed_in_member`](crate::Credentials::authorize_signed_in_member) | `{"auth"}` |
+//! | user sign-in | [`Credentials::authenticate_user`](crate::Credentials::authenticate_user) with a [`SerializedUserData`] | `{"auth","user_data"}` |
 //!
 //! Presence and user data are serialized once, compactly, into a validated [`ChannelData`] or
 //! [`SerializedUserData`], and those exact bytes are both signed and returned.
@@ -128,6 +128,21 @@ impl ChannelAuth {
         self.shared_secret.as_deref()
     }
 
+    /// The JSON body pusher-js expects, by value: for a private channel, written into the
+    /// `auth` string's own buffer, with no further allocation.
+    pub fn into_json(self) -> String {
+        let plain = self.channel_data.is_none()
+            && self.shared_secret.is_none()
+            && !needs_escape(&self.auth);
+        if !plain {
+            return self.to_json();
+        }
+        let mut out = self.auth;
+        out.insert_str(0, "{\"auth\":\"");
+        out.push_str("\"}");
+        out
+    }
+
     /// The JSON body pusher-js expects.
     pub fn to_json(&self) -> String {
         let mut out = String::with_capacity(
@@ -180,12 +195,17 @@ impl UserAuth {
     }
 }
 
+/// Whether `s` has a character JSON must escape.
+fn needs_escape(s: &str) -> bool {
+    s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\')
+}
+
 /// Appends `s` to `out` as a JSON string literal, escaped exactly as `serde_json` and
 /// `JSON.stringify` do.
 #[doc(hidden)]
 pub fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
-    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+    if !needs_escape(s) {
         out.push_str(s);
         out.push('"');
         return;
@@ -581,6 +601,11 @@ mod tests {
             "278d425bdf160c739803:58df8b0c36d6982b82c3ecf6b4662e34fe8c25bba48f5369f135bf843651c3a4"
         );
         assert_eq!(a.to_json(), serde_json::to_string(&a).unwrap());
+        assert_eq!(a.clone().into_json(), a.to_json());
+        // A key JSON must escape takes the general path.
+        let odd = Credentials::new("k\"ey", "s").unwrap();
+        let a = odd.authorize_channel(&sid(), &ch("private-x")).unwrap();
+        assert_eq!(a.clone().into_json(), serde_json::to_string(&a).unwrap());
     }
 
     #[test]
@@ -616,6 +641,7 @@ mod tests {
         );
         assert_eq!(a.auth(), expected);
         assert_eq!(a.to_json(), serde_json::to_string(&a).unwrap());
+        assert_eq!(a.clone().into_json(), a.to_json());
     }
 
     #[test]
