@@ -1,9 +1,9 @@
 //! Reading the body with a limit and handing the request to the shared endpoint logic.
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes, BytesMut};
 use http::{Request, Response};
 use http_body::Body;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 use pusher_auth::authorizer::{Authorizer, BoxError};
 use pusher_auth::endpoint::{Answer, Endpoints, Route};
 
@@ -25,18 +25,63 @@ where
     let limit = endpoints.body_limit(route);
     let answer = match endpoints.precheck(route, &head) {
         Err(refusal) => refusal,
-        Ok(checked) => match Limited::new(body, limit).collect().await {
-            Ok(collected) => endpoints.answer(checked, head, &collected.to_bytes()).await,
-            Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-                Answer::payload_too_large(limit)
-            }
-            Err(e) => {
+        Ok(checked) => match read(body, limit).await {
+            Ok(body) => endpoints.answer(checked, head, &body).await,
+            Err(Unread::TooLarge) => Answer::payload_too_large(limit),
+            Err(Unread::Failed(e)) => {
                 tracing::debug!(target: "pusher_auth", error = %e, "could not read the request body");
                 Answer::body_read_error()
             }
         },
     };
     into_response(answer)
+}
+
+/// Why a body was not read.
+enum Unread {
+    /// More than the limit.
+    TooLarge,
+    /// The connection failed mid-body.
+    Failed(BoxError),
+}
+
+/// Reads a whole body of at most `limit` bytes, whether or not its length was declared. A
+/// body in one frame (the usual case) is taken without copying.
+async fn read<B>(body: B, limit: usize) -> Result<Bytes, Unread>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    let mut body = std::pin::pin!(body);
+    let mut first: Option<Bytes> = None;
+    let mut more: Option<BytesMut> = None;
+    let mut len = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| Unread::Failed(e.into()))?;
+        let Ok(mut data) = frame.into_data() else {
+            continue; // trailers
+        };
+        len = len.saturating_add(data.remaining());
+        if len > limit {
+            return Err(Unread::TooLarge);
+        }
+        let chunk = data.copy_to_bytes(data.remaining());
+        match (&mut first, &mut more) {
+            (None, _) => first = Some(chunk),
+            (Some(head), None) => {
+                let mut joined = BytesMut::with_capacity(len);
+                joined.extend_from_slice(head);
+                joined.extend_from_slice(&chunk);
+                more = Some(joined);
+            }
+            (Some(_), Some(joined)) => joined.extend_from_slice(&chunk),
+        }
+    }
+    Ok(match (more, first) {
+        (Some(joined), _) => joined.freeze(),
+        (None, Some(one)) => one,
+        (None, None) => Bytes::new(),
+    })
 }
 
 /// The HTTP response for an answer.

@@ -75,6 +75,8 @@ pub struct Credentials {
 struct Inner {
     app_id: Option<String>,
     key: String,
+    /// The key has no character JSON escapes (so neither has an auth string).
+    key_is_plain: bool,
     mac: HmacSha256,
     master_key: Option<[u8; 32]>,
 }
@@ -104,6 +106,7 @@ impl Credentials {
         Ok(Credentials {
             inner: Arc::new(Inner {
                 app_id: None,
+                key_is_plain: !key.bytes().any(|b| b == b'"' || b == b'\\'),
                 key,
                 mac,
                 master_key: None,
@@ -301,6 +304,7 @@ impl Credentials {
         ]);
         ChannelAuth {
             auth,
+            auth_is_plain: self.inner.key_is_plain,
             channel_data: None,
             shared_secret: None,
         }
@@ -367,6 +371,7 @@ impl Credentials {
         ]);
         Ok(ChannelAuth {
             auth,
+            auth_is_plain: self.inner.key_is_plain,
             channel_data: Some(channel_data.to_owned()),
             shared_secret: None,
         })

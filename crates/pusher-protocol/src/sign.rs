@@ -105,6 +105,9 @@ pub enum SignError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChannelAuth {
     pub(crate) auth: String,
+    /// `auth` needs no JSON escaping (known from the key, which is checked once).
+    #[serde(skip)]
+    pub(crate) auth_is_plain: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) channel_data: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -131,9 +134,7 @@ impl ChannelAuth {
     /// The JSON body pusher-js expects, by value: for a private channel, written into the
     /// `auth` string's own buffer, with no further allocation.
     pub fn into_json(self) -> String {
-        let plain = self.channel_data.is_none()
-            && self.shared_secret.is_none()
-            && !needs_escape(&self.auth);
+        let plain = self.channel_data.is_none() && self.shared_secret.is_none() && self.auth_is_plain;
         if !plain {
             return self.to_json();
         }
