@@ -187,7 +187,13 @@ impl<A: Authorizer> PusherAuthRoutes<A> {
     }
 
     /// Registers the endpoints as routes: `App::new().configure(|cfg| pusher.configure(cfg))`.
+    ///
+    /// # Panics
+    ///
+    /// When two answered endpoints share a path.
+    #[track_caller]
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
+        self.inner.endpoints.check_paths();
         for (path, route) in self.inner.endpoints.routes() {
             let this = self.clone();
             cfg.service(
@@ -206,7 +212,7 @@ impl<A: Authorizer> PusherAuthRoutes<A> {
         payload: web::Payload,
     ) -> HttpResponse {
         let endpoints = &self.inner.endpoints;
-        let Some(mut head) = request_head(&req) else {
+        let Some(head) = request_head(&req) else {
             return respond(Answer::invalid_request());
         };
         let checked = match endpoints.precheck(route, &head) {
@@ -222,16 +228,22 @@ impl<A: Authorizer> PusherAuthRoutes<A> {
             }
             Err(_) => return respond(Answer::payload_too_large(limit)),
         };
-        for hook in &self.inner.hooks {
-            match hook(req.clone()).await {
-                Ok(found) => head.extensions.extend(found),
-                Err(reason) => {
-                    tracing::error!(target: "pusher_auth", error = %reason, "authorizer failed");
-                    return respond(Answer::authorizer_error());
+        // The extractors run once the request has parsed, and never for webhooks.
+        let hooks = &self.inner.hooks;
+        let find_user = || async move {
+            let mut found = http::Extensions::new();
+            for hook in hooks {
+                match hook(req.clone()).await {
+                    Ok(more) => found.extend(more),
+                    Err(reason) => {
+                        tracing::error!(target: "pusher_auth", error = %reason, "authorizer failed");
+                        return Err(Answer::authorizer_error());
+                    }
                 }
             }
-        }
-        respond(endpoints.answer(checked, head, &body).await)
+            Ok(found)
+        };
+        respond(endpoints.answer_with(checked, head, &body, find_user).await)
     }
 }
 

@@ -239,3 +239,55 @@ async fn sender_socket_reads_x_socket_id() {
     let bad = test::call_service(&app, send(Some("1.2x"))).await;
     assert_eq!(bad.status(), 400);
 }
+
+/// Counts its runs: the extractor must not run for webhooks or malformed bodies.
+struct Counted;
+
+static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl FromRequest for Counted {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+    fn from_request(_: &HttpRequest, _: &mut Payload) -> Self::Future {
+        RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        ready(Err(actix_web::error::ErrorInternalServerError("store down")))
+    }
+}
+
+#[actix_web::test]
+async fn extractors_run_only_for_requests_that_parse() {
+    let routes = ChannelRoutes::new().private("room", |_: User, (): ()| async { true });
+    let pusher = PusherAuthRoutes::new(Credentials::new("key", "secret").unwrap(), routes)
+        .with_webhooks(
+            "/pusher/webhooks",
+            |_: pusher_auth::webhook::Webhook, _: http::request::Parts| async {
+                Ok::<_, Infallible>(())
+            },
+        )
+        .with_extractor(|_: Counted| Some(User("x".into())));
+    let app = test::init_service(App::new().configure(|cfg| pusher.configure(cfg))).await;
+    let form = |body: &'static str| {
+        test::TestRequest::post()
+            .uri("/pusher/auth")
+            .insert_header(("content-type", "application/x-www-form-urlencoded"))
+            .set_payload(body)
+            .to_request()
+    };
+    let before = RUNS.load(std::sync::atomic::Ordering::SeqCst);
+    // Malformed: a 400, as under tower, whatever the extractor's backend.
+    assert_eq!(test::call_service(&app, form("socket_id=1.2:")).await.status(), 400);
+    // A webhook: verified without asking for a user.
+    let hook = test::TestRequest::post()
+        .uri("/pusher/webhooks")
+        .insert_header(("content-type", "application/json"))
+        .insert_header(("x-pusher-key", "key"))
+        .insert_header(("x-pusher-signature", "0".repeat(64)))
+        .set_payload("{}")
+        .to_request();
+    assert_eq!(test::call_service(&app, hook).await.status(), 401);
+    assert_eq!(RUNS.load(std::sync::atomic::Ordering::SeqCst), before);
+    // A valid request runs it: its 500 stays a 500.
+    let valid = test::call_service(&app, form("socket_id=1.2&channel_name=private-room")).await;
+    assert_eq!(valid.status(), 500);
+    assert_eq!(RUNS.load(std::sync::atomic::Ordering::SeqCst), before + 1);
+}

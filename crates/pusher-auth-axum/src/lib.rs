@@ -73,7 +73,7 @@ pub use pusher_auth_tower::{self, PusherAuthLayer, PusherAuthService};
 
 /// What a handler or an authorizer usually needs, in one import.
 pub mod prelude {
-    pub use crate::{authorize_with, RouterExt, SenderSocket};
+    pub use crate::{authorize_with, authorize_with_state, RouterExt, SenderSocket};
     pub use pusher_auth::authorizer::{
         ChannelDecision, ChannelRequest, UserDecision, UserRequest,
     };
@@ -86,8 +86,8 @@ pub mod prelude {
 }
 
 /// An authorizer that extracts `U` with axum's [`FromRequestParts`] and asks a [`Policy<U>`].
-/// Made by [`authorize_with`]; see [`ExtractAuthorizer::with_state`] for extractors that need
-/// the router state, and [`ExtractAuthorizer::sign_in`] to add sign-in to a closure policy.
+/// Made by [`authorize_with`] (or [`authorize_with_state`] for extractors that need the router
+/// state); [`ExtractAuthorizer::sign_in`] adds sign-in to a closure policy.
 pub struct ExtractAuthorizer<U, P, S = ()> {
     policy: P,
     state: S,
@@ -120,28 +120,54 @@ impl<U, P, S> std::fmt::Debug for ExtractAuthorizer<U, P, S> {
 ///
 /// `U` must be `Clone` (it is extracted once and handed to each channel of a batch). A
 /// rejection with a 4xx denies (403, the status logged at debug); a 5xx fails the request
-/// (500 `authorizer_error`, logged as an error naming the extractor).
+/// (500 `authorizer_error`, logged as an error naming the extractor). For an extractor that
+/// reads the router state, use [`authorize_with_state`].
 pub fn authorize_with<U, P>(policy: P) -> ExtractAuthorizer<U, P>
 where
+    U: ExtractUser<()>,
+    P: Policy<U>,
+{
+    authorize_with_state((), policy)
+}
+
+/// [`authorize_with`] for an extractor that reads the router state (a session store, a
+/// database pool): `state` is the state you give `Router::with_state`, or any state the
+/// extractor's `FromRef` bounds accept.
+///
+/// ```
+/// use axum::extract::{FromRef, FromRequestParts, State};
+/// use axum::http::{request::Parts, StatusCode};
+/// use pusher_auth_axum::prelude::*;
+/// use pusher_auth_axum::authorize_with_state;
+///
+/// #[derive(Clone)]
+/// struct Db; // your pool
+///
+/// #[derive(Clone)]
+/// struct User { id: u64 }
+///
+/// impl<S: Send + Sync> FromRequestParts<S> for User where Db: FromRef<S> {
+///     type Rejection = StatusCode;
+///     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, StatusCode> {
+///         let State(_db) = State::<Db>::from_request_parts(parts, state).await.map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+///         Ok(User { id: 7 })
+///     }
+/// }
+///
+/// let routes = ChannelRoutes::new().private("chat", |_user: User, (): ()| async { true });
+/// let authorizer = authorize_with_state(Db, routes);
+/// # fn check<A: Authorizer>(_: &A) {}
+/// # check(&authorizer);
+/// ```
+pub fn authorize_with_state<U, P, S>(state: S, policy: P) -> ExtractAuthorizer<U, P, S>
+where
+    U: ExtractUser<S>,
     P: Policy<U>,
 {
     ExtractAuthorizer {
         policy,
-        state: (),
+        state,
         _user: PhantomData,
-    }
-}
-
-impl<U, P> ExtractAuthorizer<U, P, ()> {
-    /// Runs the extractor with this router state, for extractors that read `State` (a session
-    /// store, a database pool): pass the state you give `Router::with_state`, or any state
-    /// the extractor's `FromRef` bounds accept.
-    pub fn with_state<S>(self, state: S) -> ExtractAuthorizer<U, P, S> {
-        ExtractAuthorizer {
-            policy: self.policy,
-            state,
-            _user: PhantomData,
-        }
     }
 }
 
@@ -162,7 +188,7 @@ impl<U, P, S> ExtractAuthorizer<U, P, S> {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be extracted with the router state `{S}`",
     label = "the user extractor of this authorizer",
-    note = "if `{Self}` reads the router state (a session store, a database pool, `State<…>`), pass it: `authorize_with(…).with_state(state)`, where the state implements `FromRef` for what the extractor needs",
+    note = "if `{Self}` reads the router state (a session store, a database pool, `State<…>`), pass it: `authorize_with_state(state, routes)`, where the state implements `FromRef` for what the extractor needs",
     note = "otherwise, implement `axum::extract::FromRequestParts<S>` for `{Self}` (for all `S: Send + Sync` when it needs no state)"
 )]
 pub trait ExtractUser<S>: Sized + Send + 'static {
@@ -235,7 +261,7 @@ where
         &self,
         requests: Vec<ChannelRequest>,
         concurrency: usize,
-    ) -> Vec<Result<ChannelDecision, BoxError>> {
+    ) -> Vec<(ChannelRequest, Result<ChannelDecision, BoxError>)> {
         let Some(first) = requests.first() else {
             return Vec::new();
         };
@@ -244,12 +270,15 @@ where
             Extracted::User(user) => user,
             Extracted::Denied(reason) => {
                 return requests
-                    .iter()
-                    .map(|_| Ok(ChannelDecision::deny(reason.clone())))
+                    .into_iter()
+                    .map(|request| (request, Ok(ChannelDecision::deny(reason.clone()))))
                     .collect()
             }
             Extracted::Failed(reason) => {
-                return requests.iter().map(|_| Err(reason.clone().into())).collect()
+                return requests
+                    .into_iter()
+                    .map(|request| (request, Err(reason.clone().into())))
+                    .collect()
             }
         };
         decide_all(requests, concurrency, |request| {

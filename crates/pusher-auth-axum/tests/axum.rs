@@ -21,7 +21,7 @@ use pusher_auth::authorizer::{ChannelDecision, ChannelRequest, UserDecision, Use
 use pusher_auth::testing::{verify_channel_auth, verify_user_auth};
 use pusher_auth::{ChannelKind, Credentials, PresenceMember, UserData, UserId};
 use pusher_auth::routes::ChannelRoutes;
-use pusher_auth_axum::{authorize_with, PusherAuthLayer, RouterExt, SenderSocket};
+use pusher_auth_axum::{authorize_with, authorize_with_state, PusherAuthLayer, RouterExt, SenderSocket};
 use tower::ServiceExt;
 
 #[derive(Clone)]
@@ -185,10 +185,12 @@ async fn extractor_users_decide_channels_and_sign_in() {
 
 #[tokio::test]
 async fn extractors_with_state() {
-    let authorizer = authorize_with(|admin: Admin, _request: ChannelRequest| async move {
-        Ok::<_, Infallible>(ChannelDecision::allow_if(!admin.0.is_empty(), "empty"))
-    })
-    .with_state(Admins(vec!["root"]));
+    let authorizer = authorize_with_state(
+        Admins(vec!["root"]),
+        |admin: Admin, _request: ChannelRequest| async move {
+            Ok::<_, Infallible>(ChannelDecision::allow_if(!admin.0.is_empty(), "empty"))
+        },
+    );
     let app = Router::new().pusher_auth(PusherAuthLayer::new(credentials(), authorizer));
     assert_eq!(
         call(

@@ -67,7 +67,7 @@
 //!
 //! # Users, guards and statuses
 //!
-//! Each guard given to [`PusherAuthRoutes::with_guard`] runs once per request, after the body
+//! Each guard given to [`PusherAuthRoutes::with_guard`] runs once per request, once the body
 //! is read. What its map returns goes into the `http::Extensions` the authorizer sees, where
 //! `ChannelRoutes<User>` reads `User`. A guard that forwards or fails with a 4xx status (no
 //! cookie, a bad token) adds nothing, so the routes deny (403); a guard that fails with a 5xx
@@ -270,7 +270,13 @@ impl<A: Authorizer> PusherAuthRoutes<A> {
     }
 
     /// The Rocket routes of the configured paths: `rocket.mount("/", pusher.routes())`.
+    ///
+    /// # Panics
+    ///
+    /// When two answered endpoints share a path.
+    #[track_caller]
     pub fn routes(&self) -> Vec<Route> {
+        self.inner.endpoints.check_paths();
         let mut routes = Vec::new();
         for (path, endpoint) in self.inner.endpoints.routes() {
             let name = match endpoint {
@@ -293,7 +299,7 @@ impl<A: Authorizer> PusherAuthRoutes<A> {
 
     async fn answer(&self, endpoint: Endpoint, req: &Request<'_>, data: Data<'_>) -> Answer {
         let endpoints = &self.inner.endpoints;
-        let Some(mut head) = request_head(req) else {
+        let Some(head) = request_head(req) else {
             return Answer::invalid_request();
         };
         let checked = match endpoints.precheck(endpoint, &head) {
@@ -317,16 +323,22 @@ impl<A: Authorizer> PusherAuthRoutes<A> {
                 return Answer::body_read_error();
             }
         };
-        for guard in &self.inner.guards {
-            match guard.find(req).await {
-                Ok(found) => head.extensions.extend(found),
-                Err(reason) => {
-                    tracing::error!(target: "pusher_auth", error = %reason, "authorizer failed");
-                    return Answer::authorizer_error();
+        // The guards run once the request has parsed, and never for webhooks.
+        let guards = &self.inner.guards;
+        let find_user = || async move {
+            let mut found = http::Extensions::new();
+            for guard in guards {
+                match guard.find(req).await {
+                    Ok(more) => found.extend(more),
+                    Err(reason) => {
+                        tracing::error!(target: "pusher_auth", error = %reason, "authorizer failed");
+                        return Err(Answer::authorizer_error());
+                    }
                 }
             }
-        }
-        endpoints.answer(checked, head, &body).await
+            Ok(found)
+        };
+        endpoints.answer_with(checked, head, &body, find_user).await
     }
 }
 

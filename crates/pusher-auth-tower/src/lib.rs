@@ -101,9 +101,11 @@
 //! # }
 //! ```
 //!
-//! When the layer wraps a finished service instead, put `CorsLayer` outside it, or inside: the
-//! layer passes `OPTIONS` requests on, so a `CorsLayer` on the inner service answers the
-//! preflight either way.
+//! When the layer wraps a finished service instead, put `CorsLayer` **outside** it: the layer
+//! passes `OPTIONS` requests on (so a preflight reaches an inner `CorsLayer` too), but its own
+//! answers get CORS headers only from a `CorsLayer` around it. With axum, `axum::serve` wants
+//! axum's body type back: `ServiceBuilder::new().map_response(IntoResponse::into_response)
+//! .layer(pusher_layer).service(router)`.
 
 use std::convert::Infallible;
 use std::fmt;
@@ -220,7 +222,13 @@ impl<A> PusherAuthLayer<A> {
     }
 
     /// Every answered path with its standalone service: what to mount as routes.
+    ///
+    /// # Panics
+    ///
+    /// When two answered endpoints share a path ([`Endpoints::check_paths`]).
+    #[track_caller]
     pub fn services(&self) -> impl Iterator<Item = (&str, PusherAuthService<A>)> {
+        self.endpoints.check_paths();
         self.endpoints
             .routes()
             .map(|(path, route)| (path, self.service(route)))
@@ -237,7 +245,11 @@ impl<A> PusherAuthLayer<A> {
 impl<S, A> Layer<S> for PusherAuthLayer<A> {
     type Service = PusherAuth<S, A>;
 
+    /// # Panics
+    ///
+    /// When two answered endpoints share a path ([`Endpoints::check_paths`]).
     fn layer(&self, inner: S) -> Self::Service {
+        self.endpoints.check_paths();
         PusherAuth {
             inner,
             endpoints: self.endpoints.clone(),

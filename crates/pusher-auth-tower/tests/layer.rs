@@ -435,7 +435,8 @@ async fn authorizer_failures_are_500_without_detail() {
             "{channel}"
         );
     }
-    // No master key configured: an encrypted channel is a configuration error.
+    // No master key configured: the app offers no encrypted channels, so a client asking for
+    // one is refused (403) before the authorizer is asked, not answered with a 500.
     let layer = PusherAuthLayer::new(Credentials::new("k", "s").unwrap(), chat_authorizer());
     let (status, _, body) = send_with(
         &layer,
@@ -448,7 +449,7 @@ async fn authorizer_failures_are_500_without_detail() {
     .await;
     assert_eq!(
         (status, error_code(&body)),
-        (StatusCode::INTERNAL_SERVER_ERROR, "misconfigured".into())
+        (StatusCode::FORBIDDEN, "forbidden".into())
     );
 }
 
@@ -1323,17 +1324,33 @@ fn paths_are_checked_when_configured() {
         "pusher-auth: the channel authorization path `pusher/auth` must start with `/`"
     );
     assert_eq!(
-        message(|| drop(layer().with_user_path("/pusher/auth"))),
-        "pusher-auth: the user sign-in path `/pusher/auth` is already used by another pusher-auth endpoint"
-    );
-    assert_eq!(
         message(|| drop(layer().with_channel_path("/a?b=1"))),
-        "pusher-auth: the channel authorization path `/a?b=1` must be a plain path (no query, fragment or spaces)"
+        "pusher-auth: the channel authorization path `/a?b=1` must be a plain path (no query, fragment, spaces or route-pattern characters)"
     );
     assert_eq!(
-        message(|| drop(layer().with_webhooks("/pusher/user-auth", |_: Webhook, _: http::request::Parts| async { Ok::<_, Infallible>(()) }))),
-        "pusher-auth: the webhook path `/pusher/user-auth` is already used by another pusher-auth endpoint"
+        message(|| drop(layer().with_channel_path("/auth/{tenant}"))),
+        "pusher-auth: the channel authorization path `/auth/{tenant}` must be a plain path (no query, fragment, spaces or route-pattern characters)"
     );
+    // A clash shows when the endpoints are mounted, whatever order the paths were set in.
+    assert_eq!(
+        message(|| {
+            let clash = layer().with_user_path("/pusher/auth");
+            drop(clash.services().count());
+        }),
+        "pusher-auth: the Channel and User endpoints are both at `/pusher/auth`"
+    );
+    assert_eq!(
+        message(|| {
+            let clash = layer().with_webhooks("/pusher/user-auth", |_: Webhook, _: http::request::Parts| async { Ok::<_, Infallible>(()) });
+            drop(clash.layer(service_fn(|_: Request<Full<Bytes>>| async { Ok::<_, Infallible>(Response::new(Full::new(Bytes::new()))) })));
+        }),
+        "pusher-auth: the User and Webhook endpoints are both at `/pusher/user-auth`"
+    );
+    // Swapping the two paths is fine: the check sees the final configuration.
+    let swapped = layer()
+        .with_channel_path("/pusher/user-auth")
+        .with_user_path("/pusher/auth");
+    assert_eq!(swapped.services().count(), 2);
 }
 
 #[tokio::test]
@@ -1387,4 +1404,59 @@ async fn batches_are_decided_concurrently_within_the_limit() {
         assert!(v.as_object().unwrap().values().all(|e| e["status"] == 200));
         assert_eq!(probe.now.lock().unwrap().1, expected, "limit {limit:?}");
     }
+}
+
+/// An authorizer whose batch answer comes back out of order and short of one channel, as a
+/// careless `authorize_channels` override might return it.
+#[derive(Clone)]
+struct Shuffled;
+
+impl pusher_auth::Authorizer for Shuffled {
+    type Error = Infallible;
+
+    async fn authorize_channel(&self, request: ChannelRequest) -> Result<ChannelDecision, Infallible> {
+        Ok(ChannelDecision::allow_if(
+            request.channel().as_str() == "private-public",
+            "admins only",
+        ))
+    }
+
+    async fn authorize_channels(
+        &self,
+        requests: Vec<ChannelRequest>,
+        _concurrency: usize,
+    ) -> Vec<(ChannelRequest, Result<ChannelDecision, Infallible>)> {
+        let mut decided = Vec::new();
+        for request in requests.into_iter().rev() {
+            if request.channel().as_str() == "private-forgotten" {
+                continue;
+            }
+            let decision = self.authorize_channel(request.clone()).await;
+            decided.push((request, decision));
+        }
+        decided
+    }
+}
+
+#[tokio::test]
+async fn batch_decisions_are_signed_for_the_channel_they_decide() {
+    let layer = PusherAuthLayer::new(credentials(), Shuffled);
+    // A custom authorizer without `signs_in` does not claim the sign-in path.
+    assert_eq!(layer.user_path(), None);
+    let body = "socket_id=1.1&channel_name[0]=private-public&channel_name[1]=private-admin&channel_name[2]=private-forgotten";
+    let (status, _, answer) = send_with(&layer, post("/pusher/auth", body, None)).await;
+    assert_eq!(status, StatusCode::OK);
+    let v: Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(v["private-public"]["status"], 200);
+    verify_channel_auth(
+        &credentials(),
+        "1.1",
+        "private-public",
+        &serde_json::to_vec(&v["private-public"]["data"]).unwrap(),
+    )
+    .unwrap();
+    // Decided second but denied: never given the first channel's signature.
+    assert_eq!(v["private-admin"], json!({"status": 403}));
+    // Left without a decision: refused.
+    assert_eq!(v["private-forgotten"], json!({"status": 500}));
 }

@@ -357,6 +357,11 @@ impl fmt::Debug for UserRequest {
 ///     async fn authenticate_user(&self, _request: UserRequest) -> Result<UserDecision, Self::Error> {
 ///         Ok(UserDecision::sign_in(UserData::new(UserId::from(7u64))))
 ///     }
+///
+///     // With `authenticate_user`: the sign-in endpoint is answered.
+///     fn signs_in(&self) -> bool {
+///         true
+///     }
 /// }
 /// ```
 ///
@@ -369,7 +374,7 @@ impl fmt::Debug for UserRequest {
     label = "an `Authorizer` is needed here",
     note = "a closure authorizer takes a `ChannelRequest` and returns a future of `Result<ChannelDecision, E>`: `|request: ChannelRequest| async move {{ Ok::<_, Infallible>(ChannelDecision::Allow) }}`",
     note = "`ChannelRoutes<U>` is an `Authorizer` that reads `U` from the request extensions when `U: Clone + Send + Sync + 'static`",
-    note = "with axum, `authorize_with(…)` whose extractor reads the router state (a session store, a database pool) needs `.with_state(state)`, and the state type must implement `FromRef` for what the extractor asks for"
+    note = "with axum, an extractor that reads the router state (a session store, a database pool) needs `authorize_with_state(state, routes)`, and the state type must implement `FromRef` for what the extractor asks for"
 )]
 pub trait Authorizer: Send + Sync + 'static {
     /// The error type; any error converts into [`BoxError`].
@@ -381,8 +386,9 @@ pub trait Authorizer: Send + Sync + 'static {
         request: ChannelRequest,
     ) -> impl Future<Output = Result<ChannelDecision, Self::Error>> + Send;
 
-    /// Decides every channel of one HTTP request: one channel, or a pusher-js-auth batch of up
-    /// to 100. The answers are in the order of `requests`.
+    /// Decides every channel of a pusher-js-auth batch (up to 100): each decision comes back
+    /// paired with the request it decides, so the order does not matter, and a request left
+    /// without a decision is refused (500).
     ///
     /// The default runs [`Authorizer::authorize_channel`] for each, at most `concurrency` at a
     /// time (see [`decide_all`]). Override it to do per-request work once, such as looking up
@@ -391,7 +397,8 @@ pub trait Authorizer: Send + Sync + 'static {
         &self,
         requests: Vec<ChannelRequest>,
         concurrency: usize,
-    ) -> impl Future<Output = Vec<Result<ChannelDecision, Self::Error>>> + Send {
+    ) -> impl Future<Output = Vec<(ChannelRequest, Result<ChannelDecision, Self::Error>)>> + Send
+    {
         decide_all(requests, concurrency, move |request| {
             self.authorize_channel(request)
         })
@@ -406,33 +413,35 @@ pub trait Authorizer: Send + Sync + 'static {
         async { Ok(UserDecision::deny("user sign-in is not configured")) }
     }
 
-    /// Whether this authorizer signs users in. When it does not, the endpoints leave the
-    /// sign-in path alone (the request goes on to the app, usually a 404) instead of answering
-    /// 403. The default is `true`; closures, [`crate::routes::ChannelRoutes`] without a
-    /// [`user`](crate::routes::ChannelRoutes::user) handler, and the adapters' extractor
-    /// authorizers without a sign-in half say `false`.
+    /// Whether this authorizer signs users in: implement it (returning `true`) together with
+    /// [`Authorizer::authenticate_user`]. When it is `false` (the default), the endpoints leave
+    /// the sign-in path alone (the request goes on to the app, usually a 404) instead of
+    /// answering 403 to every `pusher.signin()`. [`crate::routes::ChannelRoutes`] says `true`
+    /// when it has a [`user`](crate::routes::ChannelRoutes::user) handler; wrappers forward it.
     fn signs_in(&self) -> bool {
-        true
+        false
     }
 }
 
 /// Runs `decide` over `requests`, at most `concurrency` (at least 1) at a time, and returns
-/// the answers in the order of `requests`: the default of [`Authorizer::authorize_channels`],
+/// each answer paired with its request: the default of [`Authorizer::authorize_channels`],
 /// public for authorizers that override it.
-pub fn decide_all<T, F, Fut>(
-    requests: Vec<T>,
+pub fn decide_all<F, Fut>(
+    requests: Vec<ChannelRequest>,
     concurrency: usize,
-    decide: F,
-) -> impl Future<Output = Vec<Fut::Output>> + Send
+    mut decide: F,
+) -> impl Future<Output = Vec<(ChannelRequest, Fut::Output)>> + Send
 where
-    T: Send,
-    F: FnMut(T) -> Fut + Send,
+    F: FnMut(ChannelRequest) -> Fut + Send,
     Fut: Future + Send,
     Fut::Output: Send,
 {
     use futures_util::stream::{self, StreamExt};
     stream::iter(requests)
-        .map(decide)
+        .map(move |request| {
+            let decided = decide(request.clone());
+            async move { (request, decided.await) }
+        })
         .buffered(concurrency.max(1))
         .collect::<Vec<_>>()
 }
@@ -450,10 +459,6 @@ where
         request: ChannelRequest,
     ) -> impl Future<Output = Result<ChannelDecision, E>> + Send {
         self(request)
-    }
-
-    fn signs_in(&self) -> bool {
-        false
     }
 }
 
@@ -489,9 +494,9 @@ pub trait Policy<U>: Send + Sync + 'static {
         async { Ok(UserDecision::deny("user sign-in is not configured")) }
     }
 
-    /// Whether this policy signs users in (see [`Authorizer::signs_in`]).
+    /// Whether this policy signs users in (see [`Authorizer::signs_in`]; `false` by default).
     fn signs_in(&self) -> bool {
-        true
+        false
     }
 }
 
@@ -509,10 +514,6 @@ where
         request: ChannelRequest,
     ) -> impl Future<Output = Result<ChannelDecision, E>> + Send {
         self(user, request)
-    }
-
-    fn signs_in(&self) -> bool {
-        false
     }
 }
 
@@ -653,7 +654,8 @@ where
         &self,
         requests: Vec<ChannelRequest>,
         concurrency: usize,
-    ) -> impl Future<Output = Vec<Result<ChannelDecision, Self::Error>>> + Send {
+    ) -> impl Future<Output = Vec<(ChannelRequest, Result<ChannelDecision, Self::Error>)>> + Send
+    {
         self.channel.authorize_channels(requests, concurrency)
     }
 
@@ -662,6 +664,10 @@ where
         request: UserRequest,
     ) -> impl Future<Output = Result<UserDecision, Self::Error>> + Send {
         (self.user)(request)
+    }
+
+    fn signs_in(&self) -> bool {
+        true
     }
 }
 
@@ -688,6 +694,10 @@ where
     ) -> impl Future<Output = Result<UserDecision, Self::Error>> + Send {
         (self.user)(user, request)
     }
+
+    fn signs_in(&self) -> bool {
+        true
+    }
 }
 
 /// Object-safe form of [`Authorizer`], behind [`BoxAuthorizer`].
@@ -696,7 +706,7 @@ trait DynAuthorizer: Send + Sync {
         &self,
         requests: Vec<ChannelRequest>,
         concurrency: usize,
-    ) -> BoxFuture<'_, Vec<Result<ChannelDecision, BoxError>>>;
+    ) -> BoxFuture<'_, Vec<(ChannelRequest, Result<ChannelDecision, BoxError>)>>;
     fn signs_in(&self) -> bool;
     fn authorize_channel(
         &self,
@@ -713,12 +723,12 @@ impl<A: Authorizer> DynAuthorizer for A {
         &self,
         requests: Vec<ChannelRequest>,
         concurrency: usize,
-    ) -> BoxFuture<'_, Vec<Result<ChannelDecision, BoxError>>> {
+    ) -> BoxFuture<'_, Vec<(ChannelRequest, Result<ChannelDecision, BoxError>)>> {
         Box::pin(async move {
             Authorizer::authorize_channels(self, requests, concurrency)
                 .await
                 .into_iter()
-                .map(|r| r.map_err(Into::into))
+                .map(|(request, decided)| (request, decided.map_err(Into::into)))
                 .collect()
         })
     }
@@ -797,7 +807,7 @@ impl Authorizer for BoxAuthorizer {
         &self,
         requests: Vec<ChannelRequest>,
         concurrency: usize,
-    ) -> impl Future<Output = Vec<Result<ChannelDecision, BoxError>>> + Send {
+    ) -> impl Future<Output = Vec<(ChannelRequest, Result<ChannelDecision, BoxError>)>> + Send {
         self.inner.authorize_channels(requests, concurrency)
     }
 

@@ -126,7 +126,7 @@ impl Answer {
         body.push_str("{\"error\":{\"code\":\"");
         body.push_str(code);
         body.push_str("\",\"message\":");
-        pusher_protocol::sign::push_json_string(&mut body, message);
+        body.push_str(&serde_json::to_string(message).unwrap_or_else(|_| String::from("\"\"")));
         body.push_str("}}");
         Answer {
             status,
@@ -175,11 +175,6 @@ impl Answer {
     /// adapter logs why; the client is told nothing more).
     pub fn authorizer_error() -> Self {
         Answer::internal("authorizer_error")
-    }
-
-    /// 404: no endpoint at this path (for standalone services).
-    pub fn not_found() -> Self {
-        Answer::refuse(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
     }
 
     /// The HTTP status.
@@ -287,18 +282,18 @@ impl<A> fmt::Debug for Endpoints<A> {
     }
 }
 
-/// Checks a configured path: absolute, and not one of the other endpoints' paths.
+/// Checks a configured path: absolute, and plain (what every adapter's router takes
+/// literally: no query, no spaces, no route-pattern characters).
 #[track_caller]
 #[allow(clippy::panic)]
-fn check_path(path: &str, what: &str, others: [Option<&str>; 2]) {
+fn check_path(path: &str, what: &str) {
     if !path.starts_with('/') {
         panic!("pusher-auth: the {what} path `{path}` must start with `/`");
     }
-    if path.contains(['?', '#']) || path.bytes().any(|b| b.is_ascii_whitespace()) {
-        panic!("pusher-auth: the {what} path `{path}` must be a plain path (no query, fragment or spaces)");
-    }
-    if others.contains(&Some(path)) {
-        panic!("pusher-auth: the {what} path `{path}` is already used by another pusher-auth endpoint");
+    if path.contains(['?', '#', '{', '}', '*', ':', '<', '>'])
+        || path.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+    {
+        panic!("pusher-auth: the {what} path `{path}` must be a plain path (no query, fragment, spaces or route-pattern characters)");
     }
 }
 
@@ -338,11 +333,7 @@ impl<A: Authorizer> Endpoints<A> {
     #[track_caller]
     pub fn with_channel_path(mut self, path: impl Into<Cow<'static, str>>) -> Self {
         let path = path.into();
-        check_path(
-            &path,
-            "channel authorization",
-            [self.inner.paths.user.as_deref(), self.inner.paths.webhook.as_deref()],
-        );
+        check_path(&path, "channel authorization");
         self.config().paths.channel = path;
         self
     }
@@ -357,11 +348,7 @@ impl<A: Authorizer> Endpoints<A> {
     #[track_caller]
     pub fn with_user_path(mut self, path: impl Into<Cow<'static, str>>) -> Self {
         let path = path.into();
-        check_path(
-            &path,
-            "user sign-in",
-            [Some(&self.inner.paths.channel), self.inner.paths.webhook.as_deref()],
-        );
+        check_path(&path, "user sign-in");
         self.config().paths.user = Some(path);
         self
     }
@@ -416,11 +403,7 @@ impl<A: Authorizer> Endpoints<A> {
         configure: impl FnOnce(WebhookVerifier) -> WebhookVerifier,
     ) -> Self {
         let path = path.into();
-        check_path(
-            &path,
-            "webhook",
-            [Some(&self.inner.paths.channel), self.inner.paths.user.as_deref()],
-        );
+        check_path(&path, "webhook");
         let verifier = configure(WebhookVerifier::new(self.inner.credentials.clone()));
         let config = self.config();
         config.webhooks = Some(Arc::new(Webhooks {
@@ -479,6 +462,23 @@ impl<A> Endpoints<A> {
     /// The webhook path, if webhooks are configured.
     pub fn webhook_path(&self) -> Option<&str> {
         self.inner.paths.webhook.as_deref()
+    }
+
+    /// Checks that the answered paths are distinct; adapters call it when they mount the
+    /// endpoints, so a clash shows at start-up, whatever order the paths were set in.
+    ///
+    /// # Panics
+    ///
+    /// When two answered endpoints share a path.
+    #[track_caller]
+    #[allow(clippy::panic)]
+    pub fn check_paths(&self) {
+        let paths: Vec<(&str, Route)> = self.routes().collect();
+        for (i, (path, route)) in paths.iter().enumerate() {
+            if let Some((_, other)) = paths.iter().skip(i + 1).find(|(p, _)| p == path) {
+                panic!("pusher-auth: the {route:?} and {other:?} endpoints are both at `{path}`");
+            }
+        }
     }
 
     /// Every path answered, with its route.
@@ -550,6 +550,26 @@ impl<A: Authorizer> Endpoints<A> {
     /// Answers a prechecked request whose body has been read (at most
     /// [`Endpoints::body_limit`] bytes).
     pub async fn answer(&self, checked: Checked, head: RequestHead, body: &[u8]) -> Answer {
+        self.answer_with(checked, head, body, || async { Ok(http::Extensions::new()) })
+            .await
+    }
+
+    /// [`Endpoints::answer`], with `find_user` run once the request has parsed as a valid
+    /// channel or sign-in request (never for a malformed one, never for a webhook): what it
+    /// returns joins the request extensions the authorizer reads. This is how adapters whose
+    /// framework finds the user outside the request head (actix-web and Rocket extractors) hand
+    /// it over; an `Err` is answered as it is.
+    pub async fn answer_with<F, Fut>(
+        &self,
+        checked: Checked,
+        mut head: RequestHead,
+        body: &[u8],
+        find_user: F,
+    ) -> Answer
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<http::Extensions, Answer>>,
+    {
         let limit = self.body_limit(checked.route);
         if body.len() > limit {
             return Answer::payload_too_large(limit);
@@ -557,14 +577,28 @@ impl<A: Authorizer> Endpoints<A> {
         let result = match (checked.route, checked.format) {
             (Route::Channel, Some(format)) => {
                 match parse_channel_request(format, body, &self.inner.limits) {
-                    Ok(parsed) => self.channel(parsed, head).await,
+                    Ok(parsed) => match find_user().await {
+                        Ok(found) => {
+                            head.extensions.extend(found);
+                            self.channel(parsed, head).await
+                        }
+                        Err(refusal) => Err(refusal),
+                    },
                     Err(e) => Err(bad_request(&e)),
                 }
             }
-            (Route::User, Some(format)) => match parse_user_request(format, body, &self.inner.limits) {
-                Ok(parsed) => self.user(parsed, head).await,
-                Err(e) => Err(bad_request(&e)),
-            },
+            (Route::User, Some(format)) => {
+                match parse_user_request(format, body, &self.inner.limits) {
+                    Ok(parsed) => match find_user().await {
+                        Ok(found) => {
+                            head.extensions.extend(found);
+                            self.user(parsed, head).await
+                        }
+                        Err(refusal) => Err(refusal),
+                    },
+                    Err(e) => Err(bad_request(&e)),
+                }
+            }
             _ => self.webhook(head, body).await,
         };
         result.unwrap_or_else(|refusal| refusal)
@@ -578,13 +612,14 @@ impl<A: Authorizer> Endpoints<A> {
         let (socket_id, channels, params) = parsed.into_parts();
         match channels {
             Channels::One(channel) => {
-                refuse_public(&socket_id, &channel)?;
+                refuse_early(&socket_id, &channel, &self.inner.credentials)?;
                 let request = ChannelRequest::new(socket_id, channel, params, head);
                 let decision = self.inner.authorizer.authorize_channel(request.clone()).await;
                 self.sign(
                     request.socket_id(),
                     request.channel(),
                     decision.map_err(Into::into),
+                    false,
                 )
                 .map(|auth| Answer::ok(auth.into_json()))
             }
@@ -596,7 +631,7 @@ impl<A: Authorizer> Endpoints<A> {
                 for entry in &entries {
                     let outcome = match entry.channel() {
                         Err(_) => Some(BatchOutcome::Refused(400)),
-                        Ok(channel) => match refuse_public(&socket_id, channel) {
+                        Ok(channel) => match refuse_early(&socket_id, channel, &self.inner.credentials) {
                             Err(refusal) => Some(BatchOutcome::Refused(refusal.status.as_u16())),
                             Ok(()) => {
                                 requests.push(ChannelRequest::sharing(
@@ -610,53 +645,73 @@ impl<A: Authorizer> Endpoints<A> {
                     };
                     outcomes.push(outcome);
                 }
-                let channels: Vec<ChannelName> =
-                    requests.iter().map(|r| r.channel().clone()).collect();
                 let decisions = if requests.is_empty() {
                     Vec::new()
                 } else {
-                    self.inner.authorizer
+                    self.inner
+                        .authorizer
                         .authorize_channels(requests, self.inner.limits.batch_concurrency)
                         .await
                 };
-                let mut decided = channels.iter().zip(
+                // Each decision comes with the request it decides: signed for that channel,
+                // whatever the order; a channel left undecided is refused.
+                let mut decided: Vec<(ChannelRequest, Result<ChannelDecision, BoxError>)> =
                     decisions
                         .into_iter()
-                        .map(Some)
-                        .chain(std::iter::repeat_with(|| None)),
-                );
+                        .map(|(request, decision)| (request, decision.map_err(Into::into)))
+                        .collect();
+                let mut failures = 0usize;
                 let mut answer = BatchResponse::default();
                 for (entry, outcome) in entries.iter().zip(outcomes) {
                     let outcome = match outcome {
                         Some(outcome) => outcome,
-                        None => match decided.next() {
-                            Some((channel, Some(decision))) => {
-                                match self.sign(&socket_id, channel, decision.map_err(Into::into))
-                                {
-                                    Ok(auth) => BatchOutcome::Authorized(auth),
-                                    Err(refusal) => BatchOutcome::Refused(refusal.status.as_u16()),
+                        None => {
+                            let position = decided.iter().position(|(request, _)| {
+                                request.socket_id() == &socket_id
+                                    && request.channel().as_str() == entry.requested()
+                            });
+                            match position.map(|i| decided.swap_remove(i)) {
+                                Some((request, decision)) => {
+                                    if decision.is_err() {
+                                        failures += 1;
+                                    }
+                                    match self.sign(
+                                        request.socket_id(),
+                                        request.channel(),
+                                        decision,
+                                        failures > 1,
+                                    ) {
+                                        Ok(auth) => BatchOutcome::Authorized(auth),
+                                        Err(refusal) => {
+                                            BatchOutcome::Refused(refusal.status.as_u16())
+                                        }
+                                    }
+                                }
+                                None => {
+                                    tracing::error!(target: "pusher_auth", channel = entry.requested(), "authorize_channels left a channel without a decision");
+                                    BatchOutcome::Refused(500)
                                 }
                             }
-                            // An authorizer that answered fewer decisions than it was asked for.
-                            _ => {
-                                tracing::error!(target: "pusher_auth", "authorize_channels returned fewer decisions than channels");
-                                BatchOutcome::Refused(500)
-                            }
-                        },
+                        }
                     };
                     answer.push(entry.requested(), outcome);
+                }
+                if failures > 1 {
+                    tracing::error!(target: "pusher_auth", failures, "more channels of the batch failed as above");
                 }
                 Ok(Answer::ok(answer.to_json()))
             }
         }
     }
 
-    /// Signs a decision, or refuses it; logs the outcome.
+    /// Signs a decision, or refuses it; logs the outcome (a failure at `ERROR`, unless `quiet`:
+    /// a batch logs its first failure and then a count, not up to 100 lines).
     fn sign(
         &self,
         socket_id: &SocketId,
         channel: &ChannelName,
         decision: Result<ChannelDecision, BoxError>,
+        quiet: bool,
     ) -> Result<ChannelAuth, Answer> {
         let kind = channel.kind();
         let denied = |reason: &str| {
@@ -665,7 +720,15 @@ impl<A: Authorizer> Endpoints<A> {
         };
         let signed = match decision {
             Err(e) => {
-                tracing::error!(target: "pusher_auth", socket_id = %socket_id, channel = %channel, kind = %kind, outcome = "failed", error = %e, "channel authorizer failed");
+                if e.downcast_ref::<crate::routes::Misconfigured>().is_some() {
+                    if !quiet {
+                        tracing::error!(target: "pusher_auth", channel = %channel, error = %e, "a channel route is misconfigured");
+                    }
+                    return Err(Answer::internal("misconfigured"));
+                }
+                if !quiet {
+                    tracing::error!(target: "pusher_auth", socket_id = %socket_id, channel = %channel, kind = %kind, outcome = "failed", error = %e, "channel authorizer failed");
+                }
                 return Err(Answer::internal("authorizer_error"));
             }
             Ok(ChannelDecision::Allow) if kind == ChannelKind::Presence => {
@@ -703,7 +766,7 @@ impl<A: Authorizer> Endpoints<A> {
             Ok(UserDecision::SignIn(user)) => match user.user_data() {
                 Ok(data) => {
                     let auth = self.inner.credentials.authenticate_user(&socket_id, data);
-                    tracing::debug!(target: "pusher_auth", socket_id = %socket_id, user_id = %data.id(), outcome = "signed_in", "user sign-in");
+                    tracing::debug!(target: "pusher_auth", socket_id = %socket_id, user_id = ?data.id().as_str(), outcome = "signed_in", "user sign-in");
                     Ok(Answer::ok(auth.to_json()))
                 }
                 Err(e) => {
@@ -767,17 +830,29 @@ impl<A: Authorizer> Endpoints<A> {
     }
 }
 
-/// Public channels need no authorization: a 400, logged.
-fn refuse_public(socket_id: &SocketId, channel: &ChannelName) -> Result<(), Answer> {
-    if channel.kind() != ChannelKind::Public {
-        return Ok(());
+/// What is refused before the authorizer is asked: a public channel (400: it needs no
+/// authorization), and an encrypted channel when the app has no encryption master key (403:
+/// the app does not offer encrypted channels; an authorizer's "allow" could not be signed).
+fn refuse_early(
+    socket_id: &SocketId,
+    channel: &ChannelName,
+    credentials: &Credentials,
+) -> Result<(), Answer> {
+    match channel.kind() {
+        ChannelKind::Public => {
+            tracing::debug!(target: "pusher_auth", socket_id = %socket_id, channel = %channel, outcome = "refused", reason = "public channels need no authorization", "channel authorization");
+            Err(Answer::refuse(
+                StatusCode::BAD_REQUEST,
+                "public_channel",
+                "public channels need no authorization",
+            ))
+        }
+        ChannelKind::PrivateEncrypted if !credentials.has_encryption_master_key() => {
+            tracing::debug!(target: "pusher_auth", socket_id = %socket_id, channel = %channel, outcome = "denied", reason = "encrypted channels need an encryption master key, and none is configured", "channel authorization");
+            Err(Answer::forbidden())
+        }
+        _ => Ok(()),
     }
-    tracing::debug!(target: "pusher_auth", socket_id = %socket_id, channel = %channel, outcome = "refused", reason = "public channels need no authorization", "channel authorization");
-    Err(Answer::refuse(
-        StatusCode::BAD_REQUEST,
-        "public_channel",
-        "public channels need no authorization",
-    ))
 }
 
 fn bad_request(e: &crate::RequestError) -> Answer {

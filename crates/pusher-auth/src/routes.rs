@@ -710,12 +710,11 @@ impl<U: Send + 'static> ChannelRoutes<U> {
                     )))
                 }
                 Err(e) => {
-                    return Err(format!(
+                    return Err(Box::new(Misconfigured(format!(
                         "route `{}`: the parameters do not fit the handler: {}",
                         r.pattern.as_str(),
                         e.message
-                    )
-                    .into())
+                    ))))
                 }
             };
             let decision = match future.await? {
@@ -803,6 +802,12 @@ where
 // ---------------------------------------------------------------------------------------------
 // Parameters into typed values: one value, a tuple, a struct, or unit.
 
+/// A route's handler cannot take the parameters its pattern gave (a shape the registration
+/// check could not judge): the app's mistake, answered 500 `misconfigured` and logged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Misconfigured(String);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ParamErrorKind {
     /// The client's value does not parse (`room.abc` for a number): a denial.
@@ -842,14 +847,13 @@ impl fmt::Display for ParamError {
 
 impl std::error::Error for ParamError {}
 
+/// Errors a `Deserialize` implementation raises about the client's value (a number that does
+/// not parse, an unknown enum variant, a string too long for a fixed-size type) are the
+/// client's: a 403. Only a missing or unknown struct field says the handler's type does not
+/// fit the pattern (and the registration check catches those first).
 impl de::Error for ParamError {
-    /// Custom errors come from `Deserialize` implementations validating a value.
     fn custom<D: fmt::Display>(msg: D) -> Self {
         ParamError::value(msg.to_string())
-    }
-
-    fn invalid_length(len: usize, exp: &dyn de::Expected) -> Self {
-        ParamError::shape(format!("{len} parameters, expected {exp}"))
     }
 
     fn missing_field(field: &'static str) -> Self {
@@ -1495,6 +1499,27 @@ mod tests {
         assert!(denied(&decide(&routes, "private-team.blue"), "returned false"));
         assert!(denied(&decide(&routes, "private-team.green"), "unknown variant"));
         assert_eq!(decide(&routes, "private-maybe.3").unwrap(), ChannelDecision::Allow);
+    }
+
+    /// A value too long for a fixed-size type (as `arrayvec::ArrayString` reports it, with
+    /// `invalid_length`) is the client's: a denial, not a 500.
+    #[test]
+    fn client_values_a_type_refuses_are_denials() {
+        #[derive(Debug)]
+        struct Code(String);
+        impl<'de> serde::Deserialize<'de> for Code {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                if s.len() > 4 {
+                    return Err(de::Error::invalid_length(s.len(), &"at most 4 bytes"));
+                }
+                Ok(Code(s))
+            }
+        }
+        let routes = ChannelRoutes::new()
+            .private("room.{code}", |_u: User, code: Code| async move { code.0 == "abcd" });
+        assert_eq!(decide(&routes, "private-room.abcd").unwrap(), ChannelDecision::Allow);
+        assert!(denied(&decide(&routes, "private-room.abcdefgh"), "at most 4 bytes"));
     }
 
     #[test]

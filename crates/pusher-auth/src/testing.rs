@@ -19,7 +19,10 @@
 
 use std::convert::Infallible;
 
-pub use pusher_protocol::testing::*;
+pub use pusher_protocol::testing::{
+    socket_id, verify_channel_auth, verify_user_auth, webhook_signature, VerifiedChannelAuth,
+    VerifyError,
+};
 
 use crate::authorizer::{Authorizer, ChannelDecision, ChannelRequest};
 use crate::ChannelKind;

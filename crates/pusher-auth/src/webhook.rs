@@ -20,7 +20,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-pub use pusher_protocol::webhook::*;
+pub use pusher_protocol::webhook::{Webhook, WebhookError, WebhookEvent, WebhookVerifier};
 
 use crate::authorizer::{BoxError, BoxFuture, RequestHead};
 

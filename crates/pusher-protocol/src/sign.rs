@@ -203,8 +203,7 @@ fn needs_escape(s: &str) -> bool {
 
 /// Appends `s` to `out` as a JSON string literal, escaped exactly as `serde_json` and
 /// `JSON.stringify` do.
-#[doc(hidden)]
-pub fn push_json_string(out: &mut String, s: &str) {
+pub(crate) fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
     if !needs_escape(s) {
         out.push_str(s);

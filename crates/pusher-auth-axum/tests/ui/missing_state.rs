@@ -1,4 +1,4 @@
-// An extractor that reads the router state, used without `.with_state(…)`.
+// An extractor that reads the router state, used with `authorize_with` (no state).
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::{request::Parts, StatusCode};
 use pusher_auth_axum::prelude::*;
@@ -24,6 +24,6 @@ where
 fn main() {
     let routes = ChannelRoutes::new().private("chat", |_user: User, (): ()| async { true });
     let credentials = Credentials::new("key", "secret").unwrap();
-    // Forgot `.with_state(db)`:
+    // Should be `authorize_with_state(Db, routes)`:
     let _layer = PusherAuthLayer::new(credentials, authorize_with(routes));
 }
