@@ -8,7 +8,7 @@ const net = require("node:net");
 
 const { session, sleep, startStack } = require("./harness");
 
-const APPS = (process.env.E2E_APPS || "axum-chat,actix-chat").split(",");
+const APPS = (process.env.E2E_APPS || "axum-chat,actix-chat,rocket-chat").split(",");
 
 /** Sends raw bytes (in pieces, with optional pauses) and reads the response head and body. */
 function raw(port, pieces, { pauseMs = 0, halfClose = false, timeoutMs = 15000 } = {}) {
@@ -73,6 +73,12 @@ for (const appName of APPS) {
       const typed = (contentType, body) => h(`Content-Type: ${contentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
       const json = (body) => typed("application/json", body);
       const slow = "socket_id=1.2&channel_name=private-:";
+      // Rocket 0.5.2 reads the first 14 bytes of every body before routing (its `_method` form
+      // override), with no deadline: a body that stops short of them is never answered, so no
+      // 413 for a lie that sends fewer (rocket-chat's docs and chat scenario 14 state the gap).
+      // rocket-chat gets the lie with more bytes; the gap itself is asserted after the table.
+      const rocket = appName === "rocket-chat";
+      const lying = (body) => h(`Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 999999999\r\n\r\n${body}`);
       const huge = (n) => "x".repeat(n);
       const deep = `{"socket_id":"1.2","channel_name":"private-chat","p":${"[".repeat(5000)}${"]".repeat(5000)}}`;
       const bigBatch = Array.from({ length: 150 }, (_, i) => `channel_name[${i}]=private-room.${i + 1}`).join("&");
@@ -119,7 +125,7 @@ for (const appName of APPS) {
         ["multipart", [typed("multipart/form-data; boundary=x", "--x--")], 415, "unsupported_media_type"],
         ["xml", [typed("application/xml", "<a/>")], 415, "unsupported_media_type"],
         ["oversize with length", [form(s, auth, huge(20000))], 413, "payload_too_large"],
-        ["lying content-length", [h(`Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 999999999\r\n\r\nsocket_id=1.2`)], 413, "payload_too_large"],
+        ["lying content-length", [lying(rocket ? "socket_id=1.2&channel_name=x" : "socket_id=1.2")], 413, "payload_too_large"],
         [
           "oversize chunked, no length",
           [h(`Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n`), ...Array.from({ length: 20 }, () => `3e8\r\n${huge(1000)}\r\n`), "0\r\n\r\n"],
@@ -154,7 +160,7 @@ for (const appName of APPS) {
         ["webhook without signature", [`POST /pusher/webhooks HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`], 401, "wrong_key"],
         ["webhook bad hex", [`POST /pusher/webhooks HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Pusher-Key: e2e-key\r\nX-Pusher-Signature: zz\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`], 401, "malformed_signature"],
         ["webhook wrong signature", [`POST /pusher/webhooks HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Pusher-Key: e2e-key\r\nX-Pusher-Signature: ${"0".repeat(64)}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`], 401, "bad_signature"],
-        ["webhook oversize", [`POST /pusher/webhooks HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Pusher-Key: e2e-key\r\nContent-Type: application/json\r\nContent-Length: 20000\r\n\r\n${huge(20000)}`], 413, "payload_too_large"],
+        ["webhook oversize", [`POST /pusher/webhooks HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Pusher-Key: e2e-key\r\nContent-Type: application/json\r\nContent-Length: ${600 * 1024}\r\n\r\n${huge(1000)}`], 413, "payload_too_large"],
       ];
       const results = [];
       for (const [name, pieces, status, expected, options] of cases) {
@@ -163,6 +169,11 @@ for (const appName of APPS) {
         assert.equal(got.status, status, `${name}: ${got.text.slice(0, 300)}`);
         assert.equal(code(got.body), expected, `${name}: ${got.body.slice(0, 300)}`);
         assert.ok(got.status < 500, `${name}: ${got.status}`);
+      }
+      if (rocket) {
+        // The gap as it is: a lie that stops within Rocket's 14-byte peek gets no answer. A
+        // Rocket that answers it fails here; then send every app the same lie.
+        await assert.rejects(raw(port, [lying("socket_id=1.2")], { timeoutMs: 2000 }), /no answer in time/);
       }
       // Truncated bodies: the client closes before sending what it announced. The server must
       // not answer 5xx (it may answer 400 or nothing) and must keep serving.

@@ -24,7 +24,7 @@ const PusherBatchAuthorizer = require(path.join(jsDir, "node_modules/pusher-js-a
 const loadEcho = () => import(require("node:url").pathToFileURL(path.join(jsDir, "node_modules/laravel-echo/dist/echo.js")).href).then((m) => m.default);
 allowCookieHeader(Pusher);
 
-const APPS = (process.env.E2E_APPS || "axum-chat,actix-chat").split(",");
+const APPS = (process.env.E2E_APPS || "axum-chat,actix-chat,rocket-chat").split(",");
 
 /** Headless Chromium, as the probe of this machine runs it. */
 async function chromium() {
@@ -327,6 +327,36 @@ for (const appName of APPS) {
 
     scenario("14. slow clients are cut off: headers never finished, a body that never comes", async (events) => {
       const port = Number(new URL(stack.base).port);
+      if (appName === "rocket-chat") {
+        // Rocket 0.5.2 runs no app code before a request is routed, and two reads happen
+        // before that with no deadline: hyper reads the request head (Rocket builds its server
+        // itself with `header_read_timeout(None)`; there is no setting for it, and the API that
+        // takes a custom listener is private), and Rocket reads the first 14 bytes of every
+        // body (its `_method` form override). A client stalled in either keeps its connection.
+        // Both gaps are asserted as they are, so that a Rocket that closes them fails here and
+        // this branch goes. What the app can do is asserted as for the others: the body
+        // deadline (1 s here) once those 14 bytes have come, and the request deadline (4 s
+        // here) on pusher-auth's endpoints, which read their bodies themselves.
+        const headers = await rawExchange(port, ["GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "], 3000);
+        const login = (body) => `POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n${body}`;
+        const early = await rawExchange(port, [login('{"na')], 3000);
+        const body = await rawExchange(port, [login('{"name": "annabel')], 10000);
+        const nina = await session(stack.base, "nina");
+        const auth = await rawExchange(port, [
+          `POST /channels/authorize HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: ${nina.cookie}\r\nX-CSRF-Token: ${nina.csrf}\r\n` +
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nsocket_id=1.2&channel_name=",
+        ], 10000);
+        const seen = (x) => ({ closed: x.closed, ms: x.ms, data: x.data.slice(0, 40) });
+        events.push({ headers: seen(headers), early: seen(early), body: seen(body), auth: seen(auth) });
+        assert.equal(headers.closed, false, "Rocket now cuts off unfinished headers: assert it as for the other apps, and update rocket-chat's docs");
+        assert.deepEqual([early.closed, early.data], [false, ""], "Rocket now answers a body stalled in its first 14 bytes: assert it as for the other apps, and update rocket-chat's docs");
+        assert.match(body.data, /^HTTP\/1\.1 408 /, body.data.slice(0, 80));
+        assert.match(body.data, /\{"error":\{"code":"request_timeout"\}\}$/);
+        assert.ok(body.ms < 3500, `answered after ${body.ms} ms: the body timeout did not act`);
+        assert.match(auth.data, /^HTTP\/1\.1 408 /, auth.data.slice(0, 80));
+        assert.ok(auth.ms < 6000, `answered after ${auth.ms} ms: the request deadline did not act`);
+        return;
+      }
       // Headers dribbled and never finished: the header timeout (1 s here) closes the connection.
       const headers = await rawExchange(port, ["GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "], 8000);
       // A body announced and never sent: the body timeout (1 s here) answers 408.

@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 use pusher_auth::authorizer::{BoxError, ChannelDecision, ChannelRequest, Policy, UserRequest};
 use pusher_auth::routes::{ChannelRoutes, Membership};
 use pusher_auth::webhook::Webhook;
-use pusher_auth::{ChannelKind, Credentials, PresenceMember, SocketId, UserData, UserDecision, UserId};
+use pusher_auth::{
+    ChannelKind, Credentials, PresenceMember, SocketId, UserData, UserDecision, UserId,
+};
 use pusher_rest::{BatchEvent, Client};
 use serde::{Deserialize, Serialize};
 
@@ -225,7 +227,9 @@ pub struct ChatUser {
 
 impl fmt::Debug for ChatUser {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ChatUser").field("user", &self.user).finish()
+        f.debug_struct("ChatUser")
+            .field("user", &self.user)
+            .finish()
     }
 }
 
@@ -241,13 +245,14 @@ pub fn routes() -> ChannelRoutes<ChatUser> {
     ChannelRoutes::new()
         .channel("chat", |_user: ChatUser, (): ()| async { true })
         // A parameter that is not a canonical number denies before this runs.
-        .private("room.{id}", |_user: ChatUser, id: u32| async move { id > 0 })
+        .private(
+            "room.{id}",
+            |_user: ChatUser, id: u32| async move { id > 0 },
+        )
         .presence("chat", |chat: ChatUser, (): ()| async move {
-            Membership::member(
-                PresenceMember::new(chat.user.id).with_info(MemberInfo {
-                    name: chat.user.name,
-                }),
-            )
+            Membership::member(PresenceMember::new(chat.user.id).with_info(MemberInfo {
+                name: chat.user.name,
+            }))
         })
         .user(|chat: ChatUser| async move {
             UserData::new(chat.user.id).with_info(MemberInfo {
@@ -312,8 +317,11 @@ where
 /// and 10,000 users, each forgotten after a day.
 #[derive(Clone, Default)]
 pub struct MemorySockets {
-    inner: Arc<Mutex<HashMap<UserId, VecDeque<(SocketId, Instant)>>>>,
+    inner: Arc<Mutex<SocketsByUser>>,
 }
+
+/// Each user's connections, oldest first, with when each was recorded.
+type SocketsByUser = HashMap<UserId, VecDeque<(SocketId, Instant)>>;
 
 impl MemorySockets {
     const PER_USER: usize = 16;
@@ -336,7 +344,11 @@ struct UserSockets {
 
 impl SocketLog for UserSockets {
     fn record(&self, socket: SocketId) -> BoxFuture<()> {
-        let mut all = self.all.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut all = self
+            .all
+            .inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let now = Instant::now();
         all.retain(|_, list| {
             list.retain(|(_, at)| now.duration_since(*at) < MemorySockets::TTL);
@@ -356,7 +368,11 @@ impl SocketLog for UserSockets {
     }
 
     fn contains(&self, socket: SocketId) -> BoxFuture<bool> {
-        let all = self.all.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let all = self
+            .all
+            .inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let found = all
             .get(&self.user)
             .is_some_and(|list| list.iter().any(|(s, _)| *s == socket));
