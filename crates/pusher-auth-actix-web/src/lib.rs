@@ -60,9 +60,7 @@ pub use pusher_auth::{self, Authorizer};
 /// What a handler or an authorizer usually needs, in one import.
 pub mod prelude {
     pub use crate::{PusherAuthRoutes, SenderSocket};
-    pub use pusher_auth::authorizer::{
-        ChannelDecision, ChannelRequest, UserDecision, UserRequest,
-    };
+    pub use pusher_auth::authorizer::{ChannelDecision, ChannelRequest, UserDecision, UserRequest};
     pub use pusher_auth::routes::{Access, ChannelRoutes, Membership};
     pub use pusher_auth::{
         Authorizer, ChannelKind, ChannelName, Credentials, PresenceMember, SocketId, UserData,

@@ -13,9 +13,9 @@ use std::future::{ready, Ready};
 use actix_web::dev::Payload;
 use actix_web::{test, App, FromRequest, HttpRequest};
 use pusher_auth::authorizer::{ChannelDecision, ChannelRequest};
+use pusher_auth::routes::ChannelRoutes;
 use pusher_auth::testing::verify_channel_auth;
 use pusher_auth::{ChannelKind, Credentials, PresenceMember, UserId};
-use pusher_auth::routes::ChannelRoutes;
 use pusher_auth_actix_web::{PusherAuthRoutes, SenderSocket};
 
 /// An actix-native extractor (as a session or identity extractor would be): fails without a
@@ -158,7 +158,9 @@ async fn server_error_rejections_stay_server_errors() {
 #[actix_web::test]
 async fn routes_receive_the_user_the_extractor_found() {
     let routes = ChannelRoutes::new()
-        .private("orders.{id}", |user: User, id: u64| async move { user.0 == "ann" && id == 7 })
+        .private("orders.{id}", |user: User, id: u64| async move {
+            user.0 == "ann" && id == 7
+        })
         .user(|user: User| async move { pusher_auth::UserData::new(UserId::new(user.0).unwrap()) });
     let pusher = PusherAuthRoutes::new(Credentials::new("key", "secret").unwrap(), routes)
         .for_laravel_echo()
@@ -172,11 +174,31 @@ async fn routes_receive_the_user_the_extractor_found() {
             .set_payload(body)
             .to_request()
     };
-    let ok = test::call_service(&app, call("/broadcasting/auth", "socket_id=1.2&channel_name=private-orders.7", "ann")).await;
+    let ok = test::call_service(
+        &app,
+        call(
+            "/broadcasting/auth",
+            "socket_id=1.2&channel_name=private-orders.7",
+            "ann",
+        ),
+    )
+    .await;
     assert_eq!(ok.status(), 200);
-    let no = test::call_service(&app, call("/broadcasting/auth", "socket_id=1.2&channel_name=private-orders.7", "bob")).await;
+    let no = test::call_service(
+        &app,
+        call(
+            "/broadcasting/auth",
+            "socket_id=1.2&channel_name=private-orders.7",
+            "bob",
+        ),
+    )
+    .await;
     assert_eq!(no.status(), 403);
-    let signin = test::call_service(&app, call("/broadcasting/user-auth", "socket_id=1.2", "ann")).await;
+    let signin = test::call_service(
+        &app,
+        call("/broadcasting/user-auth", "socket_id=1.2", "ann"),
+    )
+    .await;
     assert_eq!(signin.status(), 200);
 }
 
@@ -208,7 +230,12 @@ async fn webhook_verifier_and_limits_are_configurable() {
             .to_request()
     };
     // Larger than the 256-byte auth body limit set above: webhooks have their own.
-    assert_eq!(test::call_service(&app, hook(now_ms, 20_000)).await.status(), 200);
+    assert_eq!(
+        test::call_service(&app, hook(now_ms, 20_000))
+            .await
+            .status(),
+        200
+    );
     // Two minutes old: over the configured minute.
     let stale = test::call_service(&app, hook(now_ms - 120_000, 10)).await;
     assert_eq!(stale.status(), 401);
@@ -250,7 +277,9 @@ impl FromRequest for Counted {
     type Future = Ready<Result<Self, Self::Error>>;
     fn from_request(_: &HttpRequest, _: &mut Payload) -> Self::Future {
         RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        ready(Err(actix_web::error::ErrorInternalServerError("store down")))
+        ready(Err(actix_web::error::ErrorInternalServerError(
+            "store down",
+        )))
     }
 }
 
@@ -275,7 +304,12 @@ async fn extractors_run_only_for_requests_that_parse() {
     };
     let before = RUNS.load(std::sync::atomic::Ordering::SeqCst);
     // Malformed: a 400, as under tower, whatever the extractor's backend.
-    assert_eq!(test::call_service(&app, form("socket_id=1.2:")).await.status(), 400);
+    assert_eq!(
+        test::call_service(&app, form("socket_id=1.2:"))
+            .await
+            .status(),
+        400
+    );
     // A webhook: verified without asking for a user.
     let hook = test::TestRequest::post()
         .uri("/pusher/webhooks")

@@ -74,9 +74,7 @@ pub use pusher_auth_tower::{self, PusherAuthLayer, PusherAuthService};
 /// What a handler or an authorizer usually needs, in one import.
 pub mod prelude {
     pub use crate::{authorize_with, authorize_with_state, RouterExt, SenderSocket};
-    pub use pusher_auth::authorizer::{
-        ChannelDecision, ChannelRequest, UserDecision, UserRequest,
-    };
+    pub use pusher_auth::authorizer::{ChannelDecision, ChannelRequest, UserDecision, UserRequest};
     pub use pusher_auth::routes::{Access, ChannelRoutes, Membership};
     pub use pusher_auth::{
         Authorizer, ChannelKind, ChannelName, Credentials, PresenceMember, SocketId, UserData,
@@ -245,7 +243,10 @@ where
 {
     type Error = BoxError;
 
-    async fn authorize_channel(&self, request: ChannelRequest) -> Result<ChannelDecision, BoxError> {
+    async fn authorize_channel(
+        &self,
+        request: ChannelRequest,
+    ) -> Result<ChannelDecision, BoxError> {
         match extract::<U, S>(request.head(), &self.state).await {
             Extracted::User(user) => self
                 .policy
@@ -330,11 +331,9 @@ pub trait RouterExt<S>: Sized {
 
 impl<S: Clone + Send + Sync + 'static> RouterExt<S> for Router<S> {
     fn pusher_auth<A: Authorizer>(self, layer: PusherAuthLayer<A>) -> Self {
-        layer
-            .services()
-            .fold(self, |router, (path, service)| {
-                router.route_service(path, service)
-            })
+        layer.services().fold(self, |router, (path, service)| {
+            router.route_service(path, service)
+        })
     }
 }
 

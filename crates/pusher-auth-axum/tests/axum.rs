@@ -18,10 +18,12 @@ use axum::routing::get;
 use axum::Router;
 use http_body_util::BodyExt;
 use pusher_auth::authorizer::{ChannelDecision, ChannelRequest, UserDecision, UserRequest};
+use pusher_auth::routes::ChannelRoutes;
 use pusher_auth::testing::{verify_channel_auth, verify_user_auth};
 use pusher_auth::{ChannelKind, Credentials, PresenceMember, UserData, UserId};
-use pusher_auth::routes::ChannelRoutes;
-use pusher_auth_axum::{authorize_with, authorize_with_state, PusherAuthLayer, RouterExt, SenderSocket};
+use pusher_auth_axum::{
+    authorize_with, authorize_with_state, PusherAuthLayer, RouterExt, SenderSocket,
+};
 use tower::ServiceExt;
 
 #[derive(Clone)]
@@ -234,12 +236,18 @@ async fn extractors_with_state() {
 #[tokio::test]
 async fn later_fallbacks_merges_and_nesting_do_not_hide_the_endpoints() {
     let auth = |path: &str| post(path, "socket_id=1.2&channel_name=private-room", Some("ann"));
-    let base = || Router::new().route("/", get(|| async { "home" })).pusher_auth(layer());
+    let base = || {
+        Router::new()
+            .route("/", get(|| async { "home" }))
+            .pusher_auth(layer())
+    };
     let fallback = base().fallback(|| async { (StatusCode::NOT_FOUND, "app 404") });
-    let fallback_service = base().fallback_service(tower::service_fn(|_req: Request<Body>| async {
-        Ok::<_, Infallible>((StatusCode::NOT_FOUND, "static files").into_response())
-    }));
-    let merged = base().merge(Router::new().fallback(|| async { (StatusCode::NOT_FOUND, "merged 404") }));
+    let fallback_service =
+        base().fallback_service(tower::service_fn(|_req: Request<Body>| async {
+            Ok::<_, Infallible>((StatusCode::NOT_FOUND, "static files").into_response())
+        }));
+    let merged =
+        base().merge(Router::new().fallback(|| async { (StatusCode::NOT_FOUND, "merged 404") }));
     let merged_into = Router::new()
         .fallback(|| async { (StatusCode::NOT_FOUND, "outer 404") })
         .merge(base());
@@ -253,13 +261,33 @@ async fn later_fallbacks_merges_and_nesting_do_not_hide_the_endpoints() {
         assert_eq!(status, StatusCode::OK, "{name}: {body}");
         verify_channel_auth(&credentials(), "1.2", "private-room", body.as_bytes()).unwrap();
         // The app's own routes and fallback still work.
-        assert_eq!(call(app.clone(), Request::get("/").body(Body::empty()).unwrap()).await.1, "home");
-        assert_eq!(call(app, Request::get("/nope").body(Body::empty()).unwrap()).await.0, StatusCode::NOT_FOUND);
+        assert_eq!(
+            call(app.clone(), Request::get("/").body(Body::empty()).unwrap())
+                .await
+                .1,
+            "home"
+        );
+        assert_eq!(
+            call(app, Request::get("/nope").body(Body::empty()).unwrap())
+                .await
+                .0,
+            StatusCode::NOT_FOUND
+        );
     }
     // Nested under /api, the endpoints move with the router.
-    let nested = Router::new().nest("/api", base()).fallback(|| async { (StatusCode::NOT_FOUND, "x") });
-    assert_eq!(call(nested.clone(), auth("/api/channels/authorize")).await.0, StatusCode::OK);
-    assert_eq!(call(nested, auth("/channels/authorize")).await.0, StatusCode::NOT_FOUND);
+    let nested = Router::new()
+        .nest("/api", base())
+        .fallback(|| async { (StatusCode::NOT_FOUND, "x") });
+    assert_eq!(
+        call(nested.clone(), auth("/api/channels/authorize"))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(nested, auth("/channels/authorize")).await.0,
+        StatusCode::NOT_FOUND
+    );
 }
 
 /// An extractor that fails as a missing session layer does: with a 500.
@@ -269,24 +297,43 @@ struct Broken;
 impl<S: Send + Sync> FromRequestParts<S> for Broken {
     type Rejection = (StatusCode, &'static str);
     async fn from_request_parts(_: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Err((StatusCode::INTERNAL_SERVER_ERROR, "Can't extract session. Is `SessionManagerLayer` enabled?"))
+        Err((
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Can't extract session. Is `SessionManagerLayer` enabled?",
+        ))
     }
 }
 
 #[tokio::test]
 async fn server_error_rejections_stay_server_errors() {
-    let allow = |_: Broken, _: ChannelRequest| async { Ok::<_, Infallible>(ChannelDecision::Allow) };
+    let allow =
+        |_: Broken, _: ChannelRequest| async { Ok::<_, Infallible>(ChannelDecision::Allow) };
     let app = Router::new().pusher_auth(PusherAuthLayer::new(credentials(), authorize_with(allow)));
-    let (status, body) = call(app.clone(), post("/pusher/auth", "socket_id=1.2&channel_name=private-a", None)).await;
+    let (status, body) = call(
+        app.clone(),
+        post("/pusher/auth", "socket_id=1.2&channel_name=private-a", None),
+    )
+    .await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
     assert!(body.contains("authorizer_error"), "{body}");
     let batch = "socket_id=1.2&channel_name[0]=private-a&channel_name[1]=private-b";
     let (status, body) = call(app, post("/pusher/auth", batch, None)).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body, r#"{"private-a":{"status":500},"private-b":{"status":500}}"#);
+    assert_eq!(
+        body,
+        r#"{"private-a":{"status":500},"private-b":{"status":500}}"#
+    );
     // A 401 rejection (not logged in) denies.
     let app = Router::new().pusher_auth(layer());
-    let (status, _) = call(app, post("/channels/authorize", "socket_id=1.2&channel_name=private-a", None)).await;
+    let (status, _) = call(
+        app,
+        post(
+            "/channels/authorize",
+            "socket_id=1.2&channel_name=private-a",
+            None,
+        ),
+    )
+    .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
@@ -295,17 +342,31 @@ async fn server_error_rejections_stay_server_errors() {
 async fn tower_sessions_without_its_layer_is_a_500() {
     use tower_sessions::{MemoryStore, Session, SessionManagerLayer};
     let policy = |session: Session, _: ChannelRequest| async move {
-        let user: Option<String> = session.get("user").await.map_err(|e| Box::new(e) as pusher_auth::authorizer::BoxError)?;
-        Ok::<_, pusher_auth::authorizer::BoxError>(ChannelDecision::allow_if(user.is_some(), "not logged in"))
+        let user: Option<String> = session
+            .get("user")
+            .await
+            .map_err(|e| Box::new(e) as pusher_auth::authorizer::BoxError)?;
+        Ok::<_, pusher_auth::authorizer::BoxError>(ChannelDecision::allow_if(
+            user.is_some(),
+            "not logged in",
+        ))
     };
     let pusher = PusherAuthLayer::new(credentials(), authorize_with(policy));
     let forgot = Router::new().pusher_auth(pusher.clone());
-    let (status, _) = call(forgot, post("/pusher/auth", "socket_id=1.2&channel_name=private-a", None)).await;
+    let (status, _) = call(
+        forgot,
+        post("/pusher/auth", "socket_id=1.2&channel_name=private-a", None),
+    )
+    .await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     let with_layer = Router::new()
         .pusher_auth(pusher)
         .layer(SessionManagerLayer::new(MemoryStore::default()));
-    let (status, _) = call(with_layer, post("/pusher/auth", "socket_id=1.2&channel_name=private-a", None)).await;
+    let (status, _) = call(
+        with_layer,
+        post("/pusher/auth", "socket_id=1.2&channel_name=private-a", None),
+    )
+    .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
@@ -325,13 +386,24 @@ impl<S: Send + Sync> FromRequestParts<S> for Counted {
 
 #[tokio::test]
 async fn a_batch_extracts_the_user_once() {
-    let routes = ChannelRoutes::new().private("c.{n}", |_: Counted, n: u32| async move { n % 2 == 0 });
-    let app = Router::new().pusher_auth(PusherAuthLayer::new(credentials(), authorize_with(routes)));
-    let batch: String = (0..100).map(|i| format!("&channel_name[{i}]=private-c.{i}")).collect();
+    let routes =
+        ChannelRoutes::new().private("c.{n}", |_: Counted, n: u32| async move { n % 2 == 0 });
+    let app =
+        Router::new().pusher_auth(PusherAuthLayer::new(credentials(), authorize_with(routes)));
+    let batch: String = (0..100)
+        .map(|i| format!("&channel_name[{i}]=private-c.{i}"))
+        .collect();
     let before = EXTRACTIONS.load(std::sync::atomic::Ordering::SeqCst);
-    let (status, body) = call(app, post("/pusher/auth", &format!("socket_id=1.2{batch}"), None)).await;
+    let (status, body) = call(
+        app,
+        post("/pusher/auth", &format!("socket_id=1.2{batch}"), None),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(EXTRACTIONS.load(std::sync::atomic::Ordering::SeqCst) - before, 1);
+    assert_eq!(
+        EXTRACTIONS.load(std::sync::atomic::Ordering::SeqCst) - before,
+        1
+    );
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["private-c.2"]["status"], 200);
     assert_eq!(v["private-c.3"]["status"], 403);
@@ -340,23 +412,57 @@ async fn a_batch_extracts_the_user_once() {
 #[tokio::test]
 async fn channel_routes_receive_the_extracted_user() {
     let routes = ChannelRoutes::new()
-        .private("orders.{id}", |user: User, id: u64| async move { user.name == "ann" && id == 7 })
+        .private("orders.{id}", |user: User, id: u64| async move {
+            user.name == "ann" && id == 7
+        })
         .presence("chat", |user: User, (): ()| async move {
-            PresenceMember::new(UserId::new(user.name.clone()).unwrap()).with_info(serde_json::json!({ "name": user.name }))
+            PresenceMember::new(UserId::new(user.name.clone()).unwrap())
+                .with_info(serde_json::json!({ "name": user.name }))
         })
         .user(|user: User| async move { UserData::new(UserId::new(user.name).unwrap()) });
-    let app = Router::new().pusher_auth(PusherAuthLayer::new(credentials(), authorize_with(routes)).for_laravel_echo());
-    let ch = |name: &str, user: Option<&str>| post("/broadcasting/auth", &format!("socket_id=1.2&channel_name={name}"), user);
-    assert_eq!(call(app.clone(), ch("private-orders.7", Some("ann"))).await.0, StatusCode::OK);
-    assert_eq!(call(app.clone(), ch("private-orders.7", Some("bob"))).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(call(app.clone(), ch("private-orders.007", Some("ann"))).await.0, StatusCode::FORBIDDEN);
+    let app = Router::new().pusher_auth(
+        PusherAuthLayer::new(credentials(), authorize_with(routes)).for_laravel_echo(),
+    );
+    let ch = |name: &str, user: Option<&str>| {
+        post(
+            "/broadcasting/auth",
+            &format!("socket_id=1.2&channel_name={name}"),
+            user,
+        )
+    };
+    assert_eq!(
+        call(app.clone(), ch("private-orders.7", Some("ann")))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(app.clone(), ch("private-orders.7", Some("bob")))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        call(app.clone(), ch("private-orders.007", Some("ann")))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
     let (status, body) = call(app.clone(), ch("presence-chat", Some("ann"))).await;
     assert_eq!(status, StatusCode::OK);
-    let verified = verify_channel_auth(&credentials(), "1.2", "presence-chat", body.as_bytes()).unwrap();
+    let verified =
+        verify_channel_auth(&credentials(), "1.2", "presence-chat", body.as_bytes()).unwrap();
     assert_eq!(verified.member().unwrap()["user_info"]["name"], "ann");
-    let (status, body) = call(app, post("/broadcasting/user-auth", "socket_id=1.2", Some("ann"))).await;
+    let (status, body) = call(
+        app,
+        post("/broadcasting/user-auth", "socket_id=1.2", Some("ann")),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(verify_user_auth(&credentials(), "1.2", body.as_bytes()).unwrap()["id"], "ann");
+    assert_eq!(
+        verify_user_auth(&credentials(), "1.2", body.as_bytes()).unwrap()["id"],
+        "ann"
+    );
 }
 
 #[tokio::test]
@@ -374,8 +480,14 @@ async fn sender_socket_reads_x_socket_id() {
         }
         b.body(Body::empty()).unwrap()
     };
-    assert_eq!(call(app.clone(), send(Some("123.456"))).await, (StatusCode::OK, r#"Some("123.456")"#.into()));
-    assert_eq!(call(app.clone(), send(None)).await, (StatusCode::OK, "None".into()));
+    assert_eq!(
+        call(app.clone(), send(Some("123.456"))).await,
+        (StatusCode::OK, r#"Some("123.456")"#.into())
+    );
+    assert_eq!(
+        call(app.clone(), send(None)).await,
+        (StatusCode::OK, "None".into())
+    );
     let (status, body) = call(app, send(Some("123.456:x"))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("invalid_socket_id"));

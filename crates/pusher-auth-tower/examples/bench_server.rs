@@ -17,9 +17,9 @@
 #![allow(missing_docs, clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
-use axum::response::IntoResponse;
 use pusher_auth::testing::AllowPrivate;
 use pusher_auth::Credentials;
 use pusher_auth_tower::PusherAuthLayer;

@@ -200,8 +200,11 @@ async fn preflights_reach_cors_whichever_side_of_the_layer_it_sits() {
             .allow_headers([CONTENT_TYPE, HeaderName::from_static("x-csrf-token")])
     };
     let pusher = || {
-        PusherAuthLayer::new(Credentials::new("app-key", "app-secret").unwrap(), authorizer)
-            .with_channel_path("/channels/authorize")
+        PusherAuthLayer::new(
+            Credentials::new("app-key", "app-secret").unwrap(),
+            authorizer,
+        )
+        .with_channel_path("/channels/authorize")
     };
     let router = || Router::new().route("/channels/send-message", post(|| async { "sent" }));
     let preflight = || {
@@ -234,7 +237,10 @@ async fn preflights_reach_cors_whichever_side_of_the_layer_it_sits() {
         .service(router());
     for (name, response) in [
         ("inside", inside.clone().oneshot(preflight()).await.unwrap()),
-        ("outside", outside.clone().oneshot(preflight()).await.unwrap()),
+        (
+            "outside",
+            outside.clone().oneshot(preflight()).await.unwrap(),
+        ),
     ] {
         assert_eq!(response.status(), StatusCode::OK, "{name}");
         assert_eq!(
@@ -245,8 +251,14 @@ async fn preflights_reach_cors_whichever_side_of_the_layer_it_sits() {
     }
     let answered = outside.oneshot(post_auth()).await.unwrap();
     assert_eq!(answered.status(), StatusCode::OK);
-    assert_eq!(answered.headers()[ACCESS_CONTROL_ALLOW_ORIGIN], "https://chat.example");
+    assert_eq!(
+        answered.headers()[ACCESS_CONTROL_ALLOW_ORIGIN],
+        "https://chat.example"
+    );
     // Inside, CORS headers on the POST answer come from the inner CORS layer only for what it
     // answers; the layer's own answer is still 200.
-    assert_eq!(inside.oneshot(post_auth()).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        inside.oneshot(post_auth()).await.unwrap().status(),
+        StatusCode::OK
+    );
 }

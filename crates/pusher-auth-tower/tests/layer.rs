@@ -515,7 +515,10 @@ struct Who(String);
 #[tokio::test]
 async fn channel_routes_under_the_layer() {
     let routes = ChannelRoutes::new()
-        .channel("chat.{room}", |_who: Who, room: u32| async move { room < 10 })
+        .channel(
+            "chat.{room}",
+            |_who: Who, room: u32| async move { room < 10 },
+        )
         .presence("lobby", |who: Who, (): ()| async move {
             PresenceMember::new(UserId::new(who.0).unwrap())
         });
@@ -1278,14 +1281,28 @@ async fn webhooks_have_their_own_body_limit() {
     let (req, len) = hook(520);
     assert!(len > pusher_auth_tower::DEFAULT_WEBHOOK_BODY_LIMIT);
     let (status, _, body) = send_with(&layer, req).await;
-    assert_eq!((status, error_code(&body)), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large".into()));
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large".into())
+    );
     // The auth endpoints keep their 16 KiB.
-    let big = format!("socket_id=1.1&channel_name=private-a&pad={}", "x".repeat(17 * 1024));
-    assert_eq!(send_with(&layer, post("/pusher/auth", &big, Some("a"))).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+    let big = format!(
+        "socket_id=1.1&channel_name=private-a&pad={}",
+        "x".repeat(17 * 1024)
+    );
+    assert_eq!(
+        send_with(&layer, post("/pusher/auth", &big, Some("a")))
+            .await
+            .0,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
     // Both limits are configurable.
     let small = layer.clone().with_webhook_body_limit(1024);
     let (req, _) = hook(2);
-    assert_eq!(send_with(&small, req).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        send_with(&small, req).await.0,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
 }
 
 #[tokio::test]
@@ -1295,7 +1312,11 @@ async fn the_sign_in_path_is_left_alone_unless_sign_in_is_configured() {
         Ok::<_, Infallible>(ChannelDecision::Allow)
     });
     assert_eq!(channels_only.user_path(), None);
-    let (_, _, body) = send_with(&channels_only, post("/pusher/user-auth", "socket_id=1.1", Some("a"))).await;
+    let (_, _, body) = send_with(
+        &channels_only,
+        post("/pusher/user-auth", "socket_id=1.1", Some("a")),
+    )
+    .await;
     assert_eq!(body, "inner POST /pusher/user-auth");
     // Channel routes without a `user` handler: the same.
     let routes = ChannelRoutes::new().private("chat", |_: Who, (): ()| async { true });
@@ -1303,13 +1324,31 @@ async fn the_sign_in_path_is_left_alone_unless_sign_in_is_configured() {
     assert_eq!(routes_layer.user_path(), None);
     // With one, the path is answered.
     let routes = routes.user(|who: Who| async move { UserData::new(UserId::new(who.0).unwrap()) });
-    assert_eq!(PusherAuthLayer::new(credentials(), routes).user_path(), Some("/pusher/user-auth"));
+    assert_eq!(
+        PusherAuthLayer::new(credentials(), routes).user_path(),
+        Some("/pusher/user-auth")
+    );
     // The Laravel Echo preset moves both paths.
     let echo = layer().for_laravel_echo();
-    assert_eq!((echo.channel_path(), echo.user_path()), ("/broadcasting/auth", Some("/broadcasting/user-auth")));
-    let (status, _, _) = send_with(&echo, post("/broadcasting/auth", "socket_id=1.1&channel_name=private-chat", Some("a"))).await;
+    assert_eq!(
+        (echo.channel_path(), echo.user_path()),
+        ("/broadcasting/auth", Some("/broadcasting/user-auth"))
+    );
+    let (status, _, _) = send_with(
+        &echo,
+        post(
+            "/broadcasting/auth",
+            "socket_id=1.1&channel_name=private-chat",
+            Some("a"),
+        ),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _, _) = send_with(&echo, post("/broadcasting/user-auth", "socket_id=1.1", Some("a"))).await;
+    let (status, _, _) = send_with(
+        &echo,
+        post("/broadcasting/user-auth", "socket_id=1.1", Some("a")),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
 }
 
@@ -1341,8 +1380,13 @@ fn paths_are_checked_when_configured() {
     );
     assert_eq!(
         message(|| {
-            let clash = layer().with_webhooks("/pusher/user-auth", |_: Webhook, _: http::request::Parts| async { Ok::<_, Infallible>(()) });
-            drop(clash.layer(service_fn(|_: Request<Full<Bytes>>| async { Ok::<_, Infallible>(Response::new(Full::new(Bytes::new()))) })));
+            let clash = layer().with_webhooks(
+                "/pusher/user-auth",
+                |_: Webhook, _: http::request::Parts| async { Ok::<_, Infallible>(()) },
+            );
+            drop(clash.layer(service_fn(|_: Request<Full<Bytes>>| async {
+                Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
+            })));
         }),
         "pusher-auth: the User and Webhook endpoints are both at `/pusher/user-auth`"
     );
@@ -1358,10 +1402,15 @@ async fn an_empty_batch_is_refused() {
     let req = Request::post("/pusher/auth")
         .header("content-type", "application/json")
         .header("x-user", "a")
-        .body(Full::new(Bytes::from_static(br#"{"socket_id":"1.1","channel_name":[]}"#)))
+        .body(Full::new(Bytes::from_static(
+            br#"{"socket_id":"1.1","channel_name":[]}"#,
+        )))
         .unwrap();
     let (status, _, body) = send(req).await;
-    assert_eq!((status, error_code(&body)), (StatusCode::BAD_REQUEST, "invalid_batch".into()));
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_batch".into())
+    );
 }
 
 /// How many decisions run at once while a batch is decided.
@@ -1373,7 +1422,10 @@ struct InFlight {
 impl pusher_auth::Authorizer for InFlight {
     type Error = Infallible;
 
-    async fn authorize_channel(&self, _request: ChannelRequest) -> Result<ChannelDecision, Infallible> {
+    async fn authorize_channel(
+        &self,
+        _request: ChannelRequest,
+    ) -> Result<ChannelDecision, Infallible> {
         {
             let mut n = self.now.lock().unwrap();
             n.0 += 1;
@@ -1387,7 +1439,9 @@ impl pusher_auth::Authorizer for InFlight {
 
 #[tokio::test]
 async fn batches_are_decided_concurrently_within_the_limit() {
-    let batch: String = (0..40).map(|i| format!("&channel_name[{i}]=private-c{i}")).collect();
+    let batch: String = (0..40)
+        .map(|i| format!("&channel_name[{i}]=private-c{i}"))
+        .collect();
     let body = format!("socket_id=1.1{batch}");
     for (limit, expected) in [(None, 16), (Some(1), 1), (Some(64), 40)] {
         let probe = InFlight::default();
@@ -1414,7 +1468,10 @@ struct Shuffled;
 impl pusher_auth::Authorizer for Shuffled {
     type Error = Infallible;
 
-    async fn authorize_channel(&self, request: ChannelRequest) -> Result<ChannelDecision, Infallible> {
+    async fn authorize_channel(
+        &self,
+        request: ChannelRequest,
+    ) -> Result<ChannelDecision, Infallible> {
         Ok(ChannelDecision::allow_if(
             request.channel().as_str() == "private-public",
             "admins only",

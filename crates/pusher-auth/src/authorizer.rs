@@ -211,7 +211,12 @@ struct ChannelInner {
 
 impl ChannelRequest {
     /// A request, as an adapter (or a test) builds it.
-    pub fn new(socket_id: SocketId, channel: ChannelName, params: Params, head: RequestHead) -> Self {
+    pub fn new(
+        socket_id: SocketId,
+        channel: ChannelName,
+        params: Params,
+        head: RequestHead,
+    ) -> Self {
         Self::sharing(socket_id, channel, &Arc::new(Shared { params, head }))
     }
 

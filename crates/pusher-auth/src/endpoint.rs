@@ -291,7 +291,9 @@ fn check_path(path: &str, what: &str) {
         panic!("pusher-auth: the {what} path `{path}` must start with `/`");
     }
     if path.contains(['?', '#', '{', '}', '*', ':', '<', '>'])
-        || path.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+        || path
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
     {
         panic!("pusher-auth: the {what} path `{path}` must be a plain path (no query, fragment, spaces or route-pattern characters)");
     }
@@ -456,7 +458,11 @@ impl<A> Endpoints<A> {
     /// The user sign-in path, when sign-in is answered: a path is configured and the
     /// authorizer signs users in.
     pub fn user_path(&self) -> Option<&str> {
-        self.inner.paths.user.as_deref().filter(|_| self.inner.signs_in)
+        self.inner
+            .paths
+            .user
+            .as_deref()
+            .filter(|_| self.inner.signs_in)
     }
 
     /// The webhook path, if webhooks are configured.
@@ -550,8 +556,10 @@ impl<A: Authorizer> Endpoints<A> {
     /// Answers a prechecked request whose body has been read (at most
     /// [`Endpoints::body_limit`] bytes).
     pub async fn answer(&self, checked: Checked, head: RequestHead, body: &[u8]) -> Answer {
-        self.answer_with(checked, head, body, || async { Ok(http::Extensions::new()) })
-            .await
+        self.answer_with(checked, head, body, || async {
+            Ok(http::Extensions::new())
+        })
+        .await
     }
 
     /// [`Endpoints::answer`], with `find_user` run once the request has parsed as a valid
@@ -614,7 +622,11 @@ impl<A: Authorizer> Endpoints<A> {
             Channels::One(channel) => {
                 refuse_early(&socket_id, &channel, &self.inner.credentials)?;
                 let request = ChannelRequest::new(socket_id, channel, params, head);
-                let decision = self.inner.authorizer.authorize_channel(request.clone()).await;
+                let decision = self
+                    .inner
+                    .authorizer
+                    .authorize_channel(request.clone())
+                    .await;
                 self.sign(
                     request.socket_id(),
                     request.channel(),
@@ -631,17 +643,21 @@ impl<A: Authorizer> Endpoints<A> {
                 for entry in &entries {
                     let outcome = match entry.channel() {
                         Err(_) => Some(BatchOutcome::Refused(400)),
-                        Ok(channel) => match refuse_early(&socket_id, channel, &self.inner.credentials) {
-                            Err(refusal) => Some(BatchOutcome::Refused(refusal.status.as_u16())),
-                            Ok(()) => {
-                                requests.push(ChannelRequest::sharing(
-                                    socket_id.clone(),
-                                    channel.clone(),
-                                    &shared,
-                                ));
-                                None
+                        Ok(channel) => {
+                            match refuse_early(&socket_id, channel, &self.inner.credentials) {
+                                Err(refusal) => {
+                                    Some(BatchOutcome::Refused(refusal.status.as_u16()))
+                                }
+                                Ok(()) => {
+                                    requests.push(ChannelRequest::sharing(
+                                        socket_id.clone(),
+                                        channel.clone(),
+                                        &shared,
+                                    ));
+                                    None
+                                }
                             }
-                        },
+                        }
                     };
                     outcomes.push(outcome);
                 }
@@ -735,9 +751,14 @@ impl<A: Authorizer> Endpoints<A> {
                 tracing::error!(target: "pusher_auth", channel = %channel, "the authorizer allowed a presence channel without member data; decide ChannelDecision::member(…) (channel routes: a presence route returning a Membership)");
                 return Err(Answer::internal("misconfigured"));
             }
-            Ok(ChannelDecision::Allow) => self.inner.credentials.authorize_channel(socket_id, channel),
+            Ok(ChannelDecision::Allow) => {
+                self.inner.credentials.authorize_channel(socket_id, channel)
+            }
             Ok(ChannelDecision::Member(member)) => match member.channel_data() {
-                Ok(data) => self.inner.credentials.authorize_presence(socket_id, channel, data),
+                Ok(data) => self
+                    .inner
+                    .credentials
+                    .authorize_presence(socket_id, channel, data),
                 Err(e) => {
                     tracing::error!(target: "pusher_auth", channel = %channel, error = %e, "the decided presence member is invalid");
                     return Err(Answer::internal("misconfigured"));

@@ -560,7 +560,12 @@ impl<U: Send + 'static> ChannelRoutes<U> {
         Fut: Future + Send + 'static,
         Fut::Output: RouteOutput<Access>,
     {
-        self.route(Kinds::PrivateAndEncrypted, pattern, handler, Decided::Access)
+        self.route(
+            Kinds::PrivateAndEncrypted,
+            pattern,
+            handler,
+            Decided::Access,
+        )
     }
 
     /// Adds a route for `private-` channels only. See [`ChannelRoutes::channel`].
@@ -780,7 +785,10 @@ where
 {
     type Error = BoxError;
 
-    async fn authorize_channel(&self, request: ChannelRequest) -> Result<ChannelDecision, BoxError> {
+    async fn authorize_channel(
+        &self,
+        request: ChannelRequest,
+    ) -> Result<ChannelDecision, BoxError> {
         match request.extensions().get::<U>().cloned() {
             Some(user) => self.decide(user, request).await,
             None => Ok(ChannelDecision::deny(missing_extension::<U>())),
@@ -1405,19 +1413,19 @@ mod tests {
                 Access::allow_if(x == "ok" && u.0 == "ann", "not ok")
             })
             .private("num.{n}", |_u: User, n: u32| async move { n == 7 })
-            .presence(
-                "pair.{a}.{b}",
-                |u: User, (a, b): (u8, String)| async move {
-                    (a == 1 && b == "z").then(|| PresenceMember::new(UserId::new(u.0).unwrap()))
-                },
-            )
+            .presence("pair.{a}.{b}", |u: User, (a, b): (u8, String)| async move {
+                (a == 1 && b == "z").then(|| PresenceMember::new(UserId::new(u.0).unwrap()))
+            })
             .encrypted("named.{a}.{b}", |_u: User, t: Two| async move {
                 Ok::<_, Infallible>(t.a == 2 && t.b == "q")
             })
             .private("err", |_u: User, (): ()| async {
                 Err::<bool, _>("database down")
             });
-        assert_eq!(decide(&routes, "private-pass.ok").unwrap(), ChannelDecision::Allow);
+        assert_eq!(
+            decide(&routes, "private-pass.ok").unwrap(),
+            ChannelDecision::Allow
+        );
         assert_eq!(
             decide(&routes, "private-encrypted-pass.ok").unwrap(),
             ChannelDecision::Allow
@@ -1428,7 +1436,10 @@ mod tests {
             &decide(&routes, "presence-pass.ok"),
             "no channel route matches"
         ));
-        assert_eq!(decide(&routes, "private-num.7").unwrap(), ChannelDecision::Allow);
+        assert_eq!(
+            decide(&routes, "private-num.7").unwrap(),
+            ChannelDecision::Allow
+        );
         assert!(denied(
             &decide(&routes, "private-num.8"),
             "route `num.{n}`: the route handler returned false"
@@ -1472,8 +1483,8 @@ mod tests {
         );
         // Prefix confusion: `private-encrypted-x` is an encrypted channel named `x`, never a
         // private channel named `encrypted-x`.
-        let routes = ChannelRoutes::new()
-            .private("encrypted-{x}", |_u: User, _x: String| async { true });
+        let routes =
+            ChannelRoutes::new().private("encrypted-{x}", |_u: User, _x: String| async { true });
         assert!(denied(
             &decide(&routes, "private-encrypted-x"),
             "no channel route matches"
@@ -1493,12 +1504,29 @@ mod tests {
             Blue,
         }
         let routes = ChannelRoutes::new()
-            .private("team.{t}", |_u: User, t: Team| async move { t == Team::Red })
-            .private("maybe.{m}", |_u: User, m: Option<u8>| async move { m == Some(3) });
-        assert_eq!(decide(&routes, "private-team.red").unwrap(), ChannelDecision::Allow);
-        assert!(denied(&decide(&routes, "private-team.blue"), "returned false"));
-        assert!(denied(&decide(&routes, "private-team.green"), "unknown variant"));
-        assert_eq!(decide(&routes, "private-maybe.3").unwrap(), ChannelDecision::Allow);
+            .private(
+                "team.{t}",
+                |_u: User, t: Team| async move { t == Team::Red },
+            )
+            .private("maybe.{m}", |_u: User, m: Option<u8>| async move {
+                m == Some(3)
+            });
+        assert_eq!(
+            decide(&routes, "private-team.red").unwrap(),
+            ChannelDecision::Allow
+        );
+        assert!(denied(
+            &decide(&routes, "private-team.blue"),
+            "returned false"
+        ));
+        assert!(denied(
+            &decide(&routes, "private-team.green"),
+            "unknown variant"
+        ));
+        assert_eq!(
+            decide(&routes, "private-maybe.3").unwrap(),
+            ChannelDecision::Allow
+        );
     }
 
     /// A value too long for a fixed-size type (as `arrayvec::ArrayString` reports it, with
@@ -1517,28 +1545,45 @@ mod tests {
             }
         }
         let routes = ChannelRoutes::new()
-            .private("room.{code}", |_u: User, code: Code| async move { code.0 == "abcd" });
-        assert_eq!(decide(&routes, "private-room.abcd").unwrap(), ChannelDecision::Allow);
-        assert!(denied(&decide(&routes, "private-room.abcdefgh"), "at most 4 bytes"));
+            .private("room.{code}", |_u: User, code: Code| async move {
+                code.0 == "abcd"
+            });
+        assert_eq!(
+            decide(&routes, "private-room.abcd").unwrap(),
+            ChannelDecision::Allow
+        );
+        assert!(denied(
+            &decide(&routes, "private-room.abcdefgh"),
+            "at most 4 bytes"
+        ));
     }
 
     #[test]
     fn sign_in_through_routes() {
         let routes: ChannelRoutes<User> = ChannelRoutes::new();
         assert!(!Policy::signs_in(&routes));
-        let routes = routes.user(|u: User| async move { Some(UserData::new(UserId::new(u.0).unwrap())) });
+        let routes =
+            routes.user(|u: User| async move { Some(UserData::new(UserId::new(u.0).unwrap())) });
         assert!(Policy::signs_in(&routes));
         let (head, ()) = http::Request::new(()).into_parts();
         let request = UserRequest::new(SocketId::new("1.1").unwrap(), Params::default(), head);
         let decision = block_on(Policy::authenticate_user(&routes, User("ann"), request)).unwrap();
-        assert!(matches!(decision, UserDecision::SignIn(u) if u.user_data().unwrap().id().as_str() == "ann"));
+        assert!(
+            matches!(decision, UserDecision::SignIn(u) if u.user_data().unwrap().id().as_str() == "ann")
+        );
     }
 
     #[test]
     fn from_extensions_without_the_user_denies_naming_the_type() {
         let routes = ChannelRoutes::new().private("chat", |_u: User, (): ()| async { true });
-        let d = block_on(Authorizer::authorize_channel(&routes, request("private-chat")));
-        assert!(denied(&d, "no `pusher_auth::routes::tests::User` in the request extensions"));
+        let d = block_on(Authorizer::authorize_channel(
+            &routes,
+            request("private-chat"),
+        ));
+        assert!(denied(
+            &d,
+            "no `pusher_auth::routes::tests::User` in the request extensions"
+        ));
         let (mut head, ()) = http::Request::new(()).into_parts();
         head.extensions.insert(User("ann"));
         let with_user = ChannelRequest::new(
@@ -1564,19 +1609,22 @@ mod tests {
             (
                 "a tuple of 3 for 2 parameters",
                 registration_panic(|| {
-                    let _ = ChannelRoutes::new().private("a.{x}.{y}", |_u: User, _p: (u8, u8, u8)| async { true });
+                    let _ = ChannelRoutes::new()
+                        .private("a.{x}.{y}", |_u: User, _p: (u8, u8, u8)| async { true });
                 }),
             ),
             (
                 "a value for a pattern without parameters",
                 registration_panic(|| {
-                    let _ = ChannelRoutes::new().private("chat", |_u: User, _p: u64| async { true });
+                    let _ =
+                        ChannelRoutes::new().private("chat", |_u: User, _p: u64| async { true });
                 }),
             ),
             (
                 "unit for a pattern with a parameter",
                 registration_panic(|| {
-                    let _ = ChannelRoutes::new().private("chat.{id}", |_u: User, (): ()| async { true });
+                    let _ = ChannelRoutes::new()
+                        .private("chat.{id}", |_u: User, (): ()| async { true });
                 }),
             ),
             (
@@ -1587,13 +1635,15 @@ mod tests {
                     struct Order {
                         order_id: u64,
                     }
-                    let _ = ChannelRoutes::new().private("orders.{id}", |_u: User, _o: Order| async { true });
+                    let _ = ChannelRoutes::new()
+                        .private("orders.{id}", |_u: User, _o: Order| async { true });
                 }),
             ),
             (
                 "a single value for two parameters",
                 registration_panic(|| {
-                    let _ = ChannelRoutes::new().private("a.{x}.{y}", |_u: User, _p: String| async { true });
+                    let _ = ChannelRoutes::new()
+                        .private("a.{x}.{y}", |_u: User, _p: String| async { true });
                 }),
             ),
         ];
@@ -1609,7 +1659,10 @@ mod tests {
         }
         // Shapes that fit, or that the probe cannot judge, register.
         let _ = ChannelRoutes::new()
-            .private("a.{x}.{y}", |_u: User, _p: std::collections::HashMap<String, String>| async { true })
+            .private(
+                "a.{x}.{y}",
+                |_u: User, _p: std::collections::HashMap<String, String>| async { true },
+            )
             .private("b.{x}", |_u: User, _p: serde_json::Value| async { true })
             .private("c.{x}.{y}", |_u: User, _p: Vec<String>| async { true });
     }

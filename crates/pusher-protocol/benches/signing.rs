@@ -131,11 +131,10 @@ fn signing(c: &mut Criterion) {
     });
     g.bench_function("pusher_auth", |b| {
         b.iter(|| {
-            credentials
-                .authenticate_user(
-                    black_box(&socket),
-                    &black_box(&user).to_user_data().unwrap(),
-                )
+            credentials.authenticate_user(
+                black_box(&socket),
+                &black_box(&user).to_user_data().unwrap(),
+            )
         })
     });
     g.finish();

@@ -26,7 +26,9 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use crate::names::{ChannelKind, ChannelName, SocketId};
-use crate::sign::{check_presence, ChannelAuth, ChannelData, SerializedUserData, SignError, UserAuth};
+use crate::sign::{
+    check_presence, ChannelAuth, ChannelData, SerializedUserData, SignError, UserAuth,
+};
 
 pub(crate) type HmacSha256 = Hmac<Sha256>;
 

@@ -555,7 +555,11 @@ mod tests {
         assert!(UserId::new("é".repeat(UserId::MAX_LEN)).is_ok());
         assert!(matches!(
             UserId::new("é".repeat(UserId::MAX_LEN + 1)),
-            Err(NameError::TooLong { len: 129, max: 128, .. })
+            Err(NameError::TooLong {
+                len: 129,
+                max: 128,
+                ..
+            })
         ));
         assert_eq!(UserId::new("").unwrap_err().field(), "user_id");
     }

@@ -134,7 +134,8 @@ impl ChannelAuth {
     /// The JSON body pusher-js expects, by value: for a private channel, written into the
     /// `auth` string's own buffer, with no further allocation.
     pub fn into_json(self) -> String {
-        let plain = self.channel_data.is_none() && self.shared_secret.is_none() && self.auth_is_plain;
+        let plain =
+            self.channel_data.is_none() && self.shared_secret.is_none() && self.auth_is_plain;
         if !plain {
             return self.to_json();
         }
@@ -327,7 +328,8 @@ impl ChannelData {
     /// ```
     pub fn new(json: impl Into<String>) -> Result<Self, SignError> {
         let json = json.into();
-        let object = parse_object(&json).ok_or(SignError::InvalidChannelData("not a JSON object"))?;
+        let object =
+            parse_object(&json).ok_or(SignError::InvalidChannelData("not a JSON object"))?;
         let user_id = match object.get("user_id") {
             Some(serde_json::Value::String(id)) => UserId::new(id.as_str())?,
             _ => return Err(SignError::InvalidChannelData("user_id must be a string")),
@@ -493,7 +495,9 @@ impl SerializedUserData {
                         serde_json::Value::String(w) => {
                             UserId::new(w.as_str())?;
                         }
-                        _ => return Err(SignError::InvalidUserData("watchlist ids must be strings")),
+                        _ => {
+                            return Err(SignError::InvalidUserData("watchlist ids must be strings"))
+                        }
                     }
                 }
             }
@@ -515,7 +519,9 @@ impl SerializedUserData {
 
 impl fmt::Debug for SerializedUserData {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("SerializedUserData").field(&self.json).finish()
+        f.debug_tuple("SerializedUserData")
+            .field(&self.json)
+            .finish()
     }
 }
 
@@ -561,7 +567,6 @@ fn into_string(buf: Vec<u8>) -> Result<String, SignError> {
     // serde_json writes UTF-8 only; the check is kept rather than assumed.
     String::from_utf8(buf).map_err(|e| SignError::Serialize(serde::ser::Error::custom(e)))
 }
-
 
 pub(crate) fn check_presence(channel: &ChannelName) -> Result<(), SignError> {
     match channel.kind() {
@@ -755,8 +760,14 @@ mod tests {
         // Accepted as given, byte for byte (spaces and escapes of another SDK included).
         let python = r#"{"user_id": "auth0|5f7c", "user_info": {"name": "\u00e9"}}"#;
         assert_eq!(ChannelData::new(python).unwrap().as_str(), python);
-        assert_eq!(ChannelData::new(python).unwrap().user_id().as_str(), "auth0|5f7c");
-        let big = format!(r#"{{"user_id":"u","user_info":{{"x":"{}"}}}}"#, "a".repeat(MAX_USER_INFO_BYTES));
+        assert_eq!(
+            ChannelData::new(python).unwrap().user_id().as_str(),
+            "auth0|5f7c"
+        );
+        let big = format!(
+            r#"{{"user_id":"u","user_info":{{"x":"{}"}}}}"#,
+            "a".repeat(MAX_USER_INFO_BYTES)
+        );
         let cases: &[(&str, &str)] = &[
             ("[]", "not an object"),
             ("{", "not an object"),
@@ -771,10 +782,16 @@ mod tests {
             assert!(ChannelData::new(*json).is_err(), "{why}: {json}");
         }
         let long_id = format!(r#"{{"user_id":"{}"}}"#, "x".repeat(UserId::MAX_LEN + 1));
-        assert!(matches!(ChannelData::new(long_id), Err(SignError::InvalidUserId(_))));
+        assert!(matches!(
+            ChannelData::new(long_id),
+            Err(SignError::InvalidUserId(_))
+        ));
 
         let ok = r#"{"id":"a+b@x.com","user_info":{"n":1},"watchlist":["Zoë"]}"#;
-        assert_eq!(SerializedUserData::new(ok).unwrap().id().as_str(), "a+b@x.com");
+        assert_eq!(
+            SerializedUserData::new(ok).unwrap().id().as_str(),
+            "a+b@x.com"
+        );
         let many: Vec<String> = (0..=MAX_WATCHLIST).map(|i| format!("\"{i}\"")).collect();
         let too_many = format!(r#"{{"id":"u","watchlist":[{}]}}"#, many.join(","));
         for bad in [

@@ -294,7 +294,9 @@ mod tests {
         let u = c
             .authenticate_user(
                 &s,
-                &UserData::new(UserId::new("u").unwrap()).to_user_data().unwrap(),
+                &UserData::new(UserId::new("u").unwrap())
+                    .to_user_data()
+                    .unwrap(),
             )
             .to_json();
         assert_eq!(

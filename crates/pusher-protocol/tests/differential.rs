@@ -280,9 +280,7 @@ fn make_case(rng: &mut Rng, kind: Kind) -> Case {
             } else {
                 PresenceMember::new(id).to_channel_data()
             };
-            let auth = c
-                .authorize_presence(&socket, &ch, &data.unwrap())
-                .unwrap();
+            let auth = c.authorize_presence(&socket, &ch, &data.unwrap()).unwrap();
             input.insert("op".into(), json!("channel"));
             input.insert("channel".into(), json!(ch.as_str()));
             // The member as data: parsed from our own serialization, so key order is shared.
@@ -733,7 +731,10 @@ fn rust_pusher_crate_agrees() {
                 // `"user_info":null` is not a valid member for Pusher ("must be a hash"), so
                 // `ChannelData` refuses it; the signature over the crate's bytes still agrees.
                 Err(_) => {
-                    assert!(their_data.contains(r#""user_info":null"#), "seed {seed} case {i}");
+                    assert!(
+                        their_data.contains(r#""user_info":null"#),
+                        "seed {seed} case {i}"
+                    );
                     let sts = format!("{socket}:{ch}:{their_data}");
                     assert_eq!(
                         answer["auth"].as_str().unwrap(),
@@ -754,7 +755,11 @@ fn rust_pusher_crate_agrees() {
             sig = c.sign_hex(format!("{body} ").as_bytes());
         }
         let their_ok = theirs.webhook(&app.key, &sig, &body).is_ok();
-        let ours = WebhookVerifier::new(c.clone()).without_max_age().verify(&app.key, &sig, body.as_bytes());
+        let ours = WebhookVerifier::new(c.clone()).without_max_age().verify(
+            &app.key,
+            &sig,
+            body.as_bytes(),
+        );
         assert_eq!(their_ok, ours.is_ok(), "seed {seed} case {i}");
         if let Ok(w) = ours {
             let theirs = theirs.webhook(&app.key, &sig, &body).unwrap();

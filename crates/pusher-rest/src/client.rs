@@ -559,6 +559,13 @@ impl Client {
         params: &[(&str, &str)],
         body: Bytes,
     ) -> Result<Bytes, Error> {
+        // hyper's pool and Tokio's timers panic without a runtime; say so instead.
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(Error::NoRuntime {
+                method: method.clone(),
+                path: path.to_owned(),
+            });
+        }
         let mut retry = 0;
         loop {
             match self

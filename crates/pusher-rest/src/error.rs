@@ -56,6 +56,16 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The request was polled outside a Tokio runtime (the client's connections and timers
+    /// run on Tokio); nothing was sent. Call it from code that runs on a Tokio runtime, such
+    /// as an axum, actix-web or Rocket handler, or `#[tokio::main]`.
+    #[error("{method} {path} was not sent: the Pusher client needs a Tokio runtime, and none is running")]
+    NoRuntime {
+        /// The request method.
+        method: Method,
+        /// The request path.
+        path: String,
+    },
     /// The server answered 2xx with a body that is not the expected JSON.
     #[error("{method} {path}: cannot decode the answer: {reason}")]
     Decode {

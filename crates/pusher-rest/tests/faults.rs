@@ -556,3 +556,27 @@ async fn a_failed_tls_handshake_is_a_connection_error() {
     })
     .await;
 }
+
+/// Polled outside a Tokio runtime (here by a bare executor), a request is an error that says
+/// so, not a panic from inside hyper or Tokio's timer.
+#[test]
+fn outside_a_tokio_runtime_is_an_error_not_a_panic() {
+    use std::future::IntoFuture;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    let client = Client::builder(common::credentials())
+        .host("127.0.0.1")
+        .port(9)
+        .build()
+        .unwrap();
+    let mut request = pin!(client.trigger("chat", "e", "x").into_future());
+    let mut cx = Context::from_waker(Waker::noop());
+    match request.as_mut().poll(&mut cx) {
+        Poll::Ready(Err(err @ Error::NoRuntime { .. })) => {
+            assert!(err.to_string().contains("Tokio runtime"), "{err}");
+            assert!(!err.is_connection() && !err.is_timeout(), "{err:?}");
+        }
+        other => panic!("expected NoRuntime, got {:?}", other.map(|r| r.map(|_| ()))),
+    }
+}

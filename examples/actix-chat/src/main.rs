@@ -73,14 +73,20 @@ async fn csrf(
         .map(ServiceResponse::map_into_left_body)
 }
 
-async fn index(state: web::Data<AppState>, identity: Option<Identity>, session: Session) -> HttpResponse {
+async fn index(
+    state: web::Data<AppState>,
+    identity: Option<Identity>,
+    session: Session,
+) -> HttpResponse {
     let user = current_user(identity.as_ref());
-    let csrf: Option<String> = user
-        .as_ref()
-        .and_then(|_| session.get(CSRF).ok().flatten());
+    let csrf: Option<String> = user.as_ref().and_then(|_| session.get(CSRF).ok().flatten());
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .body(chat_common::page(&state.chat.config, csrf.as_deref(), user.as_ref()))
+        .body(chat_common::page(
+            &state.chat.config,
+            csrf.as_deref(),
+            user.as_ref(),
+        ))
 }
 
 async fn pusher_js(state: web::Data<AppState>) -> actix_web::Result<actix_files::NamedFile> {
@@ -111,7 +117,11 @@ async fn login(req: HttpRequest, session: Session, body: web::Json<Login>) -> Ht
     HttpResponse::Ok().json(serde_json::json!({ "name": user.name, "csrf": token }))
 }
 
-async fn logout(state: web::Data<AppState>, identity: Option<Identity>, session: Session) -> HttpResponse {
+async fn logout(
+    state: web::Data<AppState>,
+    identity: Option<Identity>,
+    session: Session,
+) -> HttpResponse {
     if let Some(user) = current_user(identity.as_ref()) {
         state.chat.disconnect(&user).await;
     }
@@ -271,7 +281,11 @@ where
             app = app.route("/webhooks/events", web::get().to(webhook_events));
         }
         app.wrap(from_fn(csrf))
-            .wrap(IdentityMiddleware::builder().visit_deadline(Some(config_idle(idle))).build())
+            .wrap(
+                IdentityMiddleware::builder()
+                    .visit_deadline(Some(config_idle(idle)))
+                    .build(),
+            )
             .wrap(sessions)
             .wrap(timeout::RequestTimeout(request_timeout))
     })

@@ -27,12 +27,8 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, MemoryStore, Session, SessionManagerLayer, SessionStore};
 use axum_login::{AuthManagerLayerBuilder, AuthSession, AuthUser, AuthnBackend};
-use chat_common::{
-    BoxFuture, Chat, ChatPolicy, ChatUser, SendMessage, SocketLog, User, Whisper,
-};
+use chat_common::{BoxFuture, Chat, ChatPolicy, ChatUser, SendMessage, SocketLog, User, Whisper};
 use pusher_auth::SocketId;
 use pusher_auth_axum::{authorize_with, PusherAuthLayer, RouterExt, SenderSocket};
 use serde::Deserialize;
@@ -40,6 +36,8 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::csrf::CsrfLayer;
 use tower_http::services::ServeFile;
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, MemoryStore, Session, SessionManagerLayer, SessionStore};
 
 /// A chat account for axum-login: the name is the id, and logging in is by name alone.
 #[derive(Debug, Clone)]
@@ -88,7 +86,12 @@ impl SocketLog for SessionSockets {
     fn record(&self, socket: SocketId) -> BoxFuture<()> {
         let session = self.0.clone();
         Box::pin(async move {
-            let mut sockets: Vec<String> = session.get(SOCKETS).await.ok().flatten().unwrap_or_default();
+            let mut sockets: Vec<String> = session
+                .get(SOCKETS)
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_default();
             if !sockets.iter().any(|s| s == socket.as_str()) {
                 sockets.push(socket.into_string());
                 let excess = sockets.len().saturating_sub(16);
@@ -103,7 +106,12 @@ impl SocketLog for SessionSockets {
     fn contains(&self, socket: SocketId) -> BoxFuture<bool> {
         let session = self.0.clone();
         Box::pin(async move {
-            let sockets: Vec<String> = session.get(SOCKETS).await.ok().flatten().unwrap_or_default();
+            let sockets: Vec<String> = session
+                .get(SOCKETS)
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_default();
             sockets.iter().any(|s| s == socket.as_str())
         })
     }
@@ -139,7 +147,11 @@ impl From<CurrentUser> for ChatUser {
 }
 
 fn error(status: StatusCode, code: &str) -> Response {
-    (status, Json(serde_json::json!({ "error": { "code": code } }))).into_response()
+    (
+        status,
+        Json(serde_json::json!({ "error": { "code": code } })),
+    )
+        .into_response()
 }
 
 /// After login, every state-changing request carries the session's `X-CSRF-Token` (compared
@@ -257,12 +269,18 @@ async fn webhook_events(State(chat): State<Chat>, CurrentUser(_me): CurrentUser)
 fn app<Store: SessionStore + Clone>(chat: Chat, store: Store) -> Router {
     let config = Arc::clone(&chat.config);
     // The page's paths, and Laravel Echo's defaults for Echo clients.
-    let pusher = PusherAuthLayer::new(config.credentials.clone(), authorize_with::<CurrentUser, _>(ChatPolicy::default()))
-        .with_channel_path("/channels/authorize")
-        .with_user_path("/channels/user-auth")
-        .with_webhooks("/pusher/webhooks", chat.webhooks.handler());
-    let echo = PusherAuthLayer::new(config.credentials.clone(), authorize_with::<CurrentUser, _>(ChatPolicy::default()))
-        .for_laravel_echo();
+    let pusher = PusherAuthLayer::new(
+        config.credentials.clone(),
+        authorize_with::<CurrentUser, _>(ChatPolicy::default()),
+    )
+    .with_channel_path("/channels/authorize")
+    .with_user_path("/channels/user-auth")
+    .with_webhooks("/pusher/webhooks", chat.webhooks.handler());
+    let echo = PusherAuthLayer::new(
+        config.credentials.clone(),
+        authorize_with::<CurrentUser, _>(ChatPolicy::default()),
+    )
+    .for_laravel_echo();
     let sessions = SessionManagerLayer::new(store)
         .with_name("chat_session")
         .with_http_only(true)
@@ -298,7 +316,10 @@ fn app<Store: SessionStore + Clone>(chat: Chat, store: Store) -> Router {
         .with_state(chat)
 }
 
-async fn serve(router: Router, config: &chat_common::Config) -> Result<(), Box<dyn std::error::Error>> {
+async fn serve(
+    router: Router,
+    config: &chat_common::Config,
+) -> Result<(), Box<dyn std::error::Error>> {
     use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
     use hyper_util::server::conn::auto;
     use hyper_util::service::TowerToHyperService;
@@ -363,7 +384,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = Arc::clone(&chat.config);
     let router = match &config.redis_url {
         Some(url) => {
-            use tower_sessions_redis_store::fred::prelude::{ClientLike, Config as RedisConfig, Pool};
+            use tower_sessions_redis_store::fred::prelude::{
+                ClientLike, Config as RedisConfig, Pool,
+            };
             let pool = Pool::new(RedisConfig::from_url(url)?, None, None, None, 2)?;
             pool.init().await?;
             tracing::info!("sessions in Redis");

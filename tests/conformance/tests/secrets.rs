@@ -96,7 +96,10 @@ fn debug_output_of_every_config_type_hides_secrets() {
             ),
         ),
         ("BoxAuthorizer", format!("{:?}", authorizer())),
-        ("ChannelRoutes", format!("{:?}", ChannelRoutes::<String>::new())),
+        (
+            "ChannelRoutes",
+            format!("{:?}", ChannelRoutes::<String>::new()),
+        ),
         (
             "ConfigError",
             format!("{:?}", Credentials::new("k", "").unwrap_err()),
