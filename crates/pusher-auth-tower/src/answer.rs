@@ -86,9 +86,14 @@ where
 
 /// The HTTP response for an answer.
 pub(crate) fn into_response(answer: Answer) -> Response<AnswerBody> {
-    let mut response = Response::new(AnswerBody::default());
-    *response.status_mut() = answer.status();
-    response.headers_mut().extend(answer.headers());
-    *response.body_mut() = AnswerBody::new(Bytes::from(answer.into_body()));
+    let status = answer.status();
+    // Sized once: `HeaderMap::extend` would grow an empty map step by step.
+    let mut headers = http::HeaderMap::with_capacity(4);
+    for (name, value) in answer.headers() {
+        headers.insert(name, value);
+    }
+    let mut response = Response::new(AnswerBody::new(Bytes::from(answer.into_body())));
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
     response
 }

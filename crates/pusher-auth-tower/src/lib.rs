@@ -131,6 +131,9 @@ mod body;
 struct ReadmeDoctests;
 
 pub use body::{AnswerBody, ResponseBody};
+/// The core crate, re-exported so that its `testing` helpers (feature `testing`) need no
+/// dependency of their own.
+pub use pusher_auth;
 pub use pusher_auth::endpoint::{
     Answer, DEFAULT_BODY_LIMIT, DEFAULT_WEBHOOK_BODY_LIMIT, LARAVEL_ECHO_PATHS, PUSHER_JS_PATHS,
 };
