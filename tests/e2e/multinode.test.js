@@ -53,7 +53,7 @@ for (const appName of APPS) {
       for (const x of [appA, appB, node1, node2, redis]) if (x) await x.close();
     });
 
-    it("a session from instance A is authorized by B; node 1 and node 2 share presence and messages; stopping A loses no session", async () => {
+    it("a session from instance A is authorized by B; node 1 and node 2 share presence and messages; B excludes the sender's connection A authorized; stopping A loses no session", async () => {
       try {
         // Logged in through instance A.
         const ann = await session(appA.base, "ann");
@@ -81,6 +81,20 @@ for (const appName of APPS) {
         bob.base = appB.base;
         assert.equal((await post(bob, "/channels/send-message", { message: "across nodes" })).status, 204);
         assert.deepEqual(await arrived, { name: "bob", message: "across nodes" });
+
+        // ann's connection was authorized by A; she sends through B naming it: B finds it in
+        // the shared session and excludes it. bob (authorized by B, on node 2) receives it.
+        const chatB = await subscribe(b, "private-chat");
+        assert.equal(chatB.ok, true);
+        let echoed = false;
+        chatA.channel.bind("send-message", (m) => { if (m.message === "not back to me") echoed = true; });
+        const toBob = once(chatB.channel, "send-message");
+        const viaB = { ...ann, base: appB.base };
+        const sent = await post(viaB, "/channels/send-message", { message: "not back to me" }, { "X-Socket-ID": a.connection.socket_id });
+        assert.equal(sent.status, 204);
+        assert.deepEqual(await toBob, { name: "ann", message: "not back to me" });
+        await sleep(500);
+        assert.equal(echoed, false, "a connection authorized by instance A was not excluded by instance B");
 
         // Instance A stops: the sessions it created live on in Redis, and B serves them.
         await appA.close();

@@ -5,31 +5,40 @@
 //!
 //! The routes are those of `axum-chat`. Every `POST` but the login and the webhooks needs the
 //! session's `X-CSRF-Token`; the login is refused cross-site (`Sec-Fetch-Site` / `Origin`).
+//! The connections a session was authorized for (the last 16, for `send-message` to exclude
+//! the sender's own) are kept in the session, so any instance sharing the sessions sees them.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use actix_identity::{Identity, IdentityMiddleware};
 use actix_session::config::{PersistentSession, SessionLifecycle};
 use actix_session::storage::RedisSessionStore;
 use actix_session::{Session, SessionExt, SessionMiddleware};
-use actix_web::body::{BoxBody, EitherBody};
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::cookie::{Key, SameSite};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::{from_fn, Next};
-use actix_web::{web, App, HttpMessage, HttpRequest, HttpResponse, HttpServer};
-use chat_common::{Chat, ChatPolicy, ChatUser, MemorySockets, SendMessage, User, Whisper};
+use actix_web::{web, App, FromRequest, HttpMessage, HttpRequest, HttpResponse, HttpServer};
+use chat_common::{BoxFuture, Chat, ChatPolicy, ChatUser, SendMessage, SocketLog, User, Whisper};
+use futures_util::future::LocalBoxFuture;
 use pusher_auth::authorizer::from_extensions;
+use pusher_auth::SocketId;
 use pusher_auth_actix_web::{PusherAuthRoutes, SenderSocket};
 use serde::Deserialize;
 
 const CSRF: &str = "csrf";
 
+/// Where a session keeps the connections it was authorized for.
+const SOCKETS: &str = "sockets";
+
+/// The most connections a session remembers (the most recent).
+const MAX_SOCKETS: usize = 16;
+
 #[derive(Clone)]
 struct AppState {
     chat: Chat,
-    sockets: MemorySockets,
 }
 
 fn error(status: StatusCode, code: &str) -> HttpResponse {
@@ -41,6 +50,109 @@ fn current_user(identity: Option<&Identity>) -> Option<User> {
     identity
         .and_then(|i| i.id().ok())
         .and_then(|id| User::from_name(&id))
+}
+
+/// The connections a session was authorized for, kept in the session itself (so in Redis when
+/// sessions are, and every instance sees what another recorded).
+fn session_sockets(session: &Session) -> Vec<String> {
+    session
+        .get::<Vec<String>>(SOCKETS)
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+/// A session's connections as one auth request sees them. actix-session's `Session` is not
+/// `Send` and the channel policy's log must be, so the list is copied out of the session when
+/// the user is extracted ([`SessionUser`]), the policy records into the copy, and
+/// [`save_sockets`] writes a changed copy back into the session after the handler, before
+/// `SessionMiddleware` stores it.
+#[derive(Clone, Default)]
+struct RequestSockets(Arc<Mutex<Recorded>>);
+
+#[derive(Default)]
+struct Recorded {
+    sockets: Vec<String>,
+    changed: bool,
+}
+
+impl RequestSockets {
+    fn of(session: &Session) -> Self {
+        RequestSockets(Arc::new(Mutex::new(Recorded {
+            sockets: session_sockets(session),
+            changed: false,
+        })))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Recorded> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl SocketLog for RequestSockets {
+    fn record(&self, socket: SocketId) -> BoxFuture<()> {
+        let mut recorded = self.lock();
+        if !recorded.sockets.iter().any(|s| s == socket.as_str()) {
+            recorded.sockets.push(socket.into_string());
+            let excess = recorded.sockets.len().saturating_sub(MAX_SOCKETS);
+            recorded.sockets.drain(..excess);
+            recorded.changed = true;
+        }
+        Box::pin(async {})
+    }
+
+    fn contains(&self, socket: SocketId) -> BoxFuture<bool> {
+        let found = self.lock().sockets.iter().any(|s| s == socket.as_str());
+        Box::pin(async move { found })
+    }
+}
+
+/// The logged-in user of an auth request, for pusher-auth's routes: from actix-identity, with
+/// the session's connections (a 401 when nobody is logged in, so pusher-js gets a 403).
+struct SessionUser(ChatUser);
+
+impl FromRequest for SessionUser {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let identity = Identity::extract(&req).await?;
+            let user = current_user(Some(&identity))
+                .ok_or_else(|| actix_web::error::ErrorUnauthorized("not logged in"))?;
+            let sockets = RequestSockets::of(&req.get_session());
+            req.extensions_mut().insert(sockets.clone());
+            Ok(SessionUser(ChatUser {
+                user,
+                sockets: Arc::new(sockets),
+            }))
+        })
+    }
+}
+
+/// Writes the connections the channel policy recorded during the request back into the
+/// session (see [`RequestSockets`]). It runs inside `SessionMiddleware`, which stores the
+/// changed session after it.
+async fn save_sockets<B: MessageBody>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<B>, actix_web::Error> {
+    let res = next.call(req).await?;
+    let recorded = res.request().extensions().get::<RequestSockets>().cloned();
+    if let Some(recorded) = recorded {
+        let recorded = recorded.lock();
+        if recorded.changed {
+            if let Err(e) = res
+                .request()
+                .get_session()
+                .insert(SOCKETS, &recorded.sockets)
+            {
+                tracing::warn!(error = %e, "could not remember the connection");
+            }
+        }
+    }
+    Ok(res)
 }
 
 /// Refuses cross-site state-changing requests (a browser says so in `Sec-Fetch-Site`, or in
@@ -142,15 +254,22 @@ fn publish_error(e: &chat_common::SendError) -> HttpResponse {
 async fn send_message(
     state: web::Data<AppState>,
     identity: Option<Identity>,
+    session: Session,
     sender: SenderSocket,
     body: web::Json<SendMessage>,
 ) -> HttpResponse {
     let Some(user) = current_user(identity.as_ref()) else {
         return error(StatusCode::FORBIDDEN, "not_logged_in");
     };
-    // Exclude the sender only if this user was authorized for that connection.
+    // Exclude the sender only if this session was authorized for that connection.
     let sender = match sender.0 {
-        Some(socket) if state.sockets.of(&user.id).contains(socket.clone()).await => Some(socket),
+        Some(socket)
+            if session_sockets(&session)
+                .iter()
+                .any(|s| s == socket.as_str()) =>
+        {
+            Some(socket)
+        }
         _ => None,
     };
     match state.chat.send_message(&user, &body, sender).await {
@@ -223,29 +342,15 @@ where
     Store: actix_session::storage::SessionStore + Clone + Send + 'static,
 {
     let config = Arc::clone(&chat.config);
-    let sockets = MemorySockets::default();
-    let state = AppState {
-        chat: chat.clone(),
-        sockets: sockets.clone(),
-    };
+    let state = AppState { chat: chat.clone() };
     let policy = from_extensions::<ChatUser, _>(ChatPolicy::default());
-    // The logged-in user of each auth request, from actix-identity, with where this process
-    // remembers the user's authorized connections.
-    let user_of = {
-        let sockets = sockets.clone();
-        move |identity: Identity| {
-            let user = identity.id().ok().and_then(|id| User::from_name(&id))?;
-            Some(ChatUser {
-                sockets: sockets.of(&user.id),
-                user,
-            })
-        }
-    };
+    // The logged-in user of each auth request, with the session's connections.
+    let user_of = |user: SessionUser| Some(user.0);
     let pusher = PusherAuthRoutes::new(config.credentials.clone(), policy.clone())
         .with_channel_path("/channels/authorize")
         .with_user_path("/channels/user-auth")
         .with_webhooks("/pusher/webhooks", chat.webhooks.handler())
-        .with_extractor(user_of.clone());
+        .with_extractor(user_of);
     let echo = PusherAuthRoutes::new(config.credentials.clone(), policy)
         .for_laravel_echo()
         .with_extractor(user_of);
@@ -281,6 +386,7 @@ where
             app = app.route("/webhooks/events", web::get().to(webhook_events));
         }
         app.wrap(from_fn(csrf))
+            .wrap(from_fn(save_sockets))
             .wrap(
                 IdentityMiddleware::builder()
                     .visit_deadline(Some(config_idle(idle)))
@@ -453,5 +559,31 @@ mod timeout {
                 }
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn socket(id: &str) -> SocketId {
+        SocketId::new(id).unwrap_or_else(|_| unreachable!("a valid socket id"))
+    }
+
+    #[actix_web::test]
+    async fn a_request_records_into_its_copy_the_last_16_and_says_so() {
+        let log = RequestSockets::default();
+        assert!(!log.contains(socket("1.1")).await);
+        assert!(!log.lock().changed);
+        log.record(socket("1.1")).await;
+        assert!(log.contains(socket("1.1")).await);
+        assert!(log.lock().changed);
+        for i in 2..=20 {
+            log.record(socket(&format!("1.{i}"))).await;
+        }
+        let recorded = log.lock();
+        assert_eq!(recorded.sockets.len(), MAX_SOCKETS);
+        assert_eq!(recorded.sockets.first().map(String::as_str), Some("1.5"));
+        assert_eq!(recorded.sockets.last().map(String::as_str), Some("1.20"));
     }
 }

@@ -2,15 +2,14 @@
 //! channel routes (who may join what), message validation and publishing through `pusher-rest`,
 //! the webhook log, and the page. Sessions, logins, CSRF, static files and timeouts are each
 //! example's framework libraries (tower-sessions and axum-login; actix-session and
-//! actix-identity).
+//! actix-identity), or, for Rocket, the example's own.
 
-use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use pusher_auth::authorizer::{BoxError, ChannelDecision, ChannelRequest, Policy, UserRequest};
 use pusher_auth::routes::{ChannelRoutes, Membership};
@@ -208,7 +207,8 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// Where a session remembers the connections it was authorized for, so that `send-message`
 /// excludes only a connection of the sender's own (Laravel's `toOthers()`), never one a
-/// client merely names. Each example keeps it where its sessions are.
+/// client merely names. Each example keeps it in the session itself, so that every instance
+/// sharing the sessions (in Redis) sees the connections another instance authorized.
 pub trait SocketLog: Send + Sync {
     /// Remembers `socket` as one of this session's connections.
     fn record(&self, socket: SocketId) -> BoxFuture<()>;
@@ -309,74 +309,6 @@ where
 
     fn signs_in(&self) -> bool {
         true
-    }
-}
-
-/// A [`SocketLog`] in this process's memory, per user: for apps whose sessions have no
-/// server-side store (actix-session's cookie store). Bounded: at most 16 connections per user
-/// and 10,000 users, each forgotten after a day.
-#[derive(Clone, Default)]
-pub struct MemorySockets {
-    inner: Arc<Mutex<SocketsByUser>>,
-}
-
-/// Each user's connections, oldest first, with when each was recorded.
-type SocketsByUser = HashMap<UserId, VecDeque<(SocketId, Instant)>>;
-
-impl MemorySockets {
-    const PER_USER: usize = 16;
-    const USERS: usize = 10_000;
-    const TTL: Duration = Duration::from_secs(24 * 3600);
-
-    /// The log of one user's connections.
-    pub fn of(&self, user: &UserId) -> Arc<dyn SocketLog> {
-        Arc::new(UserSockets {
-            all: self.clone(),
-            user: user.clone(),
-        })
-    }
-}
-
-struct UserSockets {
-    all: MemorySockets,
-    user: UserId,
-}
-
-impl SocketLog for UserSockets {
-    fn record(&self, socket: SocketId) -> BoxFuture<()> {
-        let mut all = self
-            .all
-            .inner
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let now = Instant::now();
-        all.retain(|_, list| {
-            list.retain(|(_, at)| now.duration_since(*at) < MemorySockets::TTL);
-            !list.is_empty()
-        });
-        if all.len() >= MemorySockets::USERS && !all.contains_key(&self.user) {
-            return Box::pin(async {});
-        }
-        let list = all.entry(self.user.clone()).or_default();
-        if !list.iter().any(|(s, _)| *s == socket) {
-            if list.len() >= MemorySockets::PER_USER {
-                list.pop_front();
-            }
-            list.push_back((socket, now));
-        }
-        Box::pin(async {})
-    }
-
-    fn contains(&self, socket: SocketId) -> BoxFuture<bool> {
-        let all = self
-            .all
-            .inner
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let found = all
-            .get(&self.user)
-            .is_some_and(|list| list.iter().any(|(s, _)| *s == socket));
-        Box::pin(async move { found })
     }
 }
 
