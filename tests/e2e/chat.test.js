@@ -241,6 +241,66 @@ for (const appName of APPS) {
       assert.equal(sub.error.status, 403);
     });
 
+    scenario("9b. logout ends the session before the connections, and a slow Pusher does not delay it", async (events) => {
+      // A stand-in Pusher REST server: when the app asks it to end a user's connections, it
+      // first checks whether the session that logged out still authorizes (a client
+      // reconnecting at that moment would sign in again with it); then it answers, or hangs.
+      let hang = false;
+      const terminations = [];
+      const held = [];
+      const fake = http.createServer((req, res) => {
+        req.resume();
+        req.on("end", async () => {
+          const match = req.url.match(/\/users\/([^/]+)\/terminate_connections/);
+          if (!match) return res.writeHead(200, { "Content-Type": "application/json" }).end("{}");
+          const s = sessions[decodeURIComponent(match[1])];
+          terminations.push({ user: match[1], authorizes: s ? await authorizes(s) : "unknown user" });
+          if (hang) return held.push(res);
+          res.writeHead(200, { "Content-Type": "application/json" }).end("{}");
+        });
+      });
+      await new Promise((resolve) => fake.listen(0, "127.0.0.1", resolve));
+      const sessions = {};
+      let app;
+      const authorizes = async (s) => (await fetch(`${s.base}/channels/authorize`, {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded", ...authHeaders(s) },
+        body: "socket_id=1.2&channel_name=private-chat",
+      })).status;
+      const logout = async (name) => {
+        const s = await session(app.base, name);
+        sessions[name] = { ...s };
+        assert.equal(await authorizes(s), 200);
+        const started = Date.now();
+        const res = await post(s, "/logout");
+        const ms = Date.now() - started;
+        for (let i = 0; i < 50 && !terminations.some((t) => t.user === name); i++) await sleep(100);
+        return { status: res.status, ms, after: await authorizes(sessions[name]), termination: terminations.find((t) => t.user === name) };
+      };
+      try {
+        // The app publishes (and terminates) through the stand-in.
+        app = await startApp(appName, fake.address().port);
+        const quick = await logout("olga");
+        hang = true;
+        const slow = await logout("otto");
+        events.push({ quick, slow });
+        assert.equal(quick.status, 204);
+        assert.ok(quick.termination, "the app did not end the user's connections");
+        assert.equal(quick.termination.authorizes, 403, "the connections were ended while the session still authorized");
+        assert.equal(quick.after, 403);
+        assert.equal(slow.status, 204, "a hanging Pusher turned the logout into an error");
+        assert.ok(slow.ms < 1500, `the logout waited ${slow.ms} ms for a hanging Pusher`);
+        assert.ok(slow.termination, "the app did not end the user's connections");
+        assert.equal(slow.termination.authorizes, 403);
+        assert.equal(slow.after, 403);
+      } finally {
+        for (const res of held) res.destroy();
+        fake.closeAllConnections();
+        fake.close();
+        if (app) await app.close();
+      }
+    });
+
     scenario("10. login rotates the session: the id from before no longer works", async (events) => {
       const lea = await session(stack.base, "lea");
       const first = { ...lea };

@@ -229,19 +229,45 @@ async fn login(req: HttpRequest, session: Session, body: web::Json<Login>) -> Ht
     HttpResponse::Ok().json(serde_json::json!({ "name": user.name, "csrf": token }))
 }
 
-async fn logout(
-    state: web::Data<AppState>,
-    identity: Option<Identity>,
-    session: Session,
-) -> HttpResponse {
-    if let Some(user) = current_user(identity.as_ref()) {
-        state.chat.disconnect(&user).await;
-    }
+/// Ends the session. The user's connections end after it, in [`disconnect_after_logout`].
+async fn logout(identity: Option<Identity>, session: Session) -> HttpResponse {
+    let user = current_user(identity.as_ref());
     if let Some(identity) = identity {
         identity.logout();
     }
     session.purge();
-    HttpResponse::NoContent().finish()
+    let mut response = HttpResponse::NoContent().finish();
+    if let Some(user) = user {
+        response.extensions_mut().insert(LoggedOut(user));
+    }
+    response
+}
+
+/// The user a logout answer is for, for [`disconnect_after_logout`].
+struct LoggedOut(User);
+
+/// Ends a logged-out user's connections once their session is gone from the store.
+///
+/// actix-session writes the store after the handler has returned: `SessionMiddleware` deletes
+/// a purged session, awaiting the store, while it finishes the response. Ending the connections
+/// from the handler would race that deletion, and a client reconnecting in between would sign
+/// in again with the session. This middleware wraps `SessionMiddleware`, so it sees the answer
+/// only once the deletion has succeeded (a failed one is an error without the [`LoggedOut`]
+/// mark, and ends nothing); then the connections end in the background, so that a slow Pusher
+/// does not hold the answer.
+async fn disconnect_after_logout<B: MessageBody>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<B>, actix_web::Error> {
+    let chat = req
+        .app_data::<web::Data<AppState>>()
+        .map(|state| state.chat.clone());
+    let mut res = next.call(req).await?;
+    let logged_out = res.response_mut().extensions_mut().remove::<LoggedOut>();
+    if let (Some(chat), Some(LoggedOut(user))) = (chat, logged_out) {
+        chat.disconnect_in_background(user);
+    }
+    Ok(res)
 }
 
 fn publish_error(e: &chat_common::SendError) -> HttpResponse {
@@ -393,6 +419,7 @@ where
                     .build(),
             )
             .wrap(sessions)
+            .wrap(from_fn(disconnect_after_logout))
             .wrap(timeout::RequestTimeout(request_timeout))
     })
     // actix-web's own limits on slow clients: the request head, and the connection at close.

@@ -5,7 +5,7 @@
 //!
 //! - `GET /` serves the page; an anonymous visitor gets no session at all;
 //! - `POST /login` logs in by name (a new session id, a new CSRF token kept in the session);
-//!   `POST /logout` ends the session and the user's realtime connections;
+//!   `POST /logout` ends the session, then (in the background) the user's realtime connections;
 //! - `POST /channels/authorize` and `POST /channels/user-auth` (and Laravel Echo's
 //!   `/broadcasting/auth` and `/broadcasting/user-auth`) are pusher-auth's routes;
 //! - `POST /channels/send-message` publishes to the others (the sender's `X-Socket-ID` is
@@ -207,11 +207,16 @@ async fn login(mut auth: Auth, Json(body): Json<Login>) -> Response {
 }
 
 async fn logout(State(chat): State<Chat>, mut auth: Auth) -> StatusCode {
-    if let Some(Account(user)) = &auth.user {
-        chat.disconnect(user).await;
-    }
+    // The session ends first (axum-login's `logout` deletes it from the store before it
+    // returns), so that a connection reconnecting meanwhile cannot sign in with it again. Then
+    // the user's connections end, in the background: a slow Pusher does not hold the answer.
     match auth.logout().await {
-        Ok(_) => StatusCode::NO_CONTENT,
+        Ok(user) => {
+            if let Some(Account(user)) = user {
+                chat.disconnect_in_background(user);
+            }
+            StatusCode::NO_CONTENT
+        }
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

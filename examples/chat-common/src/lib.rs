@@ -492,6 +492,22 @@ impl Chat {
         }
     }
 
+    /// [`disconnect`](Self::disconnect) in a task of its own, bounded by the REST client's
+    /// timeout: a logout calls it once the session is gone, and answers without waiting for
+    /// the Pusher server. Call it on a Tokio runtime (every example's handlers run on one).
+    pub fn disconnect_in_background(&self, user: User) {
+        let chat = self.clone();
+        let limit = self.publisher.timeout();
+        tokio::spawn(async move {
+            if tokio::time::timeout(limit, chat.disconnect(&user))
+                .await
+                .is_err()
+            {
+                tracing::warn!(?limit, "ending the user's connections timed out");
+            }
+        });
+    }
+
     /// Who is online and how busy the channels are: the presence members of `presence-chat`,
     /// the subscribers of `private-chat`, and every occupied channel.
     pub async fn stats(&self) -> Result<serde_json::Value, SendError> {

@@ -9,7 +9,7 @@
 //! no route, is JSON too):
 //! - `GET /` serves the page; an anonymous visitor gets no session at all;
 //! - `POST /login` logs in by name (a new session id, a new CSRF token kept in the session);
-//!   `POST /logout` ends the session and the user's realtime connections;
+//!   `POST /logout` ends the session, then (in the background) the user's realtime connections;
 //! - `POST /channels/authorize` and `POST /channels/user-auth` (and Laravel Echo's
 //!   `/broadcasting/auth` and `/broadcasting/user-auth`) are pusher-auth's routes;
 //! - `POST /channels/send-message` publishes to the others (the sender's `X-Socket-ID` is
@@ -387,7 +387,7 @@ fn login(
 }
 
 #[rocket::post("/logout")]
-async fn logout(
+fn logout(
     chat: &State<Chat>,
     sessions: &State<Arc<Sessions>>,
     cookies: &CookieJar<'_>,
@@ -395,9 +395,10 @@ async fn logout(
 ) -> Status {
     if let Some(CurrentSession(session)) = session {
         // The session ends first, so that a connection reconnecting meanwhile cannot sign in
-        // with it again.
+        // with it again; then the user's connections end, in the background (a slow Pusher
+        // does not hold the answer).
         sessions.end(&session.id);
-        chat.disconnect(&session.user).await;
+        chat.disconnect_in_background(session.user);
     }
     cookies.remove(COOKIE);
     Status::NoContent
