@@ -194,11 +194,19 @@ impl<A: Authorizer> PusherAuthRoutes<A> {
         self.inner.endpoints.check_paths();
         for (path, route) in self.inner.endpoints.routes() {
             let this = self.clone();
+            // actix-web matches the percent-decoded path (`/pusher/%61uth` is `/pusher/auth`);
+            // only the configured path, as sent, is answered, as under every other adapter.
+            // (A scope's prefix comes before it, hence `ends_with`.)
+            let exact = path.to_owned();
             cfg.service(
-                web::resource(path).to(move |req: HttpRequest, payload: web::Payload| {
-                    let this = this.clone();
-                    async move { this.answer(route, req, payload).await }
-                }),
+                web::resource(path)
+                    .guard(actix_web::guard::fn_guard(move |ctx| {
+                        ctx.head().uri.path().ends_with(exact.as_str())
+                    }))
+                    .to(move |req: HttpRequest, payload: web::Payload| {
+                        let this = this.clone();
+                        async move { this.answer(route, req, payload).await }
+                    }),
             );
         }
     }

@@ -120,6 +120,35 @@ async fn other_paths_are_not_ours() {
     )
     .await;
     assert_eq!(response.status(), 404);
+    // actix-web matches decoded paths; the endpoints answer only their own path as sent.
+    for path in ["/pusher/%61uth", "/pusher/auth/", "//pusher/auth"] {
+        let response = test::call_service(
+            &app,
+            test::TestRequest::post()
+                .uri(path)
+                .insert_header(("content-type", "application/x-www-form-urlencoded"))
+                .set_payload("socket_id=1.2&channel_name=private-a")
+                .to_request(),
+        )
+        .await;
+        assert_eq!(response.status(), 404, "{path}");
+    }
+    // Under a scope, the prefix comes first.
+    let full = self::pusher();
+    let scoped = test::init_service(
+        App::new().service(actix_web::web::scope("/api").configure(|cfg| full.configure(cfg))),
+    )
+    .await;
+    let response = test::call_service(
+        &scoped,
+        test::TestRequest::post()
+            .uri("/api/pusher/auth")
+            .insert_header(("content-type", "application/x-www-form-urlencoded"))
+            .set_payload("socket_id=1.2&channel_name=private-a")
+            .to_request(),
+    )
+    .await;
+    assert_ne!(response.status(), 404);
 }
 
 /// A session-like extractor whose middleware is missing: it fails with a 500.
@@ -319,6 +348,26 @@ async fn extractors_run_only_for_requests_that_parse() {
         .set_payload("{}")
         .to_request();
     assert_eq!(test::call_service(&app, hook).await.status(), 401);
+    // Refusals that need no user are answered as under tower, even with the backend down: a
+    // public channel (400), an encrypted channel without a master key (403), a batch with
+    // nothing left to decide (200, each channel refused on its own).
+    let public = test::call_service(&app, form("socket_id=1.2&channel_name=room")).await;
+    assert_eq!(public.status(), 400);
+    let encrypted = test::call_service(
+        &app,
+        form("socket_id=1.2&channel_name=private-encrypted-room"),
+    )
+    .await;
+    assert_eq!(encrypted.status(), 403);
+    let batch = test::call_service(
+        &app,
+        form("socket_id=1.2&channel_name[0]=room&channel_name[1]=bad%20name"),
+    )
+    .await;
+    assert_eq!(batch.status(), 200);
+    let body: serde_json::Value = serde_json::from_slice(&test::read_body(batch).await).unwrap();
+    assert_eq!(body["room"]["status"], 400, "{body}");
+    assert_eq!(body["bad name"]["status"], 400, "{body}");
     assert_eq!(RUNS.load(std::sync::atomic::Ordering::SeqCst), before);
     // A valid request runs it: its 500 stays a 500.
     let valid = test::call_service(&app, form("socket_id=1.2&channel_name=private-room")).await;

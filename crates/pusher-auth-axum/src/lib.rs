@@ -239,7 +239,7 @@ impl<U, P, S> Authorizer for ExtractAuthorizer<U, P, S>
 where
     U: ExtractUser<S> + Clone + Sync,
     P: Policy<U>,
-    S: Clone + Send + Sync + 'static,
+    S: Send + Sync + 'static,
 {
     type Error = BoxError;
 

@@ -124,13 +124,17 @@ pub const LIMIT: &str = "pusher-auth";
 /// The name of the Rocket limit that lowers the webhook body limit (`limits.pusher-webhook`).
 pub const WEBHOOK_LIMIT: &str = "pusher-webhook";
 
-/// The methods routed to the endpoints; every one but `POST` is answered 405.
-const METHODS: [Method; 5] = [
+/// The methods routed to the endpoints; every one but `POST` is answered 405, as by every
+/// other adapter. `OPTIONS` is left to the app (a CORS fairing answers preflights), and `HEAD`
+/// is Rocket's `GET` without the body.
+const METHODS: [Method; 7] = [
     Method::Post,
     Method::Get,
     Method::Put,
     Method::Delete,
     Method::Patch,
+    Method::Trace,
+    Method::Connect,
 ];
 
 /// Runs one guard: what it found, or why the request must fail.
@@ -160,13 +164,13 @@ where
                         found.insert(value);
                     }
                 }
-                request::Outcome::Error((status, error)) if status.code >= 500 => {
-                    return Err(format!(
-                        "the request guard {guard} failed with {status}: {error:?}"
-                    ));
+                // The guard's error is never logged: it may hold what the request carried (a
+                // token, a cookie). Its type and the status say which guard and how.
+                request::Outcome::Error((status, _)) if status.code >= 500 => {
+                    return Err(format!("the request guard {guard} failed with {status}"));
                 }
-                request::Outcome::Error((status, error)) => {
-                    tracing::debug!(target: "pusher_auth", guard, status = %status, error = ?error, "request guard refused the request");
+                request::Outcome::Error((status, _)) => {
+                    tracing::debug!(target: "pusher_auth", guard, status = %status, "request guard refused the request");
                 }
                 request::Outcome::Forward(status) => {
                     tracing::debug!(target: "pusher_auth", guard, status = %status, "request guard forwarded the request");
@@ -351,6 +355,7 @@ impl<A> PusherAuthRoutes<A> {
 
 /// `rocket.mount("/", pusher)`, the same as `rocket.mount("/", pusher.routes())`.
 impl<A: Authorizer> From<PusherAuthRoutes<A>> for Vec<Route> {
+    #[track_caller]
     fn from(routes: PusherAuthRoutes<A>) -> Self {
         routes.routes()
     }
@@ -387,6 +392,15 @@ impl<A> Clone for EndpointHandler<A> {
 #[rocket::async_trait]
 impl<A: Authorizer> Handler for EndpointHandler<A> {
     async fn handle<'r>(&self, req: &'r Request<'_>, data: Data<'r>) -> route::Outcome<'r> {
+        // Rocket matches decoded, non-empty segments: `/pusher/auth/`, `//pusher//auth` and
+        // `/pusher/%61uth` would all reach this route. Only the configured path, byte for
+        // byte, is answered (as under every other adapter); the rest go on to the app's
+        // routes and catchers, so that rules keyed on the exact path cannot be sidestepped.
+        // The route's own path includes the base it was mounted at.
+        let configured = req.route().map(|route| route.uri.path());
+        if configured != Some(req.uri().path().as_str()) {
+            return route::Outcome::forward(data, Status::NotFound);
+        }
         let answer = self.routes.answer(self.endpoint, req, data).await;
         route::Outcome::Success(respond(answer))
     }

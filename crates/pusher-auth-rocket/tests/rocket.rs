@@ -200,7 +200,13 @@ async fn rocket_limits_lower_the_body_limits() {
 #[rocket::async_test]
 async fn other_methods_get_the_shared_405_and_options_is_left_to_the_app() {
     let client = client(rocket_with(None).mount("/", pusher())).await;
-    for method in [Method::Get, Method::Put, Method::Delete, Method::Patch] {
+    for method in [
+        Method::Get,
+        Method::Put,
+        Method::Delete,
+        Method::Patch,
+        Method::Trace,
+    ] {
         let response = client
             .req(method, "/pusher/auth")
             .header(ContentType::Form)
@@ -249,6 +255,22 @@ async fn other_paths_are_not_ours_and_a_base_prefixes_the_paths() {
     )
     .await;
     assert_eq!(response.status(), Status::Ok);
+    // Rocket matches decoded, non-empty segments; the endpoints answer only their own path,
+    // byte for byte, as under every other adapter.
+    for path in [
+        "/api/pusher/auth/",
+        "//api/pusher//auth",
+        "/api/pusher/%61uth",
+    ] {
+        let response = post(
+            &client,
+            path,
+            Some("ann"),
+            "socket_id=1.2&channel_name=private-a",
+        )
+        .await;
+        assert_eq!(response.status(), Status::NotFound, "{path}");
+    }
 }
 
 /// A guard whose backend is down: fails with a 500 (or, as configured, a 4xx).
@@ -291,6 +313,96 @@ async fn server_error_guards_stay_server_errors_and_client_errors_deny() {
         let response = send(status).await;
         assert_eq!(response.status(), Status::Forbidden, "{status}");
         assert_eq!(code(response).await, "forbidden");
+    }
+    // Refusals that need no user do not ask the guard: the same answers as under tower,
+    // with the guard's backend down.
+    let refused = |body: &'static str| {
+        client
+            .post("/pusher/auth")
+            .header(ContentType::Form)
+            .body(body)
+            .dispatch()
+    };
+    let public = refused("socket_id=1.2&channel_name=room").await;
+    assert_eq!(public.status(), Status::BadRequest);
+    let encrypted = refused("socket_id=1.2&channel_name=private-encrypted-room").await;
+    assert_eq!(encrypted.status(), Status::Forbidden);
+    let batch = refused("socket_id=1.2&channel_name[0]=room&channel_name[1]=bad%20name").await;
+    assert_eq!(batch.status(), Status::Ok);
+}
+
+/// A guard whose error carries what the request sent.
+struct Leaky;
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Leaky {
+    type Error = String;
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, String> {
+        let token = req.headers().get_one("authorization").unwrap_or_default();
+        let status = if token.contains("down") {
+            Status::InternalServerError
+        } else {
+            Status::Unauthorized
+        };
+        Outcome::Error((status, format!("rejected {token}")))
+    }
+}
+
+#[rocket::async_test]
+async fn guard_errors_are_never_logged() {
+    let logs = Logs::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(logs.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let routes = ChannelRoutes::new().private("room", |_: User, (): ()| async { true });
+    let pusher =
+        PusherAuthRoutes::new(credentials(), routes).with_guard(|_: Leaky| Some(User("x".into())));
+    let client = client(rocket_with(None).mount("/", pusher)).await;
+    for (token, status) in [
+        ("Bearer SECRET-TOKEN-down", Status::InternalServerError),
+        ("Bearer SECRET-TOKEN-jwt", Status::Forbidden),
+    ] {
+        let response = client
+            .post("/pusher/auth")
+            .header(ContentType::Form)
+            .header(Header::new("authorization", token))
+            .body("socket_id=1.2&channel_name=private-room")
+            .dispatch()
+            .await;
+        assert_eq!(response.status(), status, "{token}");
+    }
+    let logged = logs.text();
+    assert!(logged.contains("Leaky"), "the guard is named: {logged}");
+    assert!(!logged.contains("SECRET-TOKEN"), "{logged}");
+}
+
+/// Captured log output.
+#[derive(Clone, Default)]
+struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Logs {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
+    type Writer = Logs;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
     }
 }
 

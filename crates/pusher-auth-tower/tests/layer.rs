@@ -1364,17 +1364,24 @@ fn paths_are_checked_when_configured() {
     );
     assert_eq!(
         message(|| drop(layer().with_channel_path("/a?b=1"))),
-        "pusher-auth: the channel authorization path `/a?b=1` must be a plain path (no query, fragment, spaces or route-pattern characters)"
+        "pusher-auth: the channel authorization path `/a?b=1` must be a plain path (ASCII, no query, fragment, spaces, percent-encoding, empty segments or route-pattern characters)"
     );
     assert_eq!(
         message(|| drop(layer().with_channel_path("/auth/{tenant}"))),
-        "pusher-auth: the channel authorization path `/auth/{tenant}` must be a plain path (no query, fragment, spaces or route-pattern characters)"
+        "pusher-auth: the channel authorization path `/auth/{tenant}` must be a plain path (ASCII, no query, fragment, spaces, percent-encoding, empty segments or route-pattern characters)"
     );
+    // Nothing a framework's router would decode or collapse first.
+    for path in ["/pusher/%61uth", "/pusher//auth", "/pusher/äuth"] {
+        let path: &'static str = path;
+        let err = std::panic::catch_unwind(|| drop(layer().with_channel_path(path))).unwrap_err();
+        let text = err.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(text.contains("must be a plain path"), "{path}: {text}");
+    }
     // A clash shows when the endpoints are mounted, whatever order the paths were set in.
     assert_eq!(
         message(|| {
             let clash = layer().with_user_path("/pusher/auth");
-            drop(clash.services().count());
+            let _ = clash.services().count();
         }),
         "pusher-auth: the Channel and User endpoints are both at `/pusher/auth`"
     );

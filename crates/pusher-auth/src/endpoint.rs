@@ -290,12 +290,15 @@ fn check_path(path: &str, what: &str) {
     if !path.starts_with('/') {
         panic!("pusher-auth: the {what} path `{path}` must start with `/`");
     }
-    if path.contains(['?', '#', '{', '}', '*', ':', '<', '>'])
+    // Every framework must read the path the same way: no pattern syntax, and nothing a
+    // router would decode or collapse first (`%XX`, non-ASCII, empty segments).
+    if path.contains(['?', '#', '{', '}', '*', ':', '<', '>', '%'])
+        || path.contains("//")
         || path
             .bytes()
-            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+            .any(|b| !b.is_ascii_graphic())
     {
-        panic!("pusher-auth: the {what} path `{path}` must be a plain path (no query, fragment, spaces or route-pattern characters)");
+        panic!("pusher-auth: the {what} path `{path}` must be a plain path (ASCII, no query, fragment, spaces, percent-encoding, empty segments or route-pattern characters)");
     }
 }
 
@@ -562,11 +565,14 @@ impl<A: Authorizer> Endpoints<A> {
         .await
     }
 
-    /// [`Endpoints::answer`], with `find_user` run once the request has parsed as a valid
-    /// channel or sign-in request (never for a malformed one, never for a webhook): what it
-    /// returns joins the request extensions the authorizer reads. This is how adapters whose
-    /// framework finds the user outside the request head (actix-web and Rocket extractors) hand
-    /// it over; an `Err` is answered as it is.
+    /// [`Endpoints::answer`], with `find_user` run only when the authorizer is about to be
+    /// asked: after the request has parsed, and after the refusals that need no user (a public
+    /// channel, an encrypted channel without a master key; for a batch, only when some channel
+    /// is left to decide). Never for a malformed request, never for a webhook. What it returns
+    /// joins the request extensions the authorizer reads. This is how adapters whose framework
+    /// finds the user outside the request head (actix-web and Rocket extractors) hand it over;
+    /// an `Err` is answered as it is. A client's mistake is therefore answered the same way
+    /// whether or not the user's backend is up.
     pub async fn answer_with<F, Fut>(
         &self,
         checked: Checked,
@@ -585,13 +591,7 @@ impl<A: Authorizer> Endpoints<A> {
         let result = match (checked.route, checked.format) {
             (Route::Channel, Some(format)) => {
                 match parse_channel_request(format, body, &self.inner.limits) {
-                    Ok(parsed) => match find_user().await {
-                        Ok(found) => {
-                            head.extensions.extend(found);
-                            self.channel(parsed, head).await
-                        }
-                        Err(refusal) => Err(refusal),
-                    },
+                    Ok(parsed) => self.channel(parsed, head, find_user).await,
                     Err(e) => Err(bad_request(&e)),
                 }
             }
@@ -612,15 +612,21 @@ impl<A: Authorizer> Endpoints<A> {
         result.unwrap_or_else(|refusal| refusal)
     }
 
-    async fn channel(
+    async fn channel<F, Fut>(
         &self,
         parsed: ChannelAuthRequest,
-        head: RequestHead,
-    ) -> Result<Answer, Answer> {
+        mut head: RequestHead,
+        find_user: F,
+    ) -> Result<Answer, Answer>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<http::Extensions, Answer>>,
+    {
         let (socket_id, channels, params) = parsed.into_parts();
         match channels {
             Channels::One(channel) => {
                 refuse_early(&socket_id, &channel, &self.inner.credentials)?;
+                head.extensions.extend(find_user().await?);
                 let request = ChannelRequest::new(socket_id, channel, params, head);
                 let decision = self
                     .inner
@@ -636,10 +642,9 @@ impl<A: Authorizer> Endpoints<A> {
                 .map(|auth| Answer::ok(auth.into_json()))
             }
             Channels::Batch(entries) => {
-                let shared = ChannelRequest::shared(params, head);
                 // Invalid and public names are refused here; the rest are decided together.
                 let mut outcomes: Vec<Option<BatchOutcome>> = Vec::with_capacity(entries.len());
-                let mut requests = Vec::new();
+                let mut pending = Vec::new();
                 for entry in &entries {
                     let outcome = match entry.channel() {
                         Err(_) => Some(BatchOutcome::Refused(400)),
@@ -649,11 +654,7 @@ impl<A: Authorizer> Endpoints<A> {
                                     Some(BatchOutcome::Refused(refusal.status.as_u16()))
                                 }
                                 Ok(()) => {
-                                    requests.push(ChannelRequest::sharing(
-                                        socket_id.clone(),
-                                        channel.clone(),
-                                        &shared,
-                                    ));
+                                    pending.push(channel);
                                     None
                                 }
                             }
@@ -661,9 +662,17 @@ impl<A: Authorizer> Endpoints<A> {
                     };
                     outcomes.push(outcome);
                 }
-                let decisions = if requests.is_empty() {
+                let decisions = if pending.is_empty() {
                     Vec::new()
                 } else {
+                    head.extensions.extend(find_user().await?);
+                    let shared = ChannelRequest::shared(params, head);
+                    let requests = pending
+                        .into_iter()
+                        .map(|channel| {
+                            ChannelRequest::sharing(socket_id.clone(), channel.clone(), &shared)
+                        })
+                        .collect();
                     self.inner
                         .authorizer
                         .authorize_channels(requests, self.inner.limits.batch_concurrency)
@@ -688,17 +697,17 @@ impl<A: Authorizer> Endpoints<A> {
                             });
                             match position.map(|i| decided.swap_remove(i)) {
                                 Some((request, decision)) => {
-                                    if decision.is_err() {
-                                        failures += 1;
-                                    }
                                     match self.sign(
                                         request.socket_id(),
                                         request.channel(),
                                         decision,
-                                        failures > 1,
+                                        failures > 0,
                                     ) {
                                         Ok(auth) => BatchOutcome::Authorized(auth),
                                         Err(refusal) => {
+                                            if refusal.status.is_server_error() {
+                                                failures += 1;
+                                            }
                                             BatchOutcome::Refused(refusal.status.as_u16())
                                         }
                                     }
@@ -713,7 +722,8 @@ impl<A: Authorizer> Endpoints<A> {
                     answer.push(entry.requested(), outcome);
                 }
                 if failures > 1 {
-                    tracing::error!(target: "pusher_auth", failures, "more channels of the batch failed as above");
+                    let more = failures - 1;
+                    tracing::error!(target: "pusher_auth", more, "more channels of the batch failed after the one logged above");
                 }
                 Ok(Answer::ok(answer.to_json()))
             }
@@ -721,7 +731,8 @@ impl<A: Authorizer> Endpoints<A> {
     }
 
     /// Signs a decision, or refuses it; logs the outcome (a failure at `ERROR`, unless `quiet`:
-    /// a batch logs its first failure and then a count, not up to 100 lines).
+    /// a batch logs its first failure and then a count, not up to 100 lines; denials are
+    /// `DEBUG` either way).
     fn sign(
         &self,
         socket_id: &SocketId,
@@ -748,7 +759,9 @@ impl<A: Authorizer> Endpoints<A> {
                 return Err(Answer::internal("authorizer_error"));
             }
             Ok(ChannelDecision::Allow) if kind == ChannelKind::Presence => {
-                tracing::error!(target: "pusher_auth", channel = %channel, "the authorizer allowed a presence channel without member data; decide ChannelDecision::member(…) (channel routes: a presence route returning a Membership)");
+                if !quiet {
+                    tracing::error!(target: "pusher_auth", channel = %channel, "the authorizer allowed a presence channel without member data; decide ChannelDecision::member(…) (channel routes: a presence route returning a Membership)");
+                }
                 return Err(Answer::internal("misconfigured"));
             }
             Ok(ChannelDecision::Allow) => {
@@ -760,7 +773,9 @@ impl<A: Authorizer> Endpoints<A> {
                     .credentials
                     .authorize_presence(socket_id, channel, data),
                 Err(e) => {
-                    tracing::error!(target: "pusher_auth", channel = %channel, error = %e, "the decided presence member is invalid");
+                    if !quiet {
+                        tracing::error!(target: "pusher_auth", channel = %channel, error = %e, "the decided presence member is invalid");
+                    }
                     return Err(Answer::internal("misconfigured"));
                 }
             },
