@@ -201,7 +201,9 @@ impl<A: Authorizer> PusherAuthRoutes<A> {
             cfg.service(
                 web::resource(path)
                     .guard(actix_web::guard::fn_guard(move |ctx| {
-                        ctx.head().uri.path().ends_with(exact.as_str())
+                        let sent = ctx.head().uri.path();
+                        sent.strip_suffix(exact.as_str())
+                            .is_some_and(|prefix| !prefix.ends_with('/'))
                     }))
                     .to(move |req: HttpRequest, payload: web::Payload| {
                         let this = this.clone();

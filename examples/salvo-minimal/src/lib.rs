@@ -34,7 +34,19 @@ pub fn mount<A: Authorizer>(router: Router, pusher: &PusherAuthLayer<A>) -> Rout
         // The body type salvo hands over, which the services (generic over bodies) cannot
         // tell the compiler themselves.
         let handler = TowerServiceCompat::<ReqBody, _, _, _>::compat(service);
-        router.push(Router::with_path(path).goal(handler))
+        // salvo matches decoded, non-empty segments (`/pusher/auth/`, `//pusher//auth` and
+        // `/pusher/%61uth` all match `/pusher/auth`); answer only the path as sent, as every
+        // other adapter does. (A parent router's prefix comes before it, hence `ends_with`.)
+        let exact = path.to_owned();
+        router.push(
+            Router::with_path(path)
+                .filter_fn(move |req, _| {
+                    let sent = req.uri().path();
+                    sent.strip_suffix(exact.as_str())
+                        .is_some_and(|prefix| !prefix.ends_with('/'))
+                })
+                .goal(handler),
+        )
     })
 }
 
