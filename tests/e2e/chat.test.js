@@ -315,16 +315,24 @@ for (const appName of APPS) {
       assert.equal((await subscribe(client(lea), "private-chat")).ok, true);
     });
 
-    scenario("11. an idle session expires", async (events) => {
-      // A second instance of the app with a one-second idle limit, on the same sockudo.
-      const short = await startApp(appName, stack.wsPort, { CHAT_SESSION_IDLE_SECS: "1" });
+    scenario("11. an idle session expires; one in use does not", async (events) => {
+      // A second instance of the app with a two-second idle limit (actix-identity counts in
+      // whole seconds), on the same sockudo.
+      const short = await startApp(appName, stack.wsPort, { CHAT_SESSION_IDLE_SECS: "2" });
       try {
         const mo = await session(short.base, "mo");
         const fresh = await post(mo, "/channels/send-message", { message: "fresh" });
         assert.equal(fresh.status, 204);
-        await sleep(2500);
+        // Another session, used every 500 ms for twice the idle limit.
+        const busy = await session(short.base, "mo-busy");
+        const used = [];
+        for (let i = 0; i < 8; i++) {
+          await sleep(500);
+          used.push((await post(busy, "/channels/send-message", { message: `busy ${i}` })).status);
+        }
         const stale = await post(mo, "/channels/send-message", { message: "stale" });
-        events.push({ fresh: fresh.status, stale: stale.status });
+        events.push({ fresh: fresh.status, used, stale: stale.status });
+        assert.deepEqual(used, Array(8).fill(204), "a session in use expired");
         assert.equal(stale.status, 403);
       } finally {
         await short.close();
@@ -354,6 +362,71 @@ for (const appName of APPS) {
       console.log(`${appName}: resident memory ${before} KiB before and ${afterKiB} KiB after 50,000 anonymous GET / (${afterKiB - before >= 0 ? "+" : ""}${afterKiB - before} KiB), ${cookies} cookies set`);
       assert.equal(cookies, 0);
       assert.ok(afterKiB - before < 8 * 1024, `memory grew by ${afterKiB - before} KiB`);
+    });
+
+    scenario("12b. a login flood is bounded: 20,000 logins over a cap of 2,000 sessions evict the least recently used, memory stays bounded, a session in use and a fresh login work", async (events) => {
+      // A second instance with a small session cap, so that the flood goes well past it.
+      const flooded = await startApp(appName, stack.wsPort, { CHAT_MAX_SESSIONS: "2000" });
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+      try {
+        const pid = flooded.app.pid;
+        const { port } = new URL(flooded.base);
+        const body = (name) => JSON.stringify({ name });
+        const loginRaw = (name) => new Promise((resolve, reject) => {
+          const req = http.request({ host: "127.0.0.1", port, path: "/login", method: "POST", agent, headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body(name)) } }, (res) => {
+            res.resume();
+            res.on("end", () => resolve(res.statusCode));
+          });
+          req.on("error", reject);
+          req.end(body(name));
+        });
+        // Whether a session still authorizes a private channel.
+        const authorizes = async (s) => (await fetch(`${s.base}/channels/authorize`, {
+          method: "POST",
+          headers: { "Content-Type": "application/x-www-form-urlencoded", ...authHeaders(s) },
+          body: "socket_id=1.2&channel_name=private-chat",
+        })).status;
+        const first = await session(flooded.base, "first-user");
+        assert.equal(await authorizes(first), 200);
+        // Warm up (allocator arenas, connection pools), then measure.
+        for (let round = 0; round < 2; round++) await Promise.all(Array.from({ length: 1000 }, (_, i) => loginRaw(`warm${round}-${i}`)));
+        const before = rssKiB(pid);
+        const started = Date.now();
+        const statuses = {};
+        // A user who logs in during the flood, and uses the session after every 1,000 logins
+        // of it (their first request comes after 1,000 of them).
+        let during;
+        const duringChecks = [];
+        for (let round = 0; round < 20; round++) {
+          const flood = Promise.all(Array.from({ length: 1000 }, (_, i) => loginRaw(`flood${round}-${i}`)));
+          if (round === 10) during = await session(flooded.base, "during-user");
+          for (const status of await flood) statuses[status] = (statuses[status] || 0) + 1;
+          if (during) duringChecks.push(await authorizes(during));
+        }
+        const ms = Date.now() - started;
+        const afterKiB = rssKiB(pid);
+        // A fresh login works, and keeps working while the flood goes on (the cap evicts
+        // others, never the newest).
+        const fresh = await session(flooded.base, "fresh-user");
+        const freshNow = await authorizes(fresh);
+        await Promise.all(Array.from({ length: 500 }, (_, i) => loginRaw(`more-${i}`)));
+        await sleep(500);
+        const freshLater = await authorizes(fresh);
+        const firstAfter = await authorizes(first);
+        events.push({ before, after: afterKiB, statuses, ms, duringChecks, freshNow, freshLater, firstAfter });
+        console.log(`${appName}: resident memory ${before} KiB before and ${afterKiB} KiB after 20,000 logins over a cap of 2,000 sessions (${afterKiB - before >= 0 ? "+" : ""}${afterKiB - before} KiB) in ${ms} ms; statuses ${JSON.stringify(statuses)}`);
+        assert.deepEqual(statuses, { 200: 20000 }, "a login of the flood was refused");
+        assert.ok(ms < 120000, `20,000 logins took ${ms} ms`);
+        assert.deepEqual(duringChecks, Array(10).fill(200), "a session in use during the flood was lost");
+        assert.equal(freshNow, 200, "a fresh login after the flood does not authorize");
+        assert.equal(freshLater, 200, "a fresh login was evicted by 500 later logins, under a cap of 2,000");
+        // The first session, unused through 20,000 newer logins, is the one evicted.
+        assert.equal(firstAfter, 403, "the least recently used session survived the flood");
+        assert.ok(afterKiB - before < 6 * 1024, `memory grew by ${afterKiB - before} KiB`);
+      } finally {
+        agent.destroy();
+        await flooded.close();
+      }
     });
 
     scenario("13. webhooks: sockudo's are verified and recorded; a forgery and a stale one are refused; the log is for logged-in users", async (events) => {

@@ -1,7 +1,8 @@
 //! The chat app on actix-web, built from the libraries actix users already use: sessions from
-//! actix-session (a signed cookie, or Redis when `REDIS_URL` is set), login from
-//! actix-identity, static files from actix-files, actix-web's own timeouts, and the same channel
-//! routes and page as `axum-chat`.
+//! actix-session, kept server-side (in this process's memory, a bounded store, see [`memory`];
+//! or in Redis when `REDIS_URL` is set; the cookie holds only the session key, signed and
+//! encrypted with `CHAT_SESSION_KEY`), login from actix-identity, static files from
+//! actix-files, actix-web's own timeouts, and the same channel routes and page as `axum-chat`.
 //!
 //! The routes are those of `axum-chat`. Every `POST` but the login and the webhooks needs the
 //! session's `X-CSRF-Token`; the login is refused cross-site (`Sec-Fetch-Site` / `Origin`).
@@ -337,7 +338,7 @@ async fn webhook_events(state: web::Data<AppState>, identity: Option<Identity>) 
         .body(state.chat.webhooks.to_json())
 }
 
-/// The key that signs (and, for the cookie store, encrypts) the session cookie:
+/// The key that signs and encrypts the session cookie (which holds only the session key):
 /// `CHAT_SESSION_KEY` (at least 64 bytes), or a random one (sessions then end with the process).
 fn session_key() -> Result<Key, Box<dyn std::error::Error>> {
     match std::env::var("CHAT_SESSION_KEY") {
@@ -358,7 +359,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let store = RedisSessionStore::new(url.as_str()).await?;
             run(chat, store, key).await
         }
-        None => run(chat, memory::MemorySessionStore::default(), key).await,
+        None => {
+            let store =
+                memory::MemorySessionStore::new(chat.config.session_idle, chat.config.max_sessions);
+            run(chat, store, key).await
+        }
     }
 }
 
@@ -438,61 +443,57 @@ fn config_idle(idle: actix_web::cookie::time::Duration) -> Duration {
 
 mod memory {
     //! Sessions in this process's memory, for when there is no Redis: server-side, so a
-    //! logged-out or expired session is gone (a cookie store cannot revoke its cookies).
-    //! Bounded: expired sessions are dropped, and at most 100,000 are kept.
+    //! logged-out or expired session is gone (the cookie holds only the session key, and a
+    //! session the store no longer has cannot be brought back by replaying it).
+    //!
+    //! Bounded: a moka cache of at most `CHAT_MAX_SESSIONS` sessions, each gone after the
+    //! session idle time without use. Past the cap, the least recently used session is evicted
+    //! to make room (moka's LRU policy: its default, TinyLFU, would refuse a new session that
+    //! has not been read yet, and a flood of logins would log out whoever logs in during it).
     use std::collections::HashMap;
-    use std::sync::{Arc, Mutex, PoisonError};
-    use std::time::Instant;
 
     use actix_session::storage::{
         generate_session_key, LoadError, SaveError, SessionKey, SessionStore, UpdateError,
     };
     use actix_web::cookie::time::Duration;
+    use moka::policy::EvictionPolicy;
+    use moka::sync::Cache;
 
     type State = HashMap<String, String>;
 
-    const MAX_SESSIONS: usize = 100_000;
-
-    #[derive(Clone, Default)]
+    #[derive(Clone)]
     pub(crate) struct MemorySessionStore {
-        sessions: Arc<Mutex<HashMap<String, (State, Instant)>>>,
-    }
-
-    fn deadline(ttl: &Duration) -> Instant {
-        let secs = u64::try_from(ttl.whole_seconds()).unwrap_or(0);
-        Instant::now() + std::time::Duration::from_secs(secs)
+        sessions: Cache<String, State>,
     }
 
     impl MemorySessionStore {
-        fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (State, Instant)>> {
-            self.sessions.lock().unwrap_or_else(PoisonError::into_inner)
+        /// At most `max` sessions, each gone after `idle` without use.
+        pub(crate) fn new(idle: std::time::Duration, max: u64) -> Self {
+            MemorySessionStore {
+                sessions: Cache::builder()
+                    .max_capacity(max)
+                    .eviction_policy(EvictionPolicy::lru())
+                    .time_to_idle(idle)
+                    .build(),
+            }
         }
 
-        fn put(&self, key: &str, state: State, ttl: &Duration) -> Result<(), &'static str> {
-            let mut sessions = self.lock();
-            let now = Instant::now();
-            sessions.retain(|_, (_, until)| *until > now);
-            if sessions.len() >= MAX_SESSIONS && !sessions.contains_key(key) {
-                return Err("too many sessions");
-            }
-            sessions.insert(key.to_owned(), (state, deadline(ttl)));
-            Ok(())
+        #[cfg(test)]
+        pub(crate) fn len(&self) -> u64 {
+            self.sessions.run_pending_tasks();
+            self.sessions.entry_count()
         }
     }
 
+    // The `ttl` actix-session passes is the session idle time the cache was built with.
     impl SessionStore for MemorySessionStore {
         async fn load(&self, key: &SessionKey) -> Result<Option<State>, LoadError> {
-            let sessions = self.lock();
-            Ok(sessions
-                .get(key.as_ref())
-                .filter(|(_, until)| *until > Instant::now())
-                .map(|(state, _)| state.clone()))
+            Ok(self.sessions.get(key.as_ref()))
         }
 
-        async fn save(&self, state: State, ttl: &Duration) -> Result<SessionKey, SaveError> {
+        async fn save(&self, state: State, _ttl: &Duration) -> Result<SessionKey, SaveError> {
             let key = generate_session_key();
-            self.put(key.as_ref(), state, ttl)
-                .map_err(|e| SaveError::Other(anyhow::anyhow!(e)))?;
+            self.sessions.insert(key.as_ref().to_owned(), state);
             Ok(key)
         }
 
@@ -500,22 +501,20 @@ mod memory {
             &self,
             key: SessionKey,
             state: State,
-            ttl: &Duration,
+            _ttl: &Duration,
         ) -> Result<SessionKey, UpdateError> {
-            self.put(key.as_ref(), state, ttl)
-                .map_err(|e| UpdateError::Other(anyhow::anyhow!(e)))?;
+            self.sessions.insert(key.as_ref().to_owned(), state);
             Ok(key)
         }
 
-        async fn update_ttl(&self, key: &SessionKey, ttl: &Duration) -> Result<(), anyhow::Error> {
-            if let Some((_, until)) = self.lock().get_mut(key.as_ref()) {
-                *until = deadline(ttl);
-            }
+        async fn update_ttl(&self, key: &SessionKey, _ttl: &Duration) -> Result<(), anyhow::Error> {
+            // A read is a use: the idle time starts again.
+            let _ = self.sessions.get(key.as_ref());
             Ok(())
         }
 
         async fn delete(&self, key: &SessionKey) -> Result<(), anyhow::Error> {
-            self.lock().remove(key.as_ref());
+            self.sessions.invalidate(key.as_ref());
             Ok(())
         }
     }
@@ -592,6 +591,61 @@ mod timeout {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use actix_session::storage::{SessionKey, SessionStore};
+    use std::collections::HashMap;
+
+    async fn saved(store: &memory::MemorySessionStore) -> SessionKey {
+        let ttl = actix_web::cookie::time::Duration::hours(1);
+        let state = HashMap::from([("k".to_owned(), "v".to_owned())]);
+        store
+            .save(state, &ttl)
+            .await
+            .unwrap_or_else(|_| unreachable!("the memory store always saves"))
+    }
+
+    async fn live(store: &memory::MemorySessionStore, key: &SessionKey) -> bool {
+        matches!(store.load(key).await, Ok(Some(_)))
+    }
+
+    #[actix_web::test]
+    async fn past_the_cap_the_least_recently_used_session_goes_and_a_new_one_stays() {
+        let store = memory::MemorySessionStore::new(Duration::from_secs(3600), 100);
+        let used = saved(&store).await;
+        let idle = saved(&store).await;
+        for _ in 0..98 {
+            saved(&store).await;
+        }
+        assert_eq!(store.len(), 100);
+        // A flood of new sessions nobody reads: every login succeeds, the newest are kept
+        // (even unread), and what goes is what was used least recently.
+        let mut newest = Vec::new();
+        for _ in 0..1000 {
+            newest.push(saved(&store).await);
+            if newest.len() % 50 == 0 {
+                assert!(live(&store, &used).await);
+            }
+        }
+        assert!(store.len() <= 100);
+        assert!(!live(&store, &idle).await);
+        assert!(live(&store, &used).await);
+        for key in newest.iter().rev().take(50) {
+            assert!(live(&store, key).await);
+        }
+    }
+
+    #[actix_web::test]
+    async fn a_session_unused_for_the_idle_time_is_gone() {
+        let store = memory::MemorySessionStore::new(Duration::from_millis(100), 10);
+        let used = saved(&store).await;
+        let unused = saved(&store).await;
+        for _ in 0..4 {
+            tokio::time::sleep(Duration::from_millis(40)).await;
+            assert!(live(&store, &used).await);
+        }
+        assert!(!live(&store, &unused).await);
+        assert!(store.delete(&used).await.is_ok());
+        assert!(!live(&store, &used).await);
+    }
 
     fn socket(id: &str) -> SocketId {
         SocketId::new(id).unwrap_or_else(|_| unreachable!("a valid socket id"))

@@ -1,5 +1,6 @@
 //! The chat app on axum, built from the libraries axum users already use: sessions from
-//! tower-sessions (in memory, or in Redis when `REDIS_URL` is set), login from axum-login,
+//! tower-sessions (in this process's memory, a bounded store, see [`memory`]; or in Redis when
+//! `REDIS_URL` is set), login from axum-login,
 //! static files from tower-http, timeouts from hyper and tower-http, and pusher-auth's channel
 //! routes receiving the logged-in user.
 //!
@@ -37,7 +38,7 @@ use tower_http::csrf::CsrfLayer;
 use tower_http::services::ServeFile;
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, MemoryStore, Session, SessionManagerLayer, SessionStore};
+use tower_sessions::{Expiry, Session, SessionManagerLayer, SessionStore};
 
 /// A chat account for axum-login: the name is the id, and logging in is by name alone.
 #[derive(Debug, Clone)]
@@ -286,7 +287,11 @@ fn app<Store: SessionStore + Clone>(chat: Chat, store: Store) -> Router {
         authorize_with::<CurrentUser, _>(ChatPolicy::default()),
     )
     .for_laravel_echo();
+    // Saved on every request that has a session (`always_save`): tower-sessions moves the
+    // expiry on only when it saves, and a session is to expire when unused, not when
+    // unchanged. An anonymous visitor still has no session, so nothing is saved for them.
     let sessions = SessionManagerLayer::new(store)
+        .with_always_save(true)
         .with_name("chat_session")
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
@@ -397,7 +402,173 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             tracing::info!("sessions in Redis");
             app(chat, tower_sessions_redis_store::RedisStore::new(pool))
         }
-        None => app(chat, MemoryStore::default()),
+        None => app(chat, memory::BoundedStore::new(config.max_sessions)),
     };
     serve(router, &config).await
+}
+
+mod memory {
+    //! Sessions in this process's memory, when there is no Redis: at most `CHAT_MAX_SESSIONS`,
+    //! the least recently used evicted to make room for a new one, and each gone once its
+    //! record expires.
+    //!
+    //! Not tower-sessions' `MemoryStore`, which never deletes an expired session and has no
+    //! cap. Not `tower-sessions-moka-store` either: its cache admits new entries by frequency
+    //! (moka's default TinyLFU policy), so once full it drops a new session that was not read
+    //! before the cache's next upkeep, and a flood of logins would log out every user who
+    //! logs in during it (scenario 12b of the chat suite fails with it). This is the same moka
+    //! cache with its LRU policy.
+    use std::time::{Duration, Instant};
+
+    use async_trait::async_trait;
+    use moka::policy::EvictionPolicy;
+    use moka::sync::Cache;
+    use time::OffsetDateTime;
+    use tower_sessions::session::{Id, Record};
+    use tower_sessions::session_store::{self, SessionStore};
+
+    /// A bounded in-memory session store.
+    #[derive(Debug, Clone)]
+    pub(crate) struct BoundedStore {
+        cache: Cache<Id, Record>,
+    }
+
+    impl BoundedStore {
+        /// A store of at most `max` sessions.
+        pub(crate) fn new(max: u64) -> Self {
+            BoundedStore {
+                cache: Cache::builder()
+                    .max_capacity(max)
+                    .eviction_policy(EvictionPolicy::lru())
+                    .expire_after(UntilExpiry)
+                    .build(),
+            }
+        }
+
+        #[cfg(test)]
+        fn len(&self) -> u64 {
+            self.cache.run_pending_tasks();
+            self.cache.entry_count()
+        }
+    }
+
+    /// The time left until a record's expiry date (tower-sessions moves it on with each save).
+    fn left(record: &Record) -> Duration {
+        let left = record.expiry_date - OffsetDateTime::now_utc();
+        if left.is_positive() {
+            left.unsigned_abs()
+        } else {
+            Duration::ZERO
+        }
+    }
+
+    struct UntilExpiry;
+
+    impl moka::Expiry<Id, Record> for UntilExpiry {
+        fn expire_after_create(&self, _: &Id, record: &Record, _: Instant) -> Option<Duration> {
+            Some(left(record))
+        }
+
+        fn expire_after_update(
+            &self,
+            _: &Id,
+            record: &Record,
+            _: Instant,
+            _: Option<Duration>,
+        ) -> Option<Duration> {
+            Some(left(record))
+        }
+    }
+
+    #[async_trait]
+    impl SessionStore for BoundedStore {
+        async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+            while self.cache.contains_key(&record.id) {
+                record.id = Id::default();
+            }
+            self.cache.insert(record.id, record.clone());
+            Ok(())
+        }
+
+        async fn save(&self, record: &Record) -> session_store::Result<()> {
+            self.cache.insert(record.id, record.clone());
+            Ok(())
+        }
+
+        async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+            Ok(self
+                .cache
+                .get(id)
+                .filter(|record| record.expiry_date > OffsetDateTime::now_utc()))
+        }
+
+        async fn delete(&self, id: &Id) -> session_store::Result<()> {
+            self.cache.invalidate(id);
+            Ok(())
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use std::collections::HashMap;
+
+        fn record(lives: time::Duration) -> Record {
+            Record {
+                id: Id::default(),
+                data: HashMap::new(),
+                expiry_date: OffsetDateTime::now_utc() + lives,
+            }
+        }
+
+        async fn stored(store: &BoundedStore, lives: time::Duration) -> Id {
+            let mut record = record(lives);
+            assert!(store.create(&mut record).await.is_ok());
+            record.id
+        }
+
+        async fn live(store: &BoundedStore, id: &Id) -> bool {
+            matches!(store.load(id).await, Ok(Some(_)))
+        }
+
+        #[tokio::test]
+        async fn past_the_cap_the_least_recently_used_goes_and_a_new_one_stays() {
+            let store = BoundedStore::new(100);
+            let hour = time::Duration::hours(1);
+            let used = stored(&store, hour).await;
+            let idle = stored(&store, hour).await;
+            for _ in 0..98 {
+                stored(&store, hour).await;
+            }
+            assert_eq!(store.len(), 100);
+            assert!(live(&store, &used).await);
+            // A flood of new sessions that nobody reads: each new one is kept, even unread,
+            // and what goes is what was used least recently.
+            let mut newest = Vec::new();
+            for _ in 0..1000 {
+                newest.push(stored(&store, hour).await);
+                if newest.len() % 50 == 0 {
+                    assert!(live(&store, &used).await);
+                }
+            }
+            assert!(store.len() <= 100);
+            assert!(!live(&store, &idle).await);
+            assert!(live(&store, &used).await);
+            for id in newest.iter().rev().take(50) {
+                assert!(live(&store, id).await);
+            }
+        }
+
+        #[tokio::test]
+        async fn a_session_ends_at_its_expiry_or_when_deleted() {
+            let store = BoundedStore::new(10);
+            let brief = stored(&store, time::Duration::milliseconds(50)).await;
+            let long = stored(&store, time::Duration::hours(1)).await;
+            assert!(live(&store, &brief).await);
+            tokio::time::sleep(Duration::from_millis(80)).await;
+            assert!(!live(&store, &brief).await);
+            assert!(store.delete(&long).await.is_ok());
+            assert!(!live(&store, &long).await);
+        }
+    }
 }

@@ -55,6 +55,11 @@ pub struct Config {
     pub secure_cookies: bool,
     /// `CHAT_SESSION_IDLE_SECS` (default 7 days): a session unused this long expires.
     pub session_idle: Duration,
+    /// `CHAT_MAX_SESSIONS` (default 100,000): the most sessions an in-memory store keeps; past
+    /// it, the least recently used one is evicted (its user logged out) to make room, so that a
+    /// flood of logins neither grows memory without bound nor locks anyone out. Not used for
+    /// Redis, which bounds its memory itself (`maxmemory`).
+    pub max_sessions: u64,
     /// `CHAT_TEST_MODE=1`: the test-only routes exist (`GET /webhooks/events`, still behind
     /// login).
     pub test_mode: bool,
@@ -76,6 +81,7 @@ impl fmt::Debug for Config {
             .field("redis", &self.redis_url.as_ref().map(|_| "<set>"))
             .field("secure_cookies", &self.secure_cookies)
             .field("session_idle", &self.session_idle)
+            .field("max_sessions", &self.max_sessions)
             .field("test_mode", &self.test_mode)
             .finish_non_exhaustive()
     }
@@ -144,6 +150,13 @@ impl Config {
                 ws_port: number("PUSHER_PORT", 6001)?,
             },
         };
+        let max_sessions = number("CHAT_MAX_SESSIONS", 100_000)?;
+        if max_sessions == 0 {
+            return Err(ConfigError::Invalid(
+                "CHAT_MAX_SESSIONS",
+                "at least one session must fit".into(),
+            ));
+        }
         let default_js = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/js/node_modules/pusher-js/dist/web/pusher-with-encryption.min.js"
@@ -158,6 +171,7 @@ impl Config {
             redis_url: var("REDIS_URL")?,
             secure_cookies: flag("CHAT_SECURE_COOKIES")?,
             session_idle: Duration::from_secs(number("CHAT_SESSION_IDLE_SECS", 7 * 24 * 3600)?),
+            max_sessions,
             test_mode: flag("CHAT_TEST_MODE")?,
             header_timeout: Duration::from_millis(number("CHAT_HEADER_TIMEOUT_MS", 5000)?),
             body_timeout: Duration::from_millis(number("CHAT_BODY_TIMEOUT_MS", 5000)?),

@@ -363,18 +363,9 @@ fn login(
     if let Some(old) = cookies.get(COOKIE) {
         sessions.end(old.value());
     }
-    let session = sessions.start(user).map_err(|e| match e {
-        StartError::Random => {
-            tracing::error!("the OS random source failed");
-            ApiError::new(Status::InternalServerError, "random")
-        }
-        StartError::Full => {
-            tracing::warn!(
-                max = sessions::MAX_SESSIONS,
-                "too many sessions: login refused"
-            );
-            ApiError::new(Status::InternalServerError, "session")
-        }
+    let session = sessions.start(user).map_err(|StartError::Random| {
+        tracing::error!("the OS random source failed");
+        ApiError::new(Status::InternalServerError, "random")
     })?;
     let cookie = Cookie::build((COOKIE, session.id))
         .path("/")
@@ -516,7 +507,7 @@ fn app(chat: Chat, rocket: Rocket<Build>) -> Rocket<Build> {
     }
     routes.extend(pusher.routes());
     routes.extend(echo.routes());
-    let sessions = Arc::new(Sessions::new(config.session_idle, sessions::MAX_SESSIONS));
+    let sessions = Arc::new(Sessions::new(config.session_idle, config.max_sessions));
     rocket
         .manage(chat)
         .manage(sessions)

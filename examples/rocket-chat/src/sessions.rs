@@ -1,9 +1,9 @@
 //! Server-side sessions in this process's memory.
 //!
 //! Rocket 0.5 has no session library in common use, so the app keeps its own, as small as it
-//! can be: a map from a random 128-bit id (the value of the `chat_session` cookie) to the
-//! session — the user, the CSRF token, the connections the session was authorized for, and when
-//! it was last used. The cookie is `HttpOnly`, `SameSite=Lax`, `Secure` when configured, and
+//! can be: a cache from a random 128-bit id (the value of the `chat_session` cookie) to the
+//! session — the user, the CSRF token, and the connections the session was authorized for. The
+//! cookie is `HttpOnly`, `SameSite=Lax`, `Secure` when configured, and
 //! has no `Max-Age`: the server alone decides when a session ends.
 //!
 //! Why server-side: a session must really end at logout and after its idle time. Rocket's
@@ -11,25 +11,26 @@
 //! a copy taken before logout would keep working. Here the cookie is only a random id, and a
 //! session that is gone cannot be brought back by replaying it.
 //!
-//! Bounded memory: a session idle too long is dropped when it is next looked up, and every new
-//! session sweeps out all expired ones; at most [`MAX_SESSIONS`] exist at once (a login beyond
-//! that is refused), each with at most [`MAX_SOCKETS`] connections. Anonymous visitors create
-//! nothing.
+//! Bounded memory: the sessions are a moka cache of at most `CHAT_MAX_SESSIONS`, each gone
+//! after the idle time without a request. Past the cap, the least recently used session is
+//! evicted (its user logged out) to make room: a flood of logins costs the oldest sessions, never
+//! memory without bound, and never the new logins (moka's LRU policy; its default, TinyLFU,
+//! would refuse a new session that has not been read yet). Each session remembers at most
+//! [`MAX_SOCKETS`] connections. Anonymous visitors create nothing.
 //!
 //! A production app would keep its sessions in Redis through a Rocket-managed connection pool
 //! (`rocket_db_pools` with `deadpool-redis`), with Redis expiring idle keys: sessions would then
 //! survive a restart and be shared by every instance. These live in one process, so two
 //! instances of this app do not share logins.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chat_common::{BoxFuture, SocketLog, User};
+use moka::policy::EvictionPolicy;
+use moka::sync::Cache;
 use pusher_auth::SocketId;
-
-/// The most sessions kept at once.
-pub(crate) const MAX_SESSIONS: usize = 100_000;
 
 /// The most connections remembered per session (the most recent).
 pub(crate) const MAX_SOCKETS: usize = 16;
@@ -39,7 +40,6 @@ struct Entry {
     user: User,
     csrf: String,
     sockets: VecDeque<SocketId>,
-    last_seen: Instant,
 }
 
 /// A live session as a request sees it.
@@ -58,71 +58,55 @@ pub(crate) struct Active {
 pub(crate) enum StartError {
     /// The OS random source failed: no weak id or token is ever issued instead.
     Random,
-    /// [`MAX_SESSIONS`] live sessions exist already.
-    Full,
 }
 
 /// The session store.
 pub(crate) struct Sessions {
-    entries: Mutex<HashMap<String, Entry>>,
-    idle: Duration,
-    max: usize,
+    entries: Cache<String, Arc<Mutex<Entry>>>,
+}
+
+fn lock(entry: &Mutex<Entry>) -> MutexGuard<'_, Entry> {
+    entry.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Sessions {
-    /// A store whose sessions expire after `idle` without a request, holding at most `max`.
-    pub(crate) fn new(idle: Duration, max: usize) -> Self {
+    /// A store whose sessions expire after `idle` without a request, holding at most `max`
+    /// (the least recently used evicted past it).
+    pub(crate) fn new(idle: Duration, max: u64) -> Self {
         Sessions {
-            entries: Mutex::new(HashMap::new()),
-            idle,
-            max,
+            entries: Cache::builder()
+                .max_capacity(max)
+                .eviction_policy(EvictionPolicy::lru())
+                .time_to_idle(idle)
+                .build(),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn expired(&self, entry: &Entry, now: Instant) -> bool {
-        now.saturating_duration_since(entry.last_seen) >= self.idle
+    /// The live session `id`, if any; looking it up is a use (its idle time starts again).
+    fn get(&self, id: &str) -> Option<Arc<Mutex<Entry>>> {
+        if !is_id(id) {
+            return None;
+        }
+        self.entries.get(id)
     }
 
     /// Starts a session for `user` under a new random id, with a new random CSRF token.
     pub(crate) fn start(&self, user: User) -> Result<Active, StartError> {
         let id = chat_common::random_token().map_err(|_| StartError::Random)?;
         let csrf = chat_common::random_token().map_err(|_| StartError::Random)?;
-        let now = Instant::now();
-        let mut entries = self.lock();
-        entries.retain(|_, entry| !self.expired(entry, now));
-        if entries.len() >= self.max {
-            return Err(StartError::Full);
-        }
-        entries.insert(
-            id.clone(),
-            Entry {
-                user: user.clone(),
-                csrf: csrf.clone(),
-                sockets: VecDeque::new(),
-                last_seen: now,
-            },
-        );
+        let entry = Entry {
+            user: user.clone(),
+            csrf: csrf.clone(),
+            sockets: VecDeque::new(),
+        };
+        self.entries.insert(id.clone(), Arc::new(Mutex::new(entry)));
         Ok(Active { id, user, csrf })
     }
 
-    /// The live session `id`, marked as used now; `None` for an unknown or expired id (an
-    /// expired session is dropped here).
+    /// The live session `id`, marked as used now; `None` for an unknown or expired id.
     pub(crate) fn resume(&self, id: &str) -> Option<Active> {
-        if !is_id(id) {
-            return None;
-        }
-        let now = Instant::now();
-        let mut entries = self.lock();
-        let entry = entries.get_mut(id)?;
-        if self.expired(entry, now) {
-            entries.remove(id);
-            return None;
-        }
-        entry.last_seen = now;
+        let entry = self.get(id)?;
+        let entry = lock(&entry);
         Some(Active {
             id: id.to_owned(),
             user: entry.user.clone(),
@@ -132,7 +116,7 @@ impl Sessions {
 
     /// Ends the session `id`, if it exists.
     pub(crate) fn end(&self, id: &str) {
-        self.lock().remove(id);
+        self.entries.invalidate(id);
     }
 
     /// The connections log of session `id`, for the channel policy and `send-message`.
@@ -144,12 +128,11 @@ impl Sessions {
     }
 
     fn record(&self, id: &str, socket: SocketId) {
-        let now = Instant::now();
-        let mut entries = self.lock();
-        let Some(entry) = entries.get_mut(id) else {
+        let Some(entry) = self.get(id) else {
             return;
         };
-        if self.expired(entry, now) || entry.sockets.contains(&socket) {
+        let mut entry = lock(&entry);
+        if entry.sockets.contains(&socket) {
             return;
         }
         if entry.sockets.len() >= MAX_SOCKETS {
@@ -159,16 +142,16 @@ impl Sessions {
     }
 
     fn contains(&self, id: &str, socket: &SocketId) -> bool {
-        let now = Instant::now();
-        self.lock()
-            .get(id)
-            .is_some_and(|entry| !self.expired(entry, now) && entry.sockets.contains(socket))
+        self.get(id)
+            .is_some_and(|entry| lock(&entry).sockets.contains(socket))
     }
 
-    /// How many sessions are kept (expired ones not yet swept included).
+    /// How many sessions are kept, once the cache's pending upkeep (evictions, expiries) is
+    /// done.
     #[cfg(test)]
-    fn len(&self) -> usize {
-        self.lock().len()
+    fn len(&self) -> u64 {
+        self.entries.run_pending_tasks();
+        self.entries.entry_count()
     }
 }
 
@@ -235,34 +218,49 @@ mod tests {
     }
 
     #[test]
-    fn idle_sessions_expire_and_are_swept() {
-        let sessions = Sessions::new(Duration::from_millis(50), 10);
-        let Ok(old) = sessions.start(user("ann")) else {
+    fn idle_sessions_expire() {
+        let sessions = Sessions::new(Duration::from_millis(100), 10);
+        let Ok(used) = sessions.start(user("ann")) else {
             unreachable!("the store has room")
         };
-        std::thread::sleep(Duration::from_millis(80));
-        assert!(sessions.resume(&old.id).is_none());
-        let Ok(_) = sessions.start(user("bob")) else {
+        let Ok(unused) = sessions.start(user("bob")) else {
             unreachable!("the store has room")
         };
-        let Ok(stale) = sessions.start(user("cy")) else {
-            unreachable!("the store has room")
-        };
-        std::thread::sleep(Duration::from_millis(80));
-        let Ok(_) = sessions.start(user("dee")) else {
-            unreachable!("the store has room")
-        };
-        // Only the newest is left: the others were swept by the last start.
-        assert_eq!(sessions.len(), 1);
-        assert!(sessions.resume(&stale.id).is_none());
+        for _ in 0..4 {
+            std::thread::sleep(Duration::from_millis(40));
+            assert!(sessions.resume(&used.id).is_some());
+        }
+        assert!(sessions.resume(&unused.id).is_none());
     }
 
     #[test]
-    fn the_count_is_capped() {
-        let sessions = Sessions::new(Duration::from_secs(60), 2);
-        assert!(sessions.start(user("a")).is_ok());
-        assert!(sessions.start(user("b")).is_ok());
-        assert!(matches!(sessions.start(user("c")), Err(StartError::Full)));
+    fn past_the_cap_the_least_recently_used_goes_and_a_new_one_stays() {
+        let sessions = Sessions::new(Duration::from_secs(60), 100);
+        let start = |name: &str| match sessions.start(user(name)) {
+            Ok(active) => active.id,
+            Err(_) => unreachable!("the OS random source works"),
+        };
+        let used = start("ann");
+        let idle = start("bob");
+        for _ in 0..98 {
+            start("cy");
+        }
+        assert_eq!(sessions.len(), 100);
+        // A flood of logins nobody uses: every one succeeds, the newest are kept (even
+        // unused), and what goes is what was used least recently.
+        let mut newest = Vec::new();
+        for _ in 0..1000 {
+            newest.push(start("flood"));
+            if newest.len() % 50 == 0 {
+                assert!(sessions.resume(&used).is_some());
+            }
+        }
+        assert!(sessions.len() <= 100);
+        assert!(sessions.resume(&idle).is_none());
+        assert!(sessions.resume(&used).is_some());
+        for id in newest.iter().rev().take(50) {
+            assert!(sessions.resume(id).is_some());
+        }
     }
 
     #[tokio::test]
