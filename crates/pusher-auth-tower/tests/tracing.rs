@@ -113,6 +113,16 @@ fn decisions_are_logged_without_secrets() {
         "{log}"
     );
     assert!(log.contains("code=\"invalid_channel_name\""), "{log}");
+    // Denials and grants are DEBUG (a reconnect storm at INFO would flood the logs); an
+    // authorizer's failure is an ERROR.
+    for line in log.lines() {
+        if line.contains("outcome=\"denied\"") || line.contains("outcome=\"allowed\"") {
+            assert!(line.contains("DEBUG"), "{line}");
+        }
+        if line.contains("outcome=\"failed\"") {
+            assert!(line.contains("ERROR"), "{line}");
+        }
+    }
     // No secret, no master key, no signature, no bearer token.
     assert!(
         !log.contains(SECRET) && !log.contains("zyrm8pvV") && !log.contains("user-token"),

@@ -166,3 +166,8 @@ pub use types::{
 
 pub use pusher_protocol::rest;
 pub use pusher_protocol::{ChannelKind, ChannelName, Credentials, NameError, SocketId, UserId};
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
