@@ -458,7 +458,7 @@ for (const appName of APPS) {
       assert.equal((await get(await session(stack.base, null), "/webhooks/events")).status, 401);
     });
 
-    scenario("14. slow clients are cut off: headers never finished, a body that never comes", async (events) => {
+    scenario("14. slow clients are cut off: headers never sent or never finished, an HTTP/2 preface, a body that never comes", async (events) => {
       const port = Number(new URL(stack.base).port);
       if (appName === "rocket-chat") {
         // Rocket 0.5.2 runs no app code before a request is routed, and two reads happen
@@ -492,11 +492,23 @@ for (const appName of APPS) {
       }
       // Headers dribbled and never finished: the header timeout (1 s here) closes the connection.
       const headers = await rawExchange(port, ["GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "], 8000);
+      // A connection that sends nothing at all, and one that sends only the HTTP/2 preface: both
+      // are closed. The apps serve HTTP/1 only, and their header timeouts run from the moment a
+      // connection opens (hyper's `header_read_timeout`, actix-web's `client_request_timeout`);
+      // the preface is refused at once (hyper closes, actix-web answers 400).
+      const silent = await rawExchange(port, [], 8000);
+      const preface = await rawExchange(port, ["PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"], 8000);
       // A body announced and never sent: the body timeout (1 s here) answers 408.
       const body = await rawExchange(port, ["POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"na"], 10000);
-      events.push({ headers: { closed: headers.closed, ms: headers.ms, data: headers.data.slice(0, 40) }, body: { closed: body.closed, ms: body.ms, data: body.data.slice(0, 40) } });
+      const seen = (x) => ({ closed: x.closed, ms: x.ms, data: x.data.slice(0, 40) });
+      events.push({ headers: seen(headers), silent: seen(silent), preface: seen(preface), body: seen(body) });
+      console.log(`${appName}: unfinished headers closed after ${headers.ms} ms, a silent connection after ${silent.ms} ms, an HTTP/2 preface after ${preface.ms} ms (${JSON.stringify(preface.data.slice(0, 12))}), a missing body answered after ${body.ms} ms`);
       assert.equal(headers.closed, true, "a connection with unfinished headers was kept open");
       assert.ok(headers.ms < 6000, `closed after ${headers.ms} ms`);
+      assert.equal(silent.closed, true, "a connection that sends nothing was kept open");
+      assert.ok(silent.ms < 6000, `closed after ${silent.ms} ms`);
+      assert.equal(preface.closed, true, "a connection that sent the HTTP/2 preface was kept open");
+      assert.ok(preface.ms < 6000, `closed after ${preface.ms} ms`);
       // 408 where the framework says so (actix-web's deadline); tower-http's body timeout
       // makes the body fail, which axum's `Json` extractor answers with a 400.
       assert.match(body.data, /^HTTP\/1\.1 (408|400)/, body.data.slice(0, 80));

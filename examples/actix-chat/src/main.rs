@@ -8,6 +8,15 @@
 //! session's `X-CSRF-Token`; the login is refused cross-site (`Sec-Fetch-Site` / `Origin`).
 //! The connections a session was authorized for (the last 16, for `send-message` to exclude
 //! the sender's own) are kept in the session, so any instance sharing the sessions sees them.
+//!
+//! Slow and idle clients, with actix-web's own settings: `CHAT_HEADER_TIMEOUT_MS` is
+//! `client_request_timeout`, which runs from the moment a connection opens, so a connection
+//! that sends nothing is closed as well as one that never finishes its head (chat scenario 14);
+//! the app serves HTTP/1 only (`bind`, not `bind_auto_h2c`), so an HTTP/2 preface gets a 400
+//! and the connection closes. actix-web bounds the head only: `CHAT_BODY_TIMEOUT_MS` is the deadline of the whole
+//! request, body and handler included (a 408 `request_timeout`), and `CHAT_REQUEST_TIMEOUT_MS`
+//! is not used. actix-web serves at most 25,000 connections per worker (its default
+//! `max_connections`), with 2 workers.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;

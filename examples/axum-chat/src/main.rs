@@ -1,8 +1,7 @@
 //! The chat app on axum, built from the libraries axum users already use: sessions from
 //! tower-sessions (in this process's memory, a bounded store, see [`memory`]; or in Redis when
-//! `REDIS_URL` is set), login from axum-login,
-//! static files from tower-http, timeouts from hyper and tower-http, and pusher-auth's channel
-//! routes receiving the logged-in user.
+//! `REDIS_URL` is set), login from axum-login, static files from tower-http, timeouts from
+//! hyper and tower-http, and pusher-auth's channel routes receiving the logged-in user.
 //!
 //! - `GET /` serves the page; an anonymous visitor gets no session at all;
 //! - `POST /login` logs in by name (a new session id, a new CSRF token kept in the session);
@@ -17,6 +16,14 @@
 //!
 //! Every `POST` but the webhooks is refused cross-site (tower-http's `CsrfLayer`); after login,
 //! every `POST` but the webhooks also needs the session's `X-CSRF-Token`.
+//!
+//! Slow and idle clients: the server speaks HTTP/1 only (see [`serve`]), and a connection must
+//! send a complete request head within `CHAT_HEADER_TIMEOUT_MS` of opening (or of the previous
+//! answer), or it is closed: one that sends nothing, or an HTTP/2 preface, included. A body
+//! must arrive within `CHAT_BODY_TIMEOUT_MS` (tower-http's `RequestBodyTimeoutLayer`: the JSON
+//! routes then answer 400), and a request must be answered within `CHAT_REQUEST_TIMEOUT_MS`
+//! (tower-http's `TimeoutLayer`: a 503). At most [`MAX_CONNECTIONS`] connections are served at
+//! once; more wait in the listener's backlog.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -326,41 +333,57 @@ fn app<Store: SessionStore + Clone>(chat: Chat, store: Store) -> Router {
         .with_state(chat)
 }
 
+/// The most connections served at once (each costs a task and its buffers). Past it, new
+/// connections wait in the listener's backlog until one closes.
+const MAX_CONNECTIONS: usize = 10_000;
+
+/// Serves HTTP/1 only, every connection under the header timeout from its start: a client that
+/// sends nothing, or an HTTP/2 preface, is cut off like one that never finishes its headers.
+/// (hyper-util's `auto::Builder` reads the first bytes to tell the versions apart with no
+/// deadline, and serves HTTP/2 without a header timeout.)
 async fn serve(
     router: Router,
     config: &chat_common::Config,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-    use hyper_util::server::conn::auto;
+    use hyper::server::conn::http1;
+    use hyper_util::rt::{TokioIo, TokioTimer};
     use hyper_util::service::TowerToHyperService;
 
     let listener = tokio::net::TcpListener::bind(&config.bind).await?;
     tracing::info!("chat on http://{}", listener.local_addr()?);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    // A client that does not finish its headers in time is cut off.
+    let mut builder = http1::Builder::new();
     builder
-        .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(config.header_timeout);
-    let builder = Arc::new(builder);
+    let connections = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let service = TowerToHyperService::new(router.clone());
-                let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                let connection = graceful.watch(connection.into_owned());
-                tokio::spawn(async move {
-                    if let Err(e) = connection.await {
-                        tracing::debug!(error = %e, "connection ended");
-                    }
-                });
-            }
+        let permit = tokio::select! {
+            permit = Arc::clone(&connections).acquire_owned() => permit?,
             () = &mut shutdown => break,
-        }
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors, say: wait a little instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = TowerToHyperService::new(router.clone());
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended");
+            }
+            drop(permit);
+        });
     }
     graceful.shutdown().await;
     Ok(())
