@@ -175,6 +175,30 @@ for (const appName of APPS) {
         // Rocket that answers it fails here; then send every app the same lie.
         await assert.rejects(raw(port, [lying("socket_id=1.2")], { timeoutMs: 2000 }), /no answer in time/);
       }
+      // Messages within the 2,000-character limit that pusher-rest still refuses before sending
+      // (InvalidInput: the event data over Pusher's 10 KB once escaped as JSON, or once
+      // encrypted): the client's mistake, a 413, never a 502 or 500.
+      const send = async (path, body) => {
+        const res = await fetch(`${stack.base}${path}`, {
+          method: "POST",
+          headers: { "Content-Type": "application/json", "X-CSRF-Token": s.csrf, Cookie: s.cookie },
+          body: JSON.stringify(body),
+        });
+        const text = await res.text();
+        return [res.status, res.status === 204 ? "" : code(text)];
+      };
+      const escaped = "\u0001".repeat(2000); // 6 bytes each in JSON: 12,000
+      const emoji = "\u{1F600}".repeat(2000); // 4 bytes each: 8,000, over 10 KB encrypted
+      const refusals = [
+        ["control characters", "/channels/send-message", { message: escaped }, [413, "message_too_large"]],
+        ["control characters in a batch", "/channels/send-message", { messages: ["fine", escaped] }, [413, "message_too_large"]],
+        ["emoji, plain", "/channels/send-message", { message: emoji }, [204, ""]],
+        ["emoji, encrypted", "/channels/send-message", { message: emoji, encrypted: true }, [413, "message_too_large"]],
+        ["control characters, whispered", "/channels/whisper", { to: "mallory", message: escaped }, [413, "message_too_large"]],
+      ];
+      for (const [name, path, body, expected] of refusals) {
+        assert.deepEqual(await send(path, body), expected, name);
+      }
       // Truncated bodies: the client closes before sending what it announced. The server must
       // not answer 5xx (it may answer 400 or nothing) and must keep serving.
       for (const body of ["socket_id=1.2&chan", ""]) {

@@ -369,15 +369,37 @@ pub enum SendError {
     InvalidMessage,
     /// The recipient is not a valid user name (400 `invalid_recipient`).
     InvalidRecipient,
+    /// pusher-rest refused to send it (`Error::InvalidInput`, nothing was sent): the message is
+    /// within [`MAX_MESSAGE`] characters but its event data is over Pusher's 10 KB once escaped
+    /// as JSON or encrypted (413 `message_too_large`); an encrypted message with no master key
+    /// configured (400 `encryption_unavailable`); any other input it refuses (400
+    /// `invalid_message`). The client's request, not the server, is at fault.
+    Refused(pusher_rest::InvalidInput),
     /// The REST call failed (502 `publish_failed`), logged.
     Publish(pusher_rest::Error),
 }
 
 impl SendError {
+    /// The error of a pusher-rest call: [`SendError::Refused`] for what it refused to send,
+    /// [`SendError::Publish`] (logged) for everything else.
+    fn from_rest(e: pusher_rest::Error) -> Self {
+        match e {
+            pusher_rest::Error::InvalidInput(input) => {
+                tracing::debug!(error = %input, "the message was refused before sending");
+                SendError::Refused(input)
+            }
+            e => {
+                tracing::error!(error = %e, "publishing failed");
+                SendError::Publish(e)
+            }
+        }
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> u16 {
         match self {
-            SendError::InvalidMessage | SendError::InvalidRecipient => 400,
+            SendError::Refused(pusher_rest::InvalidInput::DataTooLarge { .. }) => 413,
+            SendError::InvalidMessage | SendError::InvalidRecipient | SendError::Refused(_) => 400,
             SendError::Publish(_) => 502,
         }
     }
@@ -387,6 +409,13 @@ impl SendError {
         match self {
             SendError::InvalidMessage => "invalid_message",
             SendError::InvalidRecipient => "invalid_recipient",
+            SendError::Refused(pusher_rest::InvalidInput::DataTooLarge { .. }) => {
+                "message_too_large"
+            }
+            SendError::Refused(pusher_rest::InvalidInput::NoMasterKey(_)) => {
+                "encryption_unavailable"
+            }
+            SendError::Refused(_) => "invalid_message",
             SendError::Publish(_) => "publish_failed",
         }
     }
@@ -468,15 +497,12 @@ impl Chat {
                         message: text,
                     },
                 )
-                .map_err(SendError::Publish)?;
+                .map_err(SendError::from_rest)?;
                 events.push(event.exclude(sender.clone()));
             }
             self.publisher.trigger_batch(events).await.map(drop)
         };
-        result.map_err(|e| {
-            tracing::error!(error = %e, "send-message failed");
-            SendError::Publish(e)
-        })
+        result.map_err(SendError::from_rest)
     }
 
     /// Sends a message to one user's signed-in connections (`#server-to-user-{id}`).
@@ -493,10 +519,7 @@ impl Chat {
             .send_to_user(&to.id, "whisper", &message)
             .await
             .map(drop)
-            .map_err(|e| {
-                tracing::error!(error = %e, "whisper failed");
-                SendError::Publish(e)
-            })
+            .map_err(SendError::from_rest)
     }
 
     /// Ends the user's signed-in connections (at logout, every tab of theirs disconnects).
@@ -618,4 +641,105 @@ pub fn page(config: &Config, csrf: Option<&str>, user: Option<&User>) -> String 
     include_str!("../static/index.html")
         .replace("{{CSRF}}", csrf.unwrap_or_default())
         .replace("{{CONFIG}}", &client.to_string().replace('<', "\\u003c"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A chat whose REST client points at a closed port: only what pusher-rest refuses before
+    /// sending gets past the connection.
+    fn chat(master_key: bool) -> Chat {
+        let mut credentials = Credentials::new("key", "secret")
+            .and_then(|c| c.with_app_id("1"))
+            .unwrap_or_else(|_| unreachable!("valid credentials"));
+        if master_key {
+            credentials = credentials
+                .with_encryption_master_key_base64("zyrm8pvV2C9fJcBfhyXzvxbJVN/H7QLmbe0xJi1GhPU=")
+                .unwrap_or_else(|_| unreachable!("a valid master key"));
+        }
+        let publisher = Client::builder(credentials.clone())
+            .host("127.0.0.1")
+            .port(1)
+            .timeout(Duration::from_secs(2))
+            .build()
+            .unwrap_or_else(|_| unreachable!("a valid client"));
+        let config = Config {
+            credentials,
+            client: ClientConfig::Local {
+                ws_host: "127.0.0.1".into(),
+                ws_port: 1,
+            },
+            bind: "127.0.0.1:0".into(),
+            pusher_js: "pusher.min.js".into(),
+            redis_url: None,
+            secure_cookies: false,
+            session_idle: Duration::from_secs(60),
+            max_sessions: 10,
+            test_mode: false,
+            header_timeout: Duration::from_secs(1),
+            body_timeout: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(1),
+        };
+        Chat {
+            config: Arc::new(config),
+            publisher,
+            webhooks: WebhookLog::default(),
+        }
+    }
+
+    fn ann() -> User {
+        User::from_name("ann").unwrap_or_else(|| unreachable!("a valid name"))
+    }
+
+    fn message(text: &str, encrypted: bool) -> SendMessage {
+        SendMessage {
+            message: Some(text.to_owned()),
+            messages: Vec::new(),
+            encrypted,
+        }
+    }
+
+    async fn answer(chat: &Chat, request: &SendMessage) -> (u16, &'static str) {
+        match chat.send_message(&ann(), request, None).await {
+            Ok(()) => (204, ""),
+            Err(e) => (e.status(), e.code()),
+        }
+    }
+
+    #[tokio::test]
+    async fn what_pusher_rest_refuses_is_the_clients_mistake() {
+        let chat = chat(true);
+        // Within 2,000 characters, over 10 KB as sent: escaped as JSON, or encrypted.
+        let escaped = "\u{1}".repeat(MAX_MESSAGE);
+        let emoji = "\u{1F600}".repeat(MAX_MESSAGE);
+        let too_large = (413, "message_too_large");
+        assert_eq!(answer(&chat, &message(&escaped, false)).await, too_large);
+        assert_eq!(answer(&chat, &message(&emoji, true)).await, too_large);
+        let batch = SendMessage {
+            message: None,
+            messages: vec!["fine".into(), escaped.clone()],
+            encrypted: false,
+        };
+        assert_eq!(answer(&chat, &batch).await, too_large);
+        let whisper = Whisper {
+            to: "bob".into(),
+            message: escaped,
+        };
+        let whispered = chat
+            .whisper(&ann(), &whisper)
+            .await
+            .map_err(|e| (e.status(), e.code()));
+        assert_eq!(whispered, Err(too_large));
+        // Encryption asked of a server that has no master key.
+        assert_eq!(
+            answer(&self::chat(false), &message("hi", true)).await,
+            (400, "encryption_unavailable")
+        );
+        // What reaches the network and fails there is the server's: a 502.
+        assert_eq!(
+            answer(&chat, &message("hi", false)).await,
+            (502, "publish_failed")
+        );
+    }
 }
