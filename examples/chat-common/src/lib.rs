@@ -39,6 +39,11 @@ pub enum ConfigError {
 /// Read from the environment by [`Config::from_env`]. There are no default credentials: a
 /// missing `PUSHER_APP_ID`, `PUSHER_KEY` or `PUSHER_SECRET` (or `PUSHER_URL`) stops the app
 /// with the variable's name. `Debug` never shows the secret.
+///
+/// Every `CHAT_*` variable is a field here but one: `CHAT_SESSION_KEY`, which only
+/// `actix-chat` reads (the key that signs and encrypts its session cookie, at least 64 bytes;
+/// a random one when unset, so sessions end with the process). Where an example does not use a
+/// setting, or uses it differently, the field says so.
 #[derive(Clone)]
 pub struct Config {
     /// The app credentials (key, secret, optional master key).
@@ -47,9 +52,11 @@ pub struct Config {
     pub client: ClientConfig,
     /// The address the app listens on (`CHAT_ADDR`, default `127.0.0.1:3000`).
     pub bind: String,
-    /// The pusher-js build the page loads (`PUSHER_JS`).
+    /// The pusher-js build the page loads (`PUSHER_JS`, default
+    /// `examples/chat-common/js/node_modules/pusher-js/dist/web/pusher-with-encryption.min.js`).
     pub pusher_js: std::path::PathBuf,
-    /// `REDIS_URL`: keep sessions in Redis (for more than one app instance).
+    /// `REDIS_URL`: keep sessions in Redis (for more than one app instance). `rocket-chat`
+    /// refuses to start with it: its sessions are in its own memory.
     pub redis_url: Option<String>,
     /// `CHAT_SECURE_COOKIES=1`: session cookies only over HTTPS.
     pub secure_cookies: bool,
@@ -63,12 +70,18 @@ pub struct Config {
     /// `CHAT_TEST_MODE=1`: the test-only routes exist (`GET /webhooks/events`, still behind
     /// login).
     pub test_mode: bool,
-    /// `CHAT_HEADER_TIMEOUT_MS` (default 5000): how long a client may take to send its headers.
+    /// `CHAT_HEADER_TIMEOUT_MS` (default 5000): how long a connection may take to send a
+    /// complete request head, counted from when it opens (or from the previous answer); the
+    /// connection is closed after. `rocket-chat` cannot use it (Rocket 0.5.2 has no setting).
     pub header_timeout: Duration,
-    /// `CHAT_BODY_TIMEOUT_MS` (default 5000): how long a client may take to send its body
-    /// (a 408 after).
+    /// `CHAT_BODY_TIMEOUT_MS` (default 5000): how long a client may take to send its body.
+    /// After it, `axum-chat`'s JSON routes answer 400 (the body fails) and `rocket-chat`'s 408
+    /// `request_timeout`; `actix-chat` uses it as the deadline of the whole request (408
+    /// `request_timeout`), since actix-web bounds only the head.
     pub body_timeout: Duration,
-    /// `CHAT_REQUEST_TIMEOUT_MS` (default 10000): how long a request may take in all.
+    /// `CHAT_REQUEST_TIMEOUT_MS` (default 10000): how long a request may take in all, body and
+    /// handler included: a 503 from `axum-chat`, a 408 `request_timeout` from `rocket-chat`.
+    /// `actix-chat` does not use it (see `CHAT_BODY_TIMEOUT_MS`).
     pub request_timeout: Duration,
 }
 
@@ -134,7 +147,8 @@ fn flag(name: &'static str) -> Result<bool, ConfigError> {
 impl Config {
     /// Reads the configuration: `PUSHER_APP_ID`, `PUSHER_KEY`, `PUSHER_SECRET` (or
     /// `PUSHER_URL`), `PUSHER_ENCRYPTION_MASTER_KEY_BASE64`, either `PUSHER_CLUSTER` or
-    /// `PUSHER_HOST`/`PUSHER_PORT`, and the optional `CHAT_*`, `REDIS_URL` and `PUSHER_JS`.
+    /// `PUSHER_HOST`/`PUSHER_PORT` (default 6001), and the optional `CHAT_*`, `REDIS_URL` and
+    /// `PUSHER_JS`.
     pub fn from_env() -> Result<Self, ConfigError> {
         let credentials = Credentials::from_env().map_err(|e| match e {
             pusher_auth::ConfigError::MissingVariable(name) => ConfigError::Missing(name),
@@ -686,6 +700,53 @@ mod tests {
             publisher,
             webhooks: WebhookLog::default(),
         }
+    }
+
+    /// The only test that touches the environment (tests run on threads of one process).
+    #[test]
+    fn the_defaults_are_the_documented_ones() {
+        for (name, value) in [
+            ("PUSHER_APP_ID", "1"),
+            ("PUSHER_KEY", "key"),
+            ("PUSHER_SECRET", "secret"),
+            ("PUSHER_HOST", "127.0.0.1"),
+        ] {
+            std::env::set_var(name, value);
+        }
+        for name in [
+            "PUSHER_URL",
+            "PUSHER_CLUSTER",
+            "PUSHER_PORT",
+            "CHAT_ADDR",
+            "CHAT_SECURE_COOKIES",
+            "CHAT_SESSION_IDLE_SECS",
+            "CHAT_MAX_SESSIONS",
+            "CHAT_TEST_MODE",
+            "CHAT_HEADER_TIMEOUT_MS",
+            "CHAT_BODY_TIMEOUT_MS",
+            "CHAT_REQUEST_TIMEOUT_MS",
+            "REDIS_URL",
+        ] {
+            std::env::remove_var(name);
+        }
+        let config = Config::from_env().unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(config.bind, "127.0.0.1:3000");
+        assert!(matches!(
+            config.client,
+            ClientConfig::Local { ws_port: 6001, .. }
+        ));
+        assert!(!config.secure_cookies && !config.test_mode && config.redis_url.is_none());
+        assert_eq!(config.session_idle, Duration::from_secs(7 * 24 * 3600));
+        assert_eq!(config.max_sessions, 100_000);
+        assert_eq!(config.header_timeout, Duration::from_millis(5000));
+        assert_eq!(config.body_timeout, Duration::from_millis(5000));
+        assert_eq!(config.request_timeout, Duration::from_millis(10_000));
+        std::env::set_var("CHAT_MAX_SESSIONS", "0");
+        assert!(matches!(
+            Config::from_env(),
+            Err(ConfigError::Invalid("CHAT_MAX_SESSIONS", _))
+        ));
+        std::env::remove_var("CHAT_MAX_SESSIONS");
     }
 
     fn ann() -> User {
