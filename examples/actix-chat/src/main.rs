@@ -465,6 +465,7 @@ mod memory {
         generate_session_key, LoadError, SaveError, SessionKey, SessionStore, UpdateError,
     };
     use actix_web::cookie::time::Duration;
+    use moka::ops::compute::Op;
     use moka::policy::EvictionPolicy;
     use moka::sync::Cache;
 
@@ -506,13 +507,23 @@ mod memory {
             Ok(key)
         }
 
+        /// Updates a session that is still here, and only then: a request that was under way
+        /// when its session was deleted (a logout) or evicted does not bring it back when
+        /// actix-session writes its changes at its end (actix-identity changes the session on
+        /// every request). actix-session's Redis store would store the state under a new key
+        /// instead; here the request's client stays logged out.
         async fn update(
             &self,
             key: SessionKey,
             state: State,
             _ttl: &Duration,
         ) -> Result<SessionKey, UpdateError> {
-            self.sessions.insert(key.as_ref().to_owned(), state);
+            self.sessions
+                .entry(key.as_ref().to_owned())
+                .and_compute_with(|stored| match stored {
+                    Some(_) => Op::Put(state),
+                    None => Op::Nop,
+                });
             Ok(key)
         }
 
@@ -654,6 +665,24 @@ mod tests {
         assert!(!live(&store, &unused).await);
         assert!(store.delete(&used).await.is_ok());
         assert!(!live(&store, &used).await);
+    }
+
+    #[actix_web::test]
+    async fn an_update_does_not_bring_back_a_deleted_session() {
+        let store = memory::MemorySessionStore::new(Duration::from_secs(3600), 10);
+        let ttl = actix_web::cookie::time::Duration::hours(1);
+        let key = saved(&store).await;
+        let state = HashMap::from([("k".to_owned(), "changed".to_owned())]);
+        let Ok(key) = store.update(key, state.clone(), &ttl).await else {
+            unreachable!("the memory store always updates")
+        };
+        assert_eq!(store.load(&key).await.ok().flatten(), Some(state.clone()));
+        // A logout deletes it; a request that loaded it before writes its changes at its end.
+        assert!(store.delete(&key).await.is_ok());
+        let Ok(key) = store.update(key, state, &ttl).await else {
+            unreachable!("the memory store always updates")
+        };
+        assert!(!live(&store, &key).await);
     }
 
     fn socket(id: &str) -> SocketId {

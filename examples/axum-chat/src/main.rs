@@ -444,6 +444,7 @@ mod memory {
     use std::time::{Duration, Instant};
 
     use async_trait::async_trait;
+    use moka::ops::compute::Op;
     use moka::policy::EvictionPolicy;
     use moka::sync::Cache;
     use time::OffsetDateTime;
@@ -513,8 +514,16 @@ mod memory {
             Ok(())
         }
 
+        /// Updates a session that is still here, and only then (Redis's `SET … XX`, as
+        /// tower-sessions' Redis store does): a request that was under way when its session
+        /// was deleted (a logout) or evicted does not bring it back when it saves at its end.
         async fn save(&self, record: &Record) -> session_store::Result<()> {
-            self.cache.insert(record.id, record.clone());
+            self.cache
+                .entry(record.id)
+                .and_compute_with(|stored| match stored {
+                    Some(_) => Op::Put(record.clone()),
+                    None => Op::Nop,
+                });
             Ok(())
         }
 
@@ -592,6 +601,21 @@ mod memory {
             assert!(!live(&store, &brief).await);
             assert!(store.delete(&long).await.is_ok());
             assert!(!live(&store, &long).await);
+        }
+
+        #[tokio::test]
+        async fn a_save_does_not_bring_back_a_deleted_session() {
+            let store = BoundedStore::new(10);
+            let mut record = record(time::Duration::hours(1));
+            assert!(store.create(&mut record).await.is_ok());
+            record.data.insert("k".into(), "v".into());
+            assert!(store.save(&record).await.is_ok());
+            let saved = store.load(&record.id).await.ok().flatten();
+            assert_eq!(saved.map(|r| r.data.len()), Some(1));
+            // A logout deletes it; a request that loaded it before saves it at its end.
+            assert!(store.delete(&record.id).await.is_ok());
+            assert!(store.save(&record).await.is_ok());
+            assert!(!live(&store, &record.id).await);
         }
     }
 }
