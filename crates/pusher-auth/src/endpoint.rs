@@ -294,9 +294,7 @@ fn check_path(path: &str, what: &str) {
     // router would decode or collapse first (`%XX`, non-ASCII, empty segments).
     if path.contains(['?', '#', '{', '}', '*', ':', '<', '>', '%'])
         || path.contains("//")
-        || path
-            .bytes()
-            .any(|b| !b.is_ascii_graphic())
+        || path.bytes().any(|b| !b.is_ascii_graphic())
     {
         panic!("pusher-auth: the {what} path `{path}` must be a plain path (ASCII, no query, fragment, spaces, percent-encoding, empty segments or route-pattern characters)");
     }
