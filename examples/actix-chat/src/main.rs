@@ -533,8 +533,13 @@ mod memory {
             Ok(())
         }
 
+        /// Deleted through the entry, as updates write it: moka orders the two, so an update
+        /// that read the session just before cannot write it back after (a plain
+        /// `invalidate` is not ordered with `and_compute_with`).
         async fn delete(&self, key: &SessionKey) -> Result<(), anyhow::Error> {
-            self.sessions.invalidate(key.as_ref());
+            self.sessions
+                .entry(key.as_ref().to_owned())
+                .and_compute_with(|_| Op::<State>::Remove);
             Ok(())
         }
     }
@@ -683,6 +688,61 @@ mod tests {
             unreachable!("the memory store always updates")
         };
         assert!(!live(&store, &key).await);
+    }
+
+    /// Updates racing a delete on other threads (requests under way at a logout): once the
+    /// delete is done, no update brings the session back.
+    #[test]
+    fn a_delete_is_not_undone_by_updates_racing_it() {
+        use futures_util::FutureExt;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let store = Arc::new(memory::MemorySessionStore::new(
+            Duration::from_secs(3600),
+            100,
+        ));
+        let ttl = actix_web::cookie::time::Duration::hours(1);
+        for _ in 0..300 {
+            let Some(Ok(key)) = store.save(HashMap::new(), &ttl).now_or_never() else {
+                unreachable!("the memory store saves at once")
+            };
+            let deleted = Arc::new(AtomicBool::new(false));
+            let updaters: Vec<_> = (0..3)
+                .map(|_| {
+                    let (store, deleted) = (store.clone(), deleted.clone());
+                    let key: SessionKey = key
+                        .as_ref()
+                        .to_owned()
+                        .try_into()
+                        .unwrap_or_else(|_| unreachable!("a valid key"));
+                    std::thread::spawn(move || {
+                        let mut after = 0;
+                        while after < 50 {
+                            let state = HashMap::from([("k".to_owned(), "v".to_owned())]);
+                            let copy: SessionKey = key
+                                .as_ref()
+                                .to_owned()
+                                .try_into()
+                                .unwrap_or_else(|_| unreachable!("a valid key"));
+                            let _ = store.update(copy, state, &ttl).now_or_never();
+                            if deleted.load(Ordering::SeqCst) {
+                                after += 1;
+                            }
+                        }
+                    })
+                })
+                .collect();
+            let _ = store.delete(&key).now_or_never();
+            deleted.store(true, Ordering::SeqCst);
+            for updater in updaters {
+                assert!(updater.join().is_ok());
+            }
+            let back = store
+                .load(&key)
+                .now_or_never()
+                .and_then(|r| r.ok())
+                .flatten();
+            assert!(back.is_none(), "an update brought a deleted session back");
+        }
     }
 
     fn socket(id: &str) -> SocketId {

@@ -534,8 +534,13 @@ mod memory {
                 .filter(|record| record.expiry_date > OffsetDateTime::now_utc()))
         }
 
+        /// Deleted through the entry, as saves update it: moka orders the two, so a save
+        /// that read the session just before cannot write it back after (a plain
+        /// `invalidate` is not ordered with `and_compute_with`).
         async fn delete(&self, id: &Id) -> session_store::Result<()> {
-            self.cache.invalidate(id);
+            self.cache
+                .entry(*id)
+                .and_compute_with(|_| Op::<Record>::Remove);
             Ok(())
         }
     }
@@ -616,6 +621,51 @@ mod memory {
             assert!(store.delete(&record.id).await.is_ok());
             assert!(store.save(&record).await.is_ok());
             assert!(!live(&store, &record.id).await);
+        }
+
+        /// Saves racing a delete on other threads (requests under way at a logout): once the
+        /// delete is done, no save brings the session back.
+        #[test]
+        fn a_delete_is_not_undone_by_saves_racing_it() {
+            use futures_util::FutureExt;
+            use std::sync::atomic::{AtomicBool, Ordering};
+            use std::sync::Arc;
+            let store = Arc::new(BoundedStore::new(100));
+            for _ in 0..300 {
+                let mut record = record(time::Duration::hours(1));
+                assert_eq!(
+                    store.create(&mut record).now_or_never().map(|r| r.is_ok()),
+                    Some(true)
+                );
+                let deleted = Arc::new(AtomicBool::new(false));
+                let savers: Vec<_> = (0..3)
+                    .map(|_| {
+                        let (store, record, deleted) =
+                            (store.clone(), record.clone(), deleted.clone());
+                        std::thread::spawn(move || {
+                            // Keep saving until a while after the delete.
+                            let mut after = 0;
+                            while after < 50 {
+                                let _ = store.save(&record).now_or_never();
+                                if deleted.load(Ordering::SeqCst) {
+                                    after += 1;
+                                }
+                            }
+                        })
+                    })
+                    .collect();
+                let _ = store.delete(&record.id).now_or_never();
+                deleted.store(true, Ordering::SeqCst);
+                for saver in savers {
+                    assert!(saver.join().is_ok());
+                }
+                let back = store
+                    .load(&record.id)
+                    .now_or_never()
+                    .and_then(|r| r.ok())
+                    .flatten();
+                assert!(back.is_none(), "a save brought a deleted session back");
+            }
         }
     }
 }
