@@ -8,7 +8,7 @@ const assert = require("node:assert/strict");
 const path = require("node:path");
 const crypto = require("node:crypto");
 
-const { APP, allowCookieHeader, once, post, session, sleep, startApp, startRedis, startSockudo, subscribe, connected } = require("./harness");
+const { APP, allowCookieHeader, cookieOf, once, post, session, sleep, startApp, startRedis, startSockudo, subscribe, connected } = require("./harness");
 
 const jsDir = path.join(__dirname, "../js");
 const Pusher = require(path.join(jsDir, "node_modules/pusher-js"));
@@ -108,6 +108,33 @@ for (const appName of APPS) {
       } catch (error) {
         console.error(`\n${appName} multi-node failed: ${error.message}\n${logs()}`);
         throw error;
+      }
+    });
+
+    it("a logout is final: requests under way when it happens do not bring the session back from Redis", async () => {
+      // Instance A was stopped above: B serves everything here.
+      const carol = await session(appB.base, "carol");
+      const authorize = (s, i) => post(s, "/channels/authorize", { socket_id: `1.${i}`, channel_name: "private-chat" });
+      // Requests that take a while (a send-message waits for the Pusher server) and end by
+      // writing the session back (each records the visit, or a connection), in waves, while
+      // the logout happens.
+      const inFlight = [];
+      for (let wave = 0; wave < 10; wave++) {
+        for (let i = 0; i < 10; i++) {
+          inFlight.push(post(carol, "/channels/send-message", { message: `wave ${wave}` }));
+          inFlight.push(authorize(carol, wave * 100 + i));
+        }
+        if (wave === 5) inFlight.push(post(carol, "/logout").then((r) => ({ logout: r.status })));
+        await sleep(3);
+      }
+      const answers = await Promise.all(inFlight);
+      assert.deepEqual(answers.filter((a) => a.logout !== undefined), [{ logout: 204 }]);
+      // The old cookie and every cookie a straggler was sent must be logged out.
+      const cookies = new Set([carol.cookie]);
+      for (const a of answers) if (a.headers && cookieOf(a)) cookies.add(cookieOf(a));
+      for (const cookie of cookies) {
+        const after = await authorize({ ...carol, cookie }, 9999);
+        assert.equal(after.status, 403, `a cookie still authorizes after the logout (${cookies.size} cookies seen)`);
       }
     });
   });

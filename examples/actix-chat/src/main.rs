@@ -1,6 +1,7 @@
 //! The chat app on actix-web, built from the libraries actix users already use: sessions from
 //! actix-session, kept server-side (in this process's memory, a bounded store, see [`memory`];
-//! or in Redis when `REDIS_URL` is set; the cookie holds only the session key, signed and
+//! or in Redis when `REDIS_URL` is set, through actix-session's Redis store with the one
+//! change [`redis_store`] explains; the cookie holds only the session key, signed and
 //! encrypted with `CHAT_SESSION_KEY`), login from actix-identity, static files from
 //! actix-files, actix-web's own timeouts, and the same channel routes and page as `axum-chat`.
 //!
@@ -23,7 +24,6 @@ use std::time::Duration;
 
 use actix_identity::{Identity, IdentityMiddleware};
 use actix_session::config::{PersistentSession, SessionLifecycle};
-use actix_session::storage::RedisSessionStore;
 use actix_session::{Session, SessionExt, SessionMiddleware};
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::cookie::{Key, SameSite};
@@ -365,7 +365,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     match chat.config.redis_url.clone() {
         Some(url) => {
             tracing::info!("sessions in Redis");
-            let store = RedisSessionStore::new(url.as_str()).await?;
+            let store = redis_store::NoRevivalRedisStore::new(url.as_str()).await?;
             run(chat, store, key).await
         }
         None => {
@@ -541,6 +541,85 @@ mod memory {
                 .entry(key.as_ref().to_owned())
                 .and_compute_with(|_| Op::<State>::Remove);
             Ok(())
+        }
+    }
+}
+
+mod redis_store {
+    //! actix-session's Redis store, with one change: updating a session that is no longer in
+    //! Redis writes nothing. actix-session's own store then saves the state under a new key
+    //! and sends that key as the cookie, so a request under way when its session was deleted
+    //! (a logout on any instance) or renewed (a login) brings the old session back, with its
+    //! user, under a fresh key. actix-identity changes the session on every request, so every
+    //! logged-in request goes through `update`.
+
+    use actix_session::storage::{
+        LoadError, RedisSessionStore, SaveError, SessionKey, SessionStore, UpdateError,
+    };
+    use actix_web::cookie::time::Duration;
+    use redis::aio::ConnectionManager;
+    use std::collections::HashMap;
+
+    type State = HashMap<String, String>;
+
+    /// See the module docs.
+    #[derive(Clone)]
+    pub(crate) struct NoRevivalRedisStore {
+        inner: RedisSessionStore,
+        redis: ConnectionManager,
+    }
+
+    impl NoRevivalRedisStore {
+        /// Connects to Redis at `url` (twice: actix-session keeps its connection private).
+        pub(crate) async fn new(url: &str) -> anyhow::Result<Self> {
+            Ok(NoRevivalRedisStore {
+                inner: RedisSessionStore::new(url).await?,
+                redis: ConnectionManager::new(redis::Client::open(url)?).await?,
+            })
+        }
+    }
+
+    impl SessionStore for NoRevivalRedisStore {
+        async fn load(&self, key: &SessionKey) -> Result<Option<State>, LoadError> {
+            self.inner.load(key).await
+        }
+
+        async fn save(&self, state: State, ttl: &Duration) -> Result<SessionKey, SaveError> {
+            self.inner.save(state, ttl).await
+        }
+
+        /// `SET key state XX EX ttl` (the key is the session key, as in actix-session's store):
+        /// written only while the session exists. When it no longer does, the request's
+        /// changes are dropped and the key kept, so the client's cookie names nothing.
+        async fn update(
+            &self,
+            key: SessionKey,
+            state: State,
+            ttl: &Duration,
+        ) -> Result<SessionKey, UpdateError> {
+            let body =
+                serde_json::to_string(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
+            let written: Option<String> = redis::cmd("SET")
+                .arg(key.as_ref())
+                .arg(body)
+                .arg("XX")
+                .arg("EX")
+                .arg(ttl.whole_seconds())
+                .query_async(&mut self.redis.clone())
+                .await
+                .map_err(|e| UpdateError::Other(e.into()))?;
+            if written.is_none() {
+                tracing::debug!("a request's session ended while it ran: its changes are dropped");
+            }
+            Ok(key)
+        }
+
+        async fn update_ttl(&self, key: &SessionKey, ttl: &Duration) -> anyhow::Result<()> {
+            self.inner.update_ttl(key, ttl).await
+        }
+
+        async fn delete(&self, key: &SessionKey) -> anyhow::Result<()> {
+            self.inner.delete(key).await
         }
     }
 }
