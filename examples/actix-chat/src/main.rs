@@ -224,8 +224,10 @@ async fn login(req: HttpRequest, session: Session, body: web::Json<Login>) -> Ht
     let Some(user) = User::from_name(&body.name) else {
         return error(StatusCode::BAD_REQUEST, "invalid_name");
     };
-    // A new session (actix-session renews the id), then a new CSRF token in it. A failing
-    // random source refuses the login rather than issue a weak token.
+    // A new, empty session (actix-session renews the id and would keep the data: the previous
+    // user's connections among it), then a new CSRF token in it. A failing random source
+    // refuses the login rather than issue a weak token.
+    session.clear();
     session.renew();
     let Ok(token) = chat_common::random_token() else {
         tracing::error!("the OS random source failed");
@@ -348,11 +350,16 @@ async fn webhook_events(state: web::Data<AppState>, identity: Option<Identity>) 
 }
 
 /// The key that signs and encrypts the session cookie (which holds only the session key):
-/// `CHAT_SESSION_KEY` (at least 64 bytes), or a random one (sessions then end with the process).
-fn session_key() -> Result<Key, Box<dyn std::error::Error>> {
+/// `CHAT_SESSION_KEY` (at least 64 bytes), or a random one (sessions then end with the
+/// process). With sessions in Redis the key is required: instances sharing sessions must share
+/// it, and a random one per instance would silently log users out between them.
+fn session_key(shared: bool) -> Result<Key, Box<dyn std::error::Error>> {
     match std::env::var("CHAT_SESSION_KEY") {
         Ok(key) if !key.is_empty() => Ok(Key::try_from(key.as_bytes())
             .map_err(|_| "CHAT_SESSION_KEY must be at least 64 bytes")?),
+        _ if shared => {
+            Err("REDIS_URL is set: set CHAT_SESSION_KEY (at least 64 bytes, the same on every instance)".into())
+        }
         _ => Ok(Key::try_generate().ok_or("the OS random source failed")?),
     }
 }
@@ -361,7 +368,7 @@ fn session_key() -> Result<Key, Box<dyn std::error::Error>> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     chat_common::init_logging();
     let chat = Chat::from_env()?;
-    let key = session_key()?;
+    let key = session_key(chat.config.redis_url.is_some())?;
     match chat.config.redis_url.clone() {
         Some(url) => {
             tracing::info!("sessions in Redis");

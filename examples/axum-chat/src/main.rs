@@ -20,10 +20,12 @@
 //! Slow and idle clients: the server speaks HTTP/1 only (see [`serve`]), and a connection must
 //! send a complete request head within `CHAT_HEADER_TIMEOUT_MS` of opening (or of the previous
 //! answer), or it is closed: one that sends nothing, or an HTTP/2 preface, included. A body
-//! must arrive within `CHAT_BODY_TIMEOUT_MS` (tower-http's `RequestBodyTimeoutLayer`: the JSON
-//! routes then answer 400), and a request must be answered within `CHAT_REQUEST_TIMEOUT_MS`
-//! (tower-http's `TimeoutLayer`: a 503). At most [`MAX_CONNECTIONS`] connections are served at
-//! once; more wait in the listener's backlog.
+//! may not pause for longer than `CHAT_BODY_TIMEOUT_MS` between its chunks (tower-http's
+//! `RequestBodyTimeoutLayer`: the JSON routes then answer 400), and a request must be answered
+//! within `CHAT_REQUEST_TIMEOUT_MS` (tower-http's `TimeoutLayer`: a 503), which also bounds a
+//! body sent slowly but steadily. An answer the client does not read may stall for at most
+//! [`WRITE_TIMEOUT`] before the connection is closed. At most [`MAX_CONNECTIONS`] connections
+//! are served at once; more wait in the listener's backlog.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -198,9 +200,11 @@ async fn login(mut auth: Auth, Json(body): Json<Login>) -> Response {
     let Ok(Some(account)) = auth.authenticate(body.name).await else {
         return error(StatusCode::BAD_REQUEST, "invalid_name");
     };
-    // A new session id, whoever was logged in before (axum-login cycles it only for a session
-    // not yet logged in), then a new CSRF token in it. A failing random source refuses the
-    // login rather than issue a weak token.
+    // A new, empty session, whoever was logged in before (axum-login cycles the id only for a
+    // session not yet logged in, and keeps its data: the previous user's connections among
+    // it), then a new CSRF token in it. A failing random source refuses the login rather than
+    // issue a weak token.
+    auth.session.clear().await;
     if auth.session.cycle_id().await.is_err() || auth.login(&account).await.is_err() {
         return error(StatusCode::INTERNAL_SERVER_ERROR, "session");
     }
@@ -377,6 +381,7 @@ async fn serve(
             () = &mut shutdown => break,
         };
         let service = TowerToHyperService::new(router.clone());
+        let stream = write_deadline::WriteDeadline::new(stream, WRITE_TIMEOUT);
         let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             if let Err(e) = connection.await {
@@ -385,8 +390,152 @@ async fn serve(
             drop(permit);
         });
     }
-    graceful.shutdown().await;
+    // Connections finish their requests, for a while.
+    if tokio::time::timeout(config.request_timeout, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open at shutdown were cut");
+    }
     Ok(())
+}
+
+/// How long an answer may wait for a client that does not read it.
+pub const WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+mod write_deadline {
+    //! hyper bounds how long a client takes to send a request head, not how long it takes to
+    //! read the answer: a client that never reads (a tiny receive window) would hold its
+    //! connection, and one of the [`super::MAX_CONNECTIONS`], for good. This stream fails a
+    //! write that makes no progress for a while, which ends the connection.
+
+    use std::future::Future;
+    use std::io;
+    use std::pin::Pin;
+    use std::task::{ready, Context, Poll};
+    use std::time::Duration;
+
+    use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+    use tokio::time::Sleep;
+
+    /// A stream whose writes (and flushes) fail with `TimedOut` after `limit` without progress.
+    pub(crate) struct WriteDeadline<S> {
+        inner: S,
+        limit: Duration,
+        stalled: Option<Pin<Box<Sleep>>>,
+    }
+
+    impl<S> WriteDeadline<S> {
+        pub(crate) fn new(inner: S, limit: Duration) -> Self {
+            WriteDeadline {
+                inner,
+                limit,
+                stalled: None,
+            }
+        }
+
+        /// Passes a ready result through (and forgets the stall); on `Pending`, starts or checks
+        /// the stall's clock.
+        fn watch<T>(
+            &mut self,
+            cx: &mut Context<'_>,
+            polled: Poll<io::Result<T>>,
+        ) -> Poll<io::Result<T>> {
+            match polled {
+                Poll::Ready(result) => {
+                    self.stalled = None;
+                    Poll::Ready(result)
+                }
+                Poll::Pending => {
+                    let limit = self.limit;
+                    let clock = self
+                        .stalled
+                        .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+                    ready!(clock.as_mut().poll(cx));
+                    Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the client did not read the answer",
+                    )))
+                }
+            }
+        }
+    }
+
+    impl<S: AsyncRead + Unpin> AsyncRead for WriteDeadline<S> {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.inner).poll_read(cx, buf)
+        }
+    }
+
+    impl<S: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<S> {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+            self.watch(cx, polled)
+        }
+
+        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            let polled = Pin::new(&mut self.inner).poll_flush(cx);
+            self.watch(cx, polled)
+        }
+
+        fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.inner).poll_shutdown(cx)
+        }
+
+        fn poll_write_vectored(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            bufs: &[io::IoSlice<'_>],
+        ) -> Poll<io::Result<usize>> {
+            let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+            self.watch(cx, polled)
+        }
+
+        fn is_write_vectored(&self) -> bool {
+            self.inner.is_write_vectored()
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use tokio::io::AsyncWriteExt;
+
+        /// A peer that never reads: the write fails after the limit instead of waiting forever.
+        #[tokio::test(start_paused = true)]
+        async fn a_write_nobody_reads_fails_after_the_limit() {
+            let (ours, _theirs) = tokio::io::duplex(64);
+            let mut stream = WriteDeadline::new(ours, Duration::from_secs(10));
+            let started = tokio::time::Instant::now();
+            let result = stream.write_all(&[0; 1024]).await;
+            assert_eq!(result.map_err(|e| e.kind()), Err(io::ErrorKind::TimedOut));
+            assert!(started.elapsed() >= Duration::from_secs(10));
+        }
+
+        /// A peer that reads: writes of any size complete.
+        #[tokio::test]
+        async fn a_write_that_progresses_completes() {
+            use tokio::io::AsyncReadExt;
+            let (ours, mut theirs) = tokio::io::duplex(64);
+            let mut stream = WriteDeadline::new(ours, Duration::from_secs(10));
+            let reader = tokio::spawn(async move {
+                let mut all = Vec::new();
+                let _ = theirs.read_to_end(&mut all).await;
+                all.len()
+            });
+            assert!(stream.write_all(&[7; 100_000]).await.is_ok());
+            drop(stream);
+            assert_eq!(reader.await.ok(), Some(100_000));
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -140,6 +140,24 @@ fn number<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T, Con
     }
 }
 
+/// A number within `range`, or `default`: a zero timeout would cut every connection, and an
+/// idle time of centuries overflows the stores' clocks.
+fn bounded(
+    name: &'static str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConfigError> {
+    let value = number(name, default)?;
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(ConfigError::Invalid(
+            name,
+            format!("{value} is outside {}..={}", range.start(), range.end()),
+        ))
+    }
+}
+
 fn flag(name: &'static str) -> Result<bool, ConfigError> {
     Ok(matches!(var(name)?.as_deref(), Some("1" | "true" | "yes")))
 }
@@ -184,12 +202,28 @@ impl Config {
                 .into(),
             redis_url: var("REDIS_URL")?,
             secure_cookies: flag("CHAT_SECURE_COOKIES")?,
-            session_idle: Duration::from_secs(number("CHAT_SESSION_IDLE_SECS", 7 * 24 * 3600)?),
+            session_idle: Duration::from_secs(bounded(
+                "CHAT_SESSION_IDLE_SECS",
+                7 * 24 * 3600,
+                1..=366 * 24 * 3600,
+            )?),
             max_sessions,
             test_mode: flag("CHAT_TEST_MODE")?,
-            header_timeout: Duration::from_millis(number("CHAT_HEADER_TIMEOUT_MS", 5000)?),
-            body_timeout: Duration::from_millis(number("CHAT_BODY_TIMEOUT_MS", 5000)?),
-            request_timeout: Duration::from_millis(number("CHAT_REQUEST_TIMEOUT_MS", 10_000)?),
+            header_timeout: Duration::from_millis(bounded(
+                "CHAT_HEADER_TIMEOUT_MS",
+                5000,
+                1..=3_600_000,
+            )?),
+            body_timeout: Duration::from_millis(bounded(
+                "CHAT_BODY_TIMEOUT_MS",
+                5000,
+                1..=3_600_000,
+            )?),
+            request_timeout: Duration::from_millis(bounded(
+                "CHAT_REQUEST_TIMEOUT_MS",
+                10_000,
+                1..=3_600_000,
+            )?),
         })
     }
 }
@@ -389,7 +423,8 @@ pub enum SendError {
     /// configured (400 `encryption_unavailable`); any other input it refuses (400
     /// `invalid_message`). The client's request, not the server, is at fault.
     Refused(pusher_rest::InvalidInput),
-    /// The REST call failed (502 `publish_failed`), logged.
+    /// The REST call failed (502 `publish_failed`), or pusher-rest refused what the app
+    /// itself chose (an event name, a channel, serialization: 500 `internal`); logged.
     Publish(pusher_rest::Error),
 }
 
@@ -397,11 +432,20 @@ impl SendError {
     /// The error of a pusher-rest call: [`SendError::Refused`] for what it refused to send,
     /// [`SendError::Publish`] (logged) for everything else.
     fn from_rest(e: pusher_rest::Error) -> Self {
+        use pusher_rest::InvalidInput as Input;
         match e {
-            pusher_rest::Error::InvalidInput(input) => {
+            // What the client's message or recipient decides: its size once escaped or
+            // encrypted, asking for encryption without a master key, a recipient's name.
+            pusher_rest::Error::InvalidInput(
+                input @ (Input::DataTooLarge { .. }
+                | Input::NoMasterKey(_)
+                | Input::Name(_)
+                | Input::UserIdNotAddressable { .. }),
+            ) => {
                 tracing::debug!(error = %input, "the message was refused before sending");
                 SendError::Refused(input)
             }
+            // The rest (event names, channels, serializing, encrypting) is the app's own doing.
             e => {
                 tracing::error!(error = %e, "publishing failed");
                 SendError::Publish(e)
@@ -414,6 +458,7 @@ impl SendError {
         match self {
             SendError::Refused(pusher_rest::InvalidInput::DataTooLarge { .. }) => 413,
             SendError::InvalidMessage | SendError::InvalidRecipient | SendError::Refused(_) => 400,
+            SendError::Publish(pusher_rest::Error::InvalidInput(_)) => 500,
             SendError::Publish(_) => 502,
         }
     }
@@ -430,6 +475,7 @@ impl SendError {
                 "encryption_unavailable"
             }
             SendError::Refused(_) => "invalid_message",
+            SendError::Publish(pusher_rest::Error::InvalidInput(_)) => "internal",
             SendError::Publish(_) => "publish_failed",
         }
     }
@@ -448,6 +494,8 @@ pub struct Chat {
     pub publisher: Client,
     /// The verified webhooks.
     pub webhooks: WebhookLog,
+    /// Room for the background disconnects running at once.
+    disconnects: Arc<tokio::sync::Semaphore>,
 }
 
 impl Chat {
@@ -459,6 +507,7 @@ impl Chat {
             config: Arc::new(config),
             publisher,
             webhooks: WebhookLog::default(),
+            disconnects: Arc::new(tokio::sync::Semaphore::new(Self::MAX_DISCONNECTS)),
         })
     }
 
@@ -546,10 +595,23 @@ impl Chat {
     /// [`disconnect`](Self::disconnect) in a task of its own, bounded by the REST client's
     /// timeout: a logout calls it once the session is gone, and answers without waiting for
     /// the Pusher server. Call it on a Tokio runtime (every example's handlers run on one).
+    ///
+    /// At most [`Chat::MAX_DISCONNECTS`] run at once: a flood of logouts (logging in costs
+    /// nothing here) cannot pile up tasks and outbound requests. Past that, the logout still
+    /// ends the session, and the user's connections are left to end on their own (they can no
+    /// longer authorize anything), with a warning.
     pub fn disconnect_in_background(&self, user: User) {
+        let Ok(permit) = Arc::clone(&self.disconnects).try_acquire_owned() else {
+            tracing::warn!(
+                max = Self::MAX_DISCONNECTS,
+                "too many logouts at once: this user's connections are not ended"
+            );
+            return;
+        };
         let chat = self.clone();
         let limit = self.publisher.timeout();
         tokio::spawn(async move {
+            let _permit = permit;
             if tokio::time::timeout(limit, chat.disconnect(&user))
                 .await
                 .is_err()
@@ -558,6 +620,9 @@ impl Chat {
             }
         });
     }
+
+    /// How many [`Chat::disconnect_in_background`] calls may run at once.
+    pub const MAX_DISCONNECTS: usize = 64;
 
     /// Who is online and how busy the channels are: the presence members of `presence-chat`,
     /// the subscribers of `private-chat`, and every occupied channel.
@@ -699,6 +764,7 @@ mod tests {
             config: Arc::new(config),
             publisher,
             webhooks: WebhookLog::default(),
+            disconnects: Arc::new(tokio::sync::Semaphore::new(Chat::MAX_DISCONNECTS)),
         }
     }
 
@@ -747,6 +813,21 @@ mod tests {
             Err(ConfigError::Invalid("CHAT_MAX_SESSIONS", _))
         ));
         std::env::remove_var("CHAT_MAX_SESSIONS");
+        // Zero timeouts and idle times of centuries are refused, naming the variable.
+        for (name, value) in [
+            ("CHAT_HEADER_TIMEOUT_MS", "0"),
+            ("CHAT_BODY_TIMEOUT_MS", "0"),
+            ("CHAT_REQUEST_TIMEOUT_MS", "0"),
+            ("CHAT_SESSION_IDLE_SECS", "0"),
+            ("CHAT_SESSION_IDLE_SECS", "40000000000"),
+        ] {
+            std::env::set_var(name, value);
+            match Config::from_env() {
+                Err(ConfigError::Invalid(refused, _)) => assert_eq!(refused, name),
+                other => unreachable!("{name}={value}: {:?}", other.map(|_| ())),
+            }
+            std::env::remove_var(name);
+        }
     }
 
     fn ann() -> User {
@@ -802,5 +883,28 @@ mod tests {
             answer(&chat, &message("hi", false)).await,
             (502, "publish_failed")
         );
+    }
+
+    /// What pusher-rest refuses in the app's own choices (event names, channels, serializing,
+    /// encrypting) is the server's fault, not the client's.
+    #[test]
+    fn what_pusher_rest_refuses_in_the_apps_choices_is_a_500() {
+        use pusher_rest::InvalidInput;
+        for input in [
+            InvalidInput::Serialize("no".into()),
+            InvalidInput::EmptyEventName,
+            InvalidInput::NoChannels,
+        ] {
+            let e = SendError::from_rest(pusher_rest::Error::InvalidInput(input));
+            assert_eq!((e.status(), e.code()), (500, "internal"));
+        }
+        let client = SendError::from_rest(pusher_rest::Error::InvalidInput(
+            InvalidInput::DataTooLarge {
+                size: 20_000,
+                max: 10_240,
+                channel: None,
+            },
+        ));
+        assert_eq!((client.status(), client.code()), (413, "message_too_large"));
     }
 }
