@@ -64,8 +64,11 @@ pub struct Config {
     pub session_idle: Duration,
     /// `CHAT_MAX_SESSIONS` (default 100,000): the most sessions an in-memory store keeps; past
     /// it, the least recently used one is evicted (its user logged out) to make room, so that a
-    /// flood of logins neither grows memory without bound nor locks anyone out. Not used for
-    /// Redis, which bounds its memory itself (`maxmemory`).
+    /// flood of logins neither grows memory without bound nor locks anyone out. A flood that
+    /// large does log out the users who have not made a request for the longest (a chat user
+    /// whose page only holds its websocket, say): in production, rate-limit `/login` per client
+    /// (tower_governor, actix-governor, or the proxy in front). Not used for Redis, which bounds
+    /// its memory itself (`maxmemory`).
     pub max_sessions: u64,
     /// `CHAT_TEST_MODE=1`: the test-only routes exist (`GET /webhooks/events`, still behind
     /// login).
