@@ -52,7 +52,7 @@ struct ReadmeDoctests;
 
 use actix_web::http::StatusCode as ActixStatus;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
-use pusher_auth::endpoint::{Answer, Endpoints};
+use pusher_auth::endpoint::{Answer, Endpoints, WithHooks};
 use pusher_auth::{Credentials, SocketId};
 
 pub use pusher_auth::{self, Authorizer};
@@ -72,23 +72,18 @@ type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
 /// Runs one extractor: what it found, or why the request must fail.
 type Hook = Arc<dyn Fn(HttpRequest) -> LocalFuture<Result<http::Extensions, String>> + Send + Sync>;
 
-struct Inner<A> {
-    endpoints: Endpoints<A>,
-    hooks: Vec<Hook>,
-}
-
 /// The Pusher auth endpoints for an actix-web app, registered as routes with
 /// [`PusherAuthRoutes::configure`]. The defaults are those of every adapter (`POST
 /// /pusher/auth`, `POST /pusher/user-auth` when the authorizer signs users in, no webhooks,
 /// 16 KiB bodies, 512 KiB webhooks).
 pub struct PusherAuthRoutes<A> {
-    inner: Arc<Inner<A>>,
+    inner: WithHooks<A, Hook>,
 }
 
 impl<A> Clone for PusherAuthRoutes<A> {
     fn clone(&self) -> Self {
         PusherAuthRoutes {
-            inner: Arc::clone(&self.inner),
+            inner: self.inner.clone(),
         }
     }
 }
@@ -96,8 +91,8 @@ impl<A> Clone for PusherAuthRoutes<A> {
 impl<A> std::fmt::Debug for PusherAuthRoutes<A> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PusherAuthRoutes")
-            .field("endpoints", &self.inner.endpoints)
-            .field("extractors", &self.inner.hooks.len())
+            .field("endpoints", self.inner.endpoints())
+            .field("extractors", &self.inner.hooks().len())
             .finish()
     }
 }
@@ -111,32 +106,15 @@ impl<A: Authorizer> PusherAuthRoutes<A> {
     /// The routes of already configured endpoints.
     pub fn from_endpoints(endpoints: Endpoints<A>) -> Self {
         PusherAuthRoutes {
-            inner: Arc::new(Inner {
-                endpoints,
-                hooks: Vec::new(),
-            }),
+            inner: WithHooks::new(endpoints),
         }
     }
 
-    fn map_inner(self, f: impl FnOnce(&mut Inner<A>)) -> Self {
-        let mut inner = match Arc::try_unwrap(self.inner) {
-            Ok(inner) => inner,
-            Err(shared) => Inner {
-                endpoints: shared.endpoints.clone(),
-                hooks: shared.hooks.clone(),
-            },
-        };
-        f(&mut inner);
-        PusherAuthRoutes {
-            inner: Arc::new(inner),
-        }
-    }
-
+    #[track_caller]
     fn map_endpoints(self, f: impl FnOnce(Endpoints<A>) -> Endpoints<A>) -> Self {
-        self.map_inner(|inner| {
-            let endpoints = inner.endpoints.clone();
-            inner.endpoints = f(endpoints);
-        })
+        PusherAuthRoutes {
+            inner: self.inner.map_endpoints(f),
+        }
     }
 
     pusher_auth::__endpoint_builders!();
@@ -181,7 +159,9 @@ impl<A: Authorizer> PusherAuthRoutes<A> {
                 Ok(extensions)
             })
         });
-        self.map_inner(|inner| inner.hooks.push(hook))
+        PusherAuthRoutes {
+            inner: self.inner.push_hook(hook),
+        }
     }
 
     /// Registers the endpoints as routes: `App::new().configure(|cfg| pusher.configure(cfg))`.
@@ -191,8 +171,8 @@ impl<A: Authorizer> PusherAuthRoutes<A> {
     /// When two answered endpoints share a path.
     #[track_caller]
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
-        self.inner.endpoints.check_paths();
-        for (path, route) in self.inner.endpoints.routes() {
+        self.inner.endpoints().check_paths();
+        for (path, route) in self.inner.endpoints().routes() {
             let this = self.clone();
             // actix-web matches the percent-decoded path (`/pusher/%61uth` is `/pusher/auth`);
             // only the configured path, as sent, is answered, as under every other adapter.
@@ -219,7 +199,7 @@ impl<A: Authorizer> PusherAuthRoutes<A> {
         req: HttpRequest,
         payload: web::Payload,
     ) -> HttpResponse {
-        let endpoints = &self.inner.endpoints;
+        let endpoints = self.inner.endpoints();
         let Some(head) = request_head(&req) else {
             return respond(Answer::invalid_request());
         };
@@ -237,7 +217,7 @@ impl<A: Authorizer> PusherAuthRoutes<A> {
             Err(_) => return respond(Answer::payload_too_large(limit)),
         };
         // The extractors run once the request has parsed, and never for webhooks.
-        let hooks = &self.inner.hooks;
+        let hooks = self.inner.hooks();
         let find_user = || async move {
             let mut found = http::Extensions::new();
             for hook in hooks {
@@ -258,7 +238,7 @@ impl<A: Authorizer> PusherAuthRoutes<A> {
 impl<A> PusherAuthRoutes<A> {
     /// The configured endpoints.
     pub fn endpoints(&self) -> &Endpoints<A> {
-        &self.inner.endpoints
+        self.inner.endpoints()
     }
 }
 

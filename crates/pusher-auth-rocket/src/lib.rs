@@ -90,7 +90,7 @@ use std::io::Cursor;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use pusher_auth::endpoint::{Answer, Endpoints, Route as Endpoint};
+use pusher_auth::endpoint::{Answer, Endpoints, Route as Endpoint, WithHooks};
 use pusher_auth::{Credentials, SocketId};
 use rocket::data::{ByteUnit, Data};
 use rocket::futures::future::BoxFuture;
@@ -181,23 +181,18 @@ where
     }
 }
 
-struct Inner<A> {
-    endpoints: Endpoints<A>,
-    guards: Vec<Arc<dyn Guard>>,
-}
-
 /// The Pusher auth endpoints for a Rocket app, mounted as routes with
 /// [`PusherAuthRoutes::routes`]: `rocket::build().mount("/", pusher.routes())`. The defaults
 /// are those of every adapter (`POST /pusher/auth`, `POST /pusher/user-auth` when the
 /// authorizer signs users in, no webhooks, 16 KiB bodies, 512 KiB webhooks).
 pub struct PusherAuthRoutes<A> {
-    inner: Arc<Inner<A>>,
+    inner: WithHooks<A, Arc<dyn Guard>>,
 }
 
 impl<A> Clone for PusherAuthRoutes<A> {
     fn clone(&self) -> Self {
         PusherAuthRoutes {
-            inner: Arc::clone(&self.inner),
+            inner: self.inner.clone(),
         }
     }
 }
@@ -205,8 +200,8 @@ impl<A> Clone for PusherAuthRoutes<A> {
 impl<A> std::fmt::Debug for PusherAuthRoutes<A> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PusherAuthRoutes")
-            .field("endpoints", &self.inner.endpoints)
-            .field("guards", &self.inner.guards.len())
+            .field("endpoints", self.inner.endpoints())
+            .field("guards", &self.inner.hooks().len())
             .finish()
     }
 }
@@ -220,32 +215,15 @@ impl<A: Authorizer> PusherAuthRoutes<A> {
     /// The routes of already configured endpoints.
     pub fn from_endpoints(endpoints: Endpoints<A>) -> Self {
         PusherAuthRoutes {
-            inner: Arc::new(Inner {
-                endpoints,
-                guards: Vec::new(),
-            }),
+            inner: WithHooks::new(endpoints),
         }
     }
 
-    fn map_inner(self, f: impl FnOnce(&mut Inner<A>)) -> Self {
-        let mut inner = match Arc::try_unwrap(self.inner) {
-            Ok(inner) => inner,
-            Err(shared) => Inner {
-                endpoints: shared.endpoints.clone(),
-                guards: shared.guards.clone(),
-            },
-        };
-        f(&mut inner);
-        PusherAuthRoutes {
-            inner: Arc::new(inner),
-        }
-    }
-
+    #[track_caller]
     fn map_endpoints(self, f: impl FnOnce(Endpoints<A>) -> Endpoints<A>) -> Self {
-        self.map_inner(|inner| {
-            let endpoints = inner.endpoints.clone();
-            inner.endpoints = f(endpoints);
-        })
+        PusherAuthRoutes {
+            inner: self.inner.map_endpoints(f),
+        }
     }
 
     pusher_auth::__endpoint_builders!();
@@ -270,7 +248,9 @@ impl<A: Authorizer> PusherAuthRoutes<A> {
             map,
             types: PhantomData,
         });
-        self.map_inner(|inner| inner.guards.push(guard))
+        PusherAuthRoutes {
+            inner: self.inner.push_hook(guard),
+        }
     }
 
     /// The Rocket routes of the configured paths: `rocket.mount("/", pusher.routes())`.
@@ -280,9 +260,9 @@ impl<A: Authorizer> PusherAuthRoutes<A> {
     /// When two answered endpoints share a path.
     #[track_caller]
     pub fn routes(&self) -> Vec<Route> {
-        self.inner.endpoints.check_paths();
+        self.inner.endpoints().check_paths();
         let mut routes = Vec::new();
-        for (path, endpoint) in self.inner.endpoints.routes() {
+        for (path, endpoint) in self.inner.endpoints().routes() {
             let name = match endpoint {
                 Endpoint::Channel => "pusher-auth: channel authorization",
                 Endpoint::User => "pusher-auth: user sign-in",
@@ -302,7 +282,7 @@ impl<A: Authorizer> PusherAuthRoutes<A> {
     }
 
     async fn answer(&self, endpoint: Endpoint, req: &Request<'_>, data: Data<'_>) -> Answer {
-        let endpoints = &self.inner.endpoints;
+        let endpoints = self.inner.endpoints();
         let Some(head) = request_head(req) else {
             return Answer::invalid_request();
         };
@@ -328,7 +308,7 @@ impl<A: Authorizer> PusherAuthRoutes<A> {
             }
         };
         // The guards run once the request has parsed, and never for webhooks.
-        let guards = &self.inner.guards;
+        let guards = self.inner.hooks();
         let find_user = || async move {
             let mut found = http::Extensions::new();
             for guard in guards {
@@ -349,7 +329,7 @@ impl<A: Authorizer> PusherAuthRoutes<A> {
 impl<A> PusherAuthRoutes<A> {
     /// The configured endpoints.
     pub fn endpoints(&self) -> &Endpoints<A> {
-        &self.inner.endpoints
+        self.inner.endpoints()
     }
 }
 

@@ -282,6 +282,88 @@ impl<A> fmt::Debug for Endpoints<A> {
     }
 }
 
+/// Configured [`Endpoints`] and the hooks a native adapter runs to find the user (actix-web
+/// extractors, Rocket guards), shared behind one `Arc`: cloning it, as a framework does per
+/// worker or per route, is one reference count. Building it (`map_endpoints`, `push_hook`)
+/// moves what it holds when it is not shared, and copies it only when it is.
+///
+/// ```
+/// use pusher_auth::endpoint::{Endpoints, WithHooks};
+/// use pusher_auth::testing::AllowPrivate;
+/// use pusher_auth::Credentials;
+///
+/// let endpoints = Endpoints::new(Credentials::new("key", "secret")?, AllowPrivate);
+/// let mounted = WithHooks::new(endpoints)
+///     .map_endpoints(|e| e.for_laravel_echo())
+///     .push_hook("find the user");
+/// assert_eq!(mounted.endpoints().channel_path(), "/broadcasting/auth");
+/// assert_eq!(mounted.hooks(), ["find the user"]);
+/// # Ok::<(), pusher_auth::ConfigError>(())
+/// ```
+pub struct WithHooks<A, H> {
+    inner: Arc<(Endpoints<A>, Vec<H>)>,
+}
+
+impl<A, H: Clone> WithHooks<A, H> {
+    /// The endpoints, with no hook yet.
+    pub fn new(endpoints: Endpoints<A>) -> Self {
+        WithHooks {
+            inner: Arc::new((endpoints, Vec::new())),
+        }
+    }
+
+    /// The endpoints.
+    pub fn endpoints(&self) -> &Endpoints<A> {
+        &self.inner.0
+    }
+
+    /// The hooks, in the order they were added.
+    pub fn hooks(&self) -> &[H] {
+        &self.inner.1
+    }
+
+    /// Reconfigures the endpoints (the adapters' builder methods come through here).
+    #[must_use]
+    #[track_caller]
+    pub fn map_endpoints(self, f: impl FnOnce(Endpoints<A>) -> Endpoints<A>) -> Self {
+        let (endpoints, hooks) = self.into_parts();
+        WithHooks {
+            inner: Arc::new((f(endpoints), hooks)),
+        }
+    }
+
+    /// Adds a hook, run after those added before it.
+    #[must_use]
+    pub fn push_hook(self, hook: H) -> Self {
+        let (endpoints, mut hooks) = self.into_parts();
+        hooks.push(hook);
+        WithHooks {
+            inner: Arc::new((endpoints, hooks)),
+        }
+    }
+
+    fn into_parts(self) -> (Endpoints<A>, Vec<H>) {
+        Arc::try_unwrap(self.inner).unwrap_or_else(|shared| (shared.0.clone(), shared.1.clone()))
+    }
+}
+
+impl<A, H> Clone for WithHooks<A, H> {
+    fn clone(&self) -> Self {
+        WithHooks {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<A, H> fmt::Debug for WithHooks<A, H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WithHooks")
+            .field("endpoints", &self.inner.0)
+            .field("hooks", &self.inner.1.len())
+            .finish()
+    }
+}
+
 /// Checks a configured path: absolute, and plain (what every adapter's router takes
 /// literally: no query, no spaces, no route-pattern characters).
 #[track_caller]
