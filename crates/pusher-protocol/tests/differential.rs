@@ -12,12 +12,13 @@
     missing_docs
 )]
 
+#[path = "../../../tests/support/oracles.rs"]
+mod oracles;
+
 use std::collections::HashMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use oracles::{node, python, run_oracle};
 use pusher_protocol::webhook::WebhookVerifier;
 use pusher_protocol::{
     ChannelData, ChannelName, Credentials, PresenceMember, SocketId, UserData, UserId,
@@ -404,67 +405,6 @@ fn generate(seed: u64, n: usize) -> Vec<Case> {
 // ---------------------------------------------------------------------------------------------
 // Oracles.
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn run_oracle(mut command: Command, cases: &[Map<String, Value>]) -> Vec<Value> {
-    let shown = format!("{command:?}");
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("cannot start {shown}: {e}; run scripts/install-test-tools first")
-        });
-    let input = serde_json::to_vec(cases).unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(&input));
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    assert!(
-        out.status.success(),
-        "{shown} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let results: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(
-        results.len(),
-        cases.len(),
-        "{shown} answered a different number of cases"
-    );
-    results
-}
-
-fn node() -> Command {
-    let dir = root().join("tests/js");
-    assert!(
-        dir.join("node_modules/pusher/package.json").exists(),
-        "the Node SDK is not installed in tests/js; run scripts/install-test-tools"
-    );
-    let mut c = Command::new("node");
-    c.arg(dir.join("oracle.js")).current_dir(dir);
-    c
-}
-
-fn python() -> Command {
-    let python = std::env::var_os("PUSHER_AUTH_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join(".tools/venv/bin/python"));
-    assert!(
-        python.exists(),
-        "{} does not exist; run scripts/install-test-tools",
-        python.display()
-    );
-    let mut c = Command::new(python);
-    c.arg(root().join("tests/python/oracle.py"));
-    c
-}
-
 #[derive(Default, Debug)]
 struct Tally {
     identical: HashMap<&'static str, usize>,
@@ -502,7 +442,7 @@ fn node_sdk_agrees_byte_for_byte() {
     let seed = seed();
     let cases = generate(seed, cases_per_kind());
     let inputs: Vec<_> = cases.iter().map(|c| c.input.clone()).collect();
-    let results = run_oracle(node(), &inputs);
+    let results = run_oracle(node(&["pusher"]), &inputs);
     let mut tally = Tally::default();
     for (i, (case, result)) in cases.iter().zip(&results).enumerate() {
         let theirs = result.get("ok").unwrap_or_else(|| {
@@ -813,7 +753,7 @@ fn node_sdk_validation_agrees_on_socket_ids_and_channel_names() {
         input.insert("data".into(), Value::Null);
         inputs.push(input);
     }
-    let results = run_oracle(node(), &inputs);
+    let results = run_oracle(node(&["pusher"]), &inputs);
     let mut rejected = 0;
     for ((input, result), accepted) in inputs.iter().zip(&results).zip(&ours) {
         assert_eq!(

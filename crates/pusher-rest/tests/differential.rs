@@ -22,14 +22,15 @@
 
 mod common;
 
+#[path = "../../../tests/support/oracles.rs"]
+mod oracles;
+
 use std::collections::HashMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use md5::Digest as _;
+use oracles::{node, python, run_oracle};
 use pusher_rest::encryption::{decrypt, encrypt};
 use pusher_rest::rest::{sign_request, RestSignError, RESERVED_PARAMS};
 use pusher_rest::{BatchEvent, ChannelName, Client, Credentials, Info, SocketId, UserId};
@@ -229,68 +230,6 @@ impl Data {
 // ---------------------------------------------------------------------------------------------
 // The SDKs as child processes.
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn run_oracle(mut command: Command, cases: &[Map<String, Value>]) -> Vec<Value> {
-    let shown = format!("{command:?}");
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("cannot start {shown}: {e}; run scripts/install-test-tools first")
-        });
-    let input = serde_json::to_vec(cases).unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(&input));
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    assert!(
-        out.status.success(),
-        "{shown} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let results: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(
-        results.len(),
-        cases.len(),
-        "{shown} answered a different number of cases"
-    );
-    results
-}
-
-fn node() -> Command {
-    let dir = root().join("tests/js");
-    assert!(
-        dir.join("node_modules/pusher/package.json").exists(),
-        "the Node SDK is not installed in tests/js; run scripts/install-test-tools"
-    );
-    assert!(
-        dir.join("node_modules/tweetnacl/package.json").exists(),
-        "tweetnacl is not installed in tests/js; run scripts/install-test-tools"
-    );
-    let mut c = Command::new("node");
-    c.arg(dir.join("oracle.js")).current_dir(dir);
-    c
-}
-
-fn python() -> Command {
-    let python = std::env::var_os("PUSHER_AUTH_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join(".tools/venv/bin/python"));
-    assert!(
-        python.exists(),
-        "{} does not exist; run scripts/install-test-tools",
-        python.display()
-    );
-    let mut c = Command::new(python);
-    c.arg(root().join("tests/python/oracle.py"));
-    c
-}
-
 fn percent_decode(s: &str) -> String {
     percent_encoding::percent_decode_str(s)
         .decode_utf8()
@@ -479,7 +418,7 @@ fn signing_matches_the_node_sdk() {
     let seed = seed();
     let cases = sign_cases(seed);
     let inputs: Vec<_> = cases.iter().map(|c| c.oracle(&c.method)).collect();
-    let answers = run_oracle(node(), &inputs);
+    let answers = run_oracle(node(&["pusher", "tweetnacl"]), &inputs);
     let mut tally = Tally::default();
     for (i, (case, answer)) in cases.iter().zip(&answers).enumerate() {
         let ctx = format!("seed {seed} case {i} ({} {})", case.method, case.path);
@@ -964,7 +903,7 @@ fn wire_requests_match_the_node_sdk() {
         }
         ops.push(op);
     }
-    let answers = run_oracle(node(), &inputs);
+    let answers = run_oracle(node(&["pusher", "tweetnacl"]), &inputs);
     let mut encrypted_checked = 0;
     for ((i, request, app), answer) in ours.iter().zip(&answers) {
         let ctx = format!("seed {seed} case {i} ({:?})", ops[*i]);
@@ -1047,7 +986,7 @@ fn tweetnacl_opens_what_we_seal() {
         inputs.push(input);
         expected.push((plaintext, tampered));
     }
-    let answers = run_oracle(node(), &inputs);
+    let answers = run_oracle(node(&["pusher", "tweetnacl"]), &inputs);
     let (mut opened, mut refused) = (0, 0);
     for (i, ((plaintext, tampered), answer)) in expected.iter().zip(&answers).enumerate() {
         let ctx = format!("seed {seed} case {i}");
