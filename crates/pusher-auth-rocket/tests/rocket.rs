@@ -7,6 +7,10 @@
     missing_docs
 )]
 
+#[path = "../../../tests/support/logs.rs"]
+mod logs;
+
+use logs::Captured;
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -350,12 +354,8 @@ impl<'r> FromRequest<'r> for Leaky {
 
 #[rocket::async_test]
 async fn guard_errors_are_never_logged() {
-    let logs = Logs::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(logs.clone())
-        .with_ansi(false)
-        .finish();
+    let logs = Captured::default();
+    let subscriber = logs.subscriber(tracing::Level::DEBUG);
     let _guard = tracing::subscriber::set_default(subscriber);
     let routes = ChannelRoutes::new().private("room", |_: User, (): ()| async { true });
     let pusher =
@@ -377,33 +377,6 @@ async fn guard_errors_are_never_logged() {
     let logged = logs.text();
     assert!(logged.contains("Leaky"), "the guard is named: {logged}");
     assert!(!logged.contains("SECRET-TOKEN"), "{logged}");
-}
-
-/// Captured log output.
-#[derive(Clone, Default)]
-struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl Logs {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
-    type Writer = Logs;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
 }
 
 /// Counts how often it runs.

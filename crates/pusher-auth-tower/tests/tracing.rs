@@ -8,8 +8,10 @@
     missing_docs
 )]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+#[path = "../../../tests/support/logs.rs"]
+mod logs;
+
+use logs::Captured;
 
 use bytes::Bytes;
 use http::Request;
@@ -22,28 +24,10 @@ use tower::{service_fn, Layer, ServiceExt};
 const SECRET: &str = "very-secret-app-secret";
 const MASTER: &str = "zyrm8pvV2C9fJcBfhyXzvxbJVN/H7QLmbe0xJi1GhPU=";
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn decisions_are_logged_without_secrets() {
     let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
+    let subscriber = captured.subscriber(tracing::Level::DEBUG);
     let credentials = Credentials::new("app-key", SECRET)
         .unwrap()
         .with_encryption_master_key_base64(MASTER)
@@ -95,7 +79,7 @@ fn decisions_are_logged_without_secrets() {
             bodies.push(String::from_utf8(body.to_vec()).unwrap());
         }
     });
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let log = captured.text();
     // One event per decision, with its fields.
     assert!(
         log.contains("outcome=\"allowed\"") && log.contains("channel=private-open"),

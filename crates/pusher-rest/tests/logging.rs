@@ -12,34 +12,17 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+#[path = "../../../tests/support/logs.rs"]
+mod logs;
+
+use logs::Captured;
 
 use common::{start, Reply};
 
-/// A `tracing` writer that keeps everything in memory.
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn one_tracing_event_per_request_without_secrets() {
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
+    let captured = Captured::default();
+    let subscriber = captured.subscriber(tracing::Level::DEBUG);
     let signatures = tracing::subscriber::with_default(subscriber, || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -68,7 +51,7 @@ fn one_tracing_event_per_request_without_secrets() {
                 .collect::<Vec<_>>()
         })
     });
-    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     let events: Vec<&str> = logs.lines().filter(|l| l.contains("pusher_rest")).collect();
     assert_eq!(events.len(), 2, "{logs}");
     assert!(

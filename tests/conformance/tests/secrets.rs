@@ -9,9 +9,11 @@
     missing_docs
 )]
 
+#[path = "../../support/logs.rs"]
+mod logs;
+
+use logs::Captured;
 use std::convert::Infallible;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -111,28 +113,10 @@ fn debug_output_of_every_config_type_hides_secrets() {
     assert!(shown[0].1.contains("public-key") && shown[0].1.contains("<redacted>"));
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn tracing_output_hides_secrets_under_every_adapter() {
     let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
+    let subscriber = captured.subscriber(tracing::Level::TRACE);
     let bodies = [
         "private-ok",
         "presence-ok",
@@ -205,7 +189,7 @@ fn tracing_output_hides_secrets_under_every_adapter() {
             }
         });
     });
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let log = captured.text();
     assert!(
         log.contains("outcome=\"denied\"")
             && log.contains("outcome=\"failed\"")
