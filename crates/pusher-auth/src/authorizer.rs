@@ -1,45 +1,46 @@
-//! The [`Authorizer`] trait: who may join which channel, and who a connection signs in as.
+//! The [`Authorizer`] trait: who may join which channel.
 //!
-//! One authorizer works unchanged under every adapter (the tower layer, axum, actix-web). It
-//! receives an owned request carrying the validated socket id and channel, the extra `params`
-//! the client sent, and the HTTP request head, whose extensions hold whatever session or login
-//! middleware put there.
+//! An authorizer decides for a user of the app's own type `U`, which the adapter finds once per
+//! HTTP request (an axum extractor, an actix-web extractor, a Rocket guard, or the request
+//! extensions of a plain tower stack) and hands over with the validated request. The same
+//! authorizer works unchanged under every adapter. [`ChannelRoutes<U>`](crate::ChannelRoutes) is
+//! the authorizer most apps use; a closure is one too:
 //!
 //! ```
 //! use pusher_auth::authorizer::{Authorizer, ChannelDecision, ChannelRequest};
 //! use pusher_auth::{ChannelKind, PresenceMember, UserId};
 //!
+//! /// Your logged-in user, as your session layer knows it.
 //! #[derive(Clone)]
-//! struct LoggedIn { id: u64, name: String }
+//! struct User { id: u64, name: String }
 //!
-//! // A closure is an authorizer.
-//! let authorizer = |request: ChannelRequest| async move {
-//!     let Some(user) = request.extensions().get::<LoggedIn>().cloned() else {
-//!         return Ok::<_, std::convert::Infallible>(ChannelDecision::deny("not logged in"));
-//!     };
-//!     Ok(match request.channel().kind() {
+//! let authorizer = |user: User, request: ChannelRequest| async move {
+//!     Ok::<_, std::convert::Infallible>(match request.channel().kind() {
 //!         ChannelKind::Presence => ChannelDecision::member(
 //!             PresenceMember::new(UserId::from(user.id)).with_info(serde_json::json!({ "name": user.name })),
 //!         ),
 //!         _ => ChannelDecision::Allow,
 //!     })
 //! };
-//! # fn check<A: Authorizer>(_: &A) {}
+//! # fn check<A: Authorizer<User>>(_: &A) {}
 //! # check(&authorizer);
 //! ```
+//!
+//! An authorizer that needs no user decides for `()`: every adapter finds it without asking
+//! anything of the request (`|(): (), request: ChannelRequest| …`).
+//!
+//! Whether a connection may sign in (`pusher.signin()`) is decided by a
+//! [`Signin`](crate::signin::Signin) handler, given to the endpoints beside the authorizer.
 
 use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
-use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 
 use serde::Serialize;
 
-use pusher_protocol::{
-    ChannelData, ChannelName, PresenceMember, SerializedUserData, SocketId, UserData,
-};
+use pusher_protocol::{ChannelData, ChannelName, PresenceMember, SignError, SocketId};
 
 use crate::request::Params;
 
@@ -54,50 +55,65 @@ pub type RequestHead = http::request::Parts;
 
 /// A presence membership, serialized once when the decision is made: the exact
 /// `channel_data` that is signed and returned. Made by [`ChannelDecision::member`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Member {
-    data: Result<ChannelData, Arc<str>>,
+    data: Result<ChannelData, Arc<SignError>>,
 }
 
 impl Member {
-    /// The serialized `channel_data`, or why the member could not be serialized.
-    pub fn channel_data(&self) -> Result<&ChannelData, &str> {
-        match &self.data {
-            Ok(data) => Ok(data),
-            Err(e) => Err(e),
+    /// Serializes `member`, once.
+    pub(crate) fn serialize<T: Serialize>(member: PresenceMember<T>) -> Self {
+        Member {
+            data: member.to_channel_data().map_err(Arc::new),
+        }
+    }
+
+    /// The serialized `channel_data`, or why the member could not be serialized (user info that
+    /// is not a JSON object, or larger than [`crate::MAX_USER_INFO_BYTES`]).
+    pub fn channel_data(&self) -> Result<&ChannelData, &SignError> {
+        self.data.as_ref().map_err(|e| &**e)
+    }
+}
+
+impl PartialEq for Member {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.data, &other.data) {
+            (Ok(a), Ok(b)) => a == b,
+            (Err(a), Err(b)) => a.to_string() == b.to_string(),
+            _ => false,
         }
     }
 }
 
-/// A signed-in user, serialized once when the decision is made: the exact `user_data` that is
-/// signed and returned. Made by [`UserDecision::sign_in`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignedInUser {
-    data: Result<SerializedUserData, Arc<str>>,
-}
+impl Eq for Member {}
 
-impl SignedInUser {
-    /// The serialized `user_data`, or why the user could not be serialized.
-    pub fn user_data(&self) -> Result<&SerializedUserData, &str> {
-        match &self.data {
-            Ok(data) => Ok(data),
-            Err(e) => Err(e),
-        }
+/// An error that is the app's own mistake, not a failure of its backend: a route whose handler
+/// cannot take its parameters, a decision the protocol cannot sign. Returned by an authorizer
+/// (or wrapped in its error), it is answered 500 `misconfigured` instead of `authorizer_error`,
+/// and logged at `ERROR` either way.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Misconfigured(Cow<'static, str>);
+
+impl Misconfigured {
+    /// A misconfiguration, with what to fix.
+    pub fn new(reason: impl Into<Cow<'static, str>>) -> Self {
+        Misconfigured(reason.into())
     }
 }
 
-/// What a channel authorizer decides.
+/// What an authorizer decides for one channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ChannelDecision {
     /// May join this `private-` or `private-encrypted-` channel. For a presence channel this is
-    /// a configuration error (a presence answer needs a member), answered with a 500
-    /// `misconfigured` and an error log line; [`crate::routes::ChannelRoutes`] makes that
-    /// mistake impossible (presence routes decide a [`crate::routes::Membership`]).
+    /// a mistake in the app (a presence answer needs a member), answered with a 500
+    /// `misconfigured` and an `ERROR` line; [`ChannelRoutes`](crate::ChannelRoutes) makes it
+    /// impossible (presence routes decide a [`Membership`](crate::routes::Membership)).
     Allow,
     /// May join this presence channel as this member (see [`ChannelDecision::member`]).
     Member(Member),
-    /// May not join. The reason is logged, never sent to the client (who gets a 403).
+    /// May not join. The reason is logged at `DEBUG`, never sent (the client gets a 403).
     Deny(Cow<'static, str>),
     /// May join this presence channel as the user the connection signed in as
     /// (`pusher.signin()`): the answer carries no `channel_data`, and the Pusher server takes
@@ -117,14 +133,10 @@ impl ChannelDecision {
     /// A presence membership with typed user information, serialized here, once.
     ///
     /// A member that cannot be serialized (user info that is not a JSON object, or larger than
-    /// [`crate::MAX_USER_INFO_BYTES`]) is reported when the answer is signed: a 500 with a log
-    /// line, since it is the app's mistake, not the client's.
+    /// [`crate::MAX_USER_INFO_BYTES`]) is reported when the answer is signed: a 500
+    /// `misconfigured` with an `ERROR` line, since it is the app's mistake, not the client's.
     pub fn member<T: Serialize>(member: PresenceMember<T>) -> Self {
-        ChannelDecision::Member(Member {
-            data: member
-                .to_channel_data()
-                .map_err(|e| Arc::from(e.to_string())),
-        })
+        ChannelDecision::Member(Member::serialize(member))
     }
 
     /// A presence membership from `channel_data` already serialized and validated (for
@@ -143,61 +155,16 @@ impl ChannelDecision {
     }
 }
 
-/// What a user sign-in authorizer decides.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum UserDecision {
-    /// Signs the connection in as this user (see [`UserDecision::sign_in`]).
-    SignIn(SignedInUser),
-    /// Refuses. The reason is logged, never sent (the client gets a 403).
-    Deny(Cow<'static, str>),
-}
-
-impl UserDecision {
-    /// A denial with a reason for the logs.
-    pub fn deny(reason: impl Into<Cow<'static, str>>) -> Self {
-        UserDecision::Deny(reason.into())
-    }
-
-    /// Signs in as `user`, serialized here, once (errors are reported as for
-    /// [`ChannelDecision::member`]).
-    pub fn sign_in<T: Serialize>(user: UserData<T>) -> Self {
-        UserDecision::SignIn(SignedInUser {
-            data: user.to_user_data().map_err(|e| Arc::from(e.to_string())),
-        })
-    }
-
-    /// Signs in with `user_data` already serialized and validated: signed and returned byte
-    /// for byte.
-    pub fn sign_in_data(data: SerializedUserData) -> Self {
-        UserDecision::SignIn(SignedInUser { data: Ok(data) })
-    }
-}
-
-impl<T: Serialize> From<UserData<T>> for UserDecision {
-    fn from(user: UserData<T>) -> Self {
-        UserDecision::sign_in(user)
-    }
-}
-
-impl<T: Serialize> From<Option<UserData<T>>> for UserDecision {
-    /// `None` is a denial ("no user").
-    fn from(user: Option<UserData<T>>) -> Self {
-        match user {
-            Some(user) => UserDecision::sign_in(user),
-            None => UserDecision::deny("no user to sign in"),
-        }
-    }
-}
-
 /// What every channel of one HTTP request shares: the client's extra fields and the request
 /// head.
-pub(crate) struct Shared {
+struct Shared {
     params: Params,
     head: RequestHead,
 }
 
 /// A request to join one channel, validated. Cheap to clone (one reference count).
+///
+/// The channels of a pusher-js-auth batch share one request head and one set of parameters.
 #[derive(Clone)]
 pub struct ChannelRequest {
     inner: Arc<ChannelInner>,
@@ -210,30 +177,50 @@ struct ChannelInner {
 }
 
 impl ChannelRequest {
-    /// A request, as an adapter (or a test) builds it.
+    /// A request, as an adapter or a test builds it.
+    ///
+    /// ```
+    /// use pusher_auth::authorizer::ChannelRequest;
+    /// use pusher_auth::Params;
+    ///
+    /// let (head, ()) = http::Request::post("/pusher/auth").body(())?.into_parts();
+    /// let request = ChannelRequest::new("1.2".parse()?, "private-chat".parse()?, Params::default(), head);
+    /// assert_eq!(request.channel().as_str(), "private-chat");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(
         socket_id: SocketId,
         channel: ChannelName,
         params: Params,
         head: RequestHead,
     ) -> Self {
-        Self::sharing(socket_id, channel, &Arc::new(Shared { params, head }))
-    }
-
-    /// One channel of a batch: the channels share the parameters and the head.
-    pub(crate) fn sharing(socket_id: SocketId, channel: ChannelName, shared: &Arc<Shared>) -> Self {
         ChannelRequest {
             inner: Arc::new(ChannelInner {
                 socket_id,
                 channel,
-                shared: Arc::clone(shared),
+                shared: Arc::new(Shared { params, head }),
             }),
         }
     }
 
-    /// What the channels of one request share.
-    pub(crate) fn shared(params: Params, head: RequestHead) -> Arc<Shared> {
-        Arc::new(Shared { params, head })
+    /// One request per channel of a batch, sharing the parameters and the head.
+    pub(crate) fn batch(
+        socket_id: SocketId,
+        params: Params,
+        head: RequestHead,
+        channels: impl IntoIterator<Item = ChannelName>,
+    ) -> Vec<Self> {
+        let shared = Arc::new(Shared { params, head });
+        channels
+            .into_iter()
+            .map(|channel| ChannelRequest {
+                inner: Arc::new(ChannelInner {
+                    socket_id: socket_id.clone(),
+                    channel,
+                    shared: Arc::clone(&shared),
+                }),
+            })
+            .collect()
     }
 
     /// The connection's socket id.
@@ -261,7 +248,7 @@ impl ChannelRequest {
         &self.head().headers
     }
 
-    /// The request extensions, where session and login middleware leave the user.
+    /// The request extensions (under a tower stack, what middleware put there).
     pub fn extensions(&self) -> &http::Extensions {
         &self.head().extensions
     }
@@ -279,158 +266,76 @@ impl fmt::Debug for ChannelRequest {
     }
 }
 
-/// A request to sign a connection in as a user, validated. Cheap to clone (one reference
-/// count).
-#[derive(Clone)]
-pub struct UserRequest {
-    inner: Arc<UserInner>,
-}
-
-struct UserInner {
-    socket_id: SocketId,
-    params: Params,
-    head: RequestHead,
-}
-
-impl UserRequest {
-    /// A request, as an adapter (or a test) builds it.
-    pub fn new(socket_id: SocketId, params: Params, head: RequestHead) -> Self {
-        UserRequest {
-            inner: Arc::new(UserInner {
-                socket_id,
-                params,
-                head,
-            }),
-        }
-    }
-
-    /// The connection's socket id.
-    pub fn socket_id(&self) -> &SocketId {
-        &self.inner.socket_id
-    }
-
-    /// The extra fields the client sent.
-    pub fn params(&self) -> &Params {
-        &self.inner.params
-    }
-
-    /// The HTTP request head.
-    pub fn head(&self) -> &RequestHead {
-        &self.inner.head
-    }
-
-    /// The request headers.
-    pub fn headers(&self) -> &http::HeaderMap {
-        &self.inner.head.headers
-    }
-
-    /// The request extensions.
-    pub fn extensions(&self) -> &http::Extensions {
-        &self.inner.head.extensions
-    }
-}
-
-impl fmt::Debug for UserRequest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UserRequest")
-            .field("socket_id", self.socket_id())
-            .field("params", &self.params().len())
-            .field("method", &self.head().method)
-            .field("uri", &self.head().uri)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Decides who may join which channel, and (optionally) who a connection signs in as.
+/// Decides who may join which channel, for the app's user type `U`.
 ///
-/// Implement it with plain `async fn`s:
+/// `U` is whatever the adapter finds once per HTTP request (see the adapter's docs); `()` for
+/// an authorizer that needs no user. Implement it with plain `async fn`s:
 ///
 /// ```
-/// use pusher_auth::authorizer::{Authorizer, ChannelDecision, ChannelRequest, UserDecision, UserRequest};
-/// use pusher_auth::{UserData, UserId};
+/// use pusher_auth::authorizer::{Authorizer, ChannelDecision, ChannelRequest};
 ///
-/// struct Staff;
+/// #[derive(Clone)]
+/// struct User { staff: bool }
 ///
-/// impl Authorizer for Staff {
+/// /// Staff may join every private channel.
+/// struct StaffOnly;
+///
+/// impl Authorizer<User> for StaffOnly {
 ///     type Error = std::convert::Infallible;
 ///
-///     async fn authorize_channel(&self, request: ChannelRequest) -> Result<ChannelDecision, Self::Error> {
-///         let staff = request.headers().get("x-staff").is_some();
-///         Ok(ChannelDecision::allow_if(staff, "not staff"))
-///     }
-///
-///     async fn authenticate_user(&self, _request: UserRequest) -> Result<UserDecision, Self::Error> {
-///         Ok(UserDecision::sign_in(UserData::new(UserId::from(7u64))))
-///     }
-///
-///     // With `authenticate_user`: the sign-in endpoint is answered.
-///     fn signs_in(&self) -> bool {
-///         true
+///     async fn authorize(&self, user: User, _request: ChannelRequest) -> Result<ChannelDecision, Self::Error> {
+///         Ok(ChannelDecision::allow_if(user.staff, "not staff"))
 ///     }
 /// }
 /// ```
 ///
-/// A denial (`Ok(Deny)`) is a 403; an error (`Err`) is a 500 whose detail is logged and never
-/// sent. Most apps do not implement this trait by hand: they write [`crate::routes`] that
-/// receive their user type, and the adapter (axum extractor, actix-web extractor, request
-/// extensions) supplies the user.
+/// Closures `Fn(U, ChannelRequest) -> impl Future<Output = Result<ChannelDecision, E>>` are
+/// authorizers, and [`BoxAuthorizer`] erases the type where authorizers are chosen at run time.
+///
+/// A denial is not a failure: [`ChannelDecision::Deny`] answers 403 (logged at `DEBUG`), an
+/// `Err` answers 500 `authorizer_error` (logged at `ERROR`, never sent).
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a pusher-auth `Authorizer`",
-    label = "an `Authorizer` is needed here",
-    note = "a closure authorizer takes a `ChannelRequest` and returns a future of `Result<ChannelDecision, E>`: `|request: ChannelRequest| async move {{ Ok::<_, Infallible>(ChannelDecision::Allow) }}`",
-    note = "`ChannelRoutes<U>` is an `Authorizer` that reads `U` from the request extensions when `U: Clone + Send + Sync + 'static`",
-    note = "with axum, an extractor that reads the router state (a session store, a database pool) needs `authorize_with_state(state, routes)`, and the state type must implement `FromRef` for what the extractor asks for"
+    message = "`{Self}` is not an authorizer for the user type `{U}`",
+    label = "expected an authorizer deciding for `{U}`",
+    note = "an authorizer is `ChannelRoutes<{U}>`, or a closure `|user: {U}, request: ChannelRequest| async move {{ … }}` returning `Result<ChannelDecision, E>`",
+    note = "an authorizer that needs no user decides for `()`: `|(): (), request: ChannelRequest| async move {{ … }}`"
 )]
-pub trait Authorizer: Send + Sync + 'static {
+pub trait Authorizer<U>: Send + Sync + 'static {
     /// The error type; any error converts into [`BoxError`].
     type Error: Into<BoxError> + Send + 'static;
 
-    /// Decides a channel request.
-    fn authorize_channel(
+    /// Decides one channel for `user`.
+    fn authorize(
         &self,
+        user: U,
         request: ChannelRequest,
     ) -> impl Future<Output = Result<ChannelDecision, Self::Error>> + Send;
 
-    /// Decides every channel of a pusher-js-auth batch (up to 100): each decision comes back
-    /// paired with the request it decides, so the order does not matter, and a request left
-    /// without a decision is refused (500).
+    /// Decides every channel of a pusher-js-auth batch (up to 100) for `user`: each decision
+    /// comes back paired with the request it decides, so the order does not matter, and a
+    /// request left without a decision is answered 500.
     ///
-    /// The default runs [`Authorizer::authorize_channel`] for each, at most `concurrency` at a
-    /// time (see [`decide_all`]). Override it to do per-request work once, such as looking up
-    /// the session a single time for the whole batch.
-    fn authorize_channels(
+    /// The default runs [`Authorizer::authorize`] for each, at most `concurrency` at a time
+    /// (see [`decide_all`]). Override it to do per-request work once, such as loading the
+    /// user's rooms a single time for the whole batch.
+    fn authorize_batch(
         &self,
+        user: U,
         requests: Vec<ChannelRequest>,
         concurrency: usize,
     ) -> impl Future<Output = Vec<(ChannelRequest, Result<ChannelDecision, Self::Error>)>> + Send
+    where
+        U: Clone + Send,
     {
         decide_all(requests, concurrency, move |request| {
-            self.authorize_channel(request)
+            self.authorize(user.clone(), request)
         })
-    }
-
-    /// Decides a user sign-in request. The default denies every sign-in.
-    fn authenticate_user(
-        &self,
-        request: UserRequest,
-    ) -> impl Future<Output = Result<UserDecision, Self::Error>> + Send {
-        let _ = request;
-        async { Ok(UserDecision::deny("user sign-in is not configured")) }
-    }
-
-    /// Whether this authorizer signs users in: implement it (returning `true`) together with
-    /// [`Authorizer::authenticate_user`]. When it is `false` (the default), the endpoints leave
-    /// the sign-in path alone (the request goes on to the app, usually a 404) instead of
-    /// answering 403 to every `pusher.signin()`. [`crate::routes::ChannelRoutes`] says `true`
-    /// when it has a [`user`](crate::routes::ChannelRoutes::user) handler; wrappers forward it.
-    fn signs_in(&self) -> bool {
-        false
     }
 }
 
 /// Runs `decide` over `requests`, at most `concurrency` (at least 1) at a time, and returns
-/// each answer paired with its request: the default of [`Authorizer::authorize_channels`],
-/// public for authorizers that override it.
+/// each answer paired with its request: the default of [`Authorizer::authorize_batch`], public
+/// for authorizers that override it.
 pub fn decide_all<F, Fut>(
     requests: Vec<ChannelRequest>,
     concurrency: usize,
@@ -451,61 +356,7 @@ where
         .collect::<Vec<_>>()
 }
 
-impl<F, Fut, E> Authorizer for F
-where
-    F: Fn(ChannelRequest) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<ChannelDecision, E>> + Send,
-    E: Into<BoxError> + Send + 'static,
-{
-    type Error = E;
-
-    fn authorize_channel(
-        &self,
-        request: ChannelRequest,
-    ) -> impl Future<Output = Result<ChannelDecision, E>> + Send {
-        self(request)
-    }
-}
-
-/// Decides for a user that an adapter found once per HTTP request: an axum extractor
-/// (`pusher_auth_axum::authorize_with`), an actix-web extractor, or the request extensions
-/// ([`from_extensions`]).
-///
-/// [`ChannelRoutes<U>`](crate::routes::ChannelRoutes) is a policy for `U`, and so is a closure
-/// `Fn(U, ChannelRequest) -> impl Future<Output = Result<ChannelDecision, E>>`.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a policy for the user type `{U}`",
-    label = "expected a policy deciding for `{U}`",
-    note = "a policy is `ChannelRoutes<{U}>`, or a closure `|user: {U}, request: ChannelRequest| async move {{ … }}` returning `Result<ChannelDecision, E>`"
-)]
-pub trait Policy<U>: Send + Sync + 'static {
-    /// The error type.
-    type Error: Into<BoxError> + Send + 'static;
-
-    /// Decides a channel for `user`.
-    fn authorize_channel(
-        &self,
-        user: U,
-        request: ChannelRequest,
-    ) -> impl Future<Output = Result<ChannelDecision, Self::Error>> + Send;
-
-    /// Decides a sign-in for `user`. The default denies.
-    fn authenticate_user(
-        &self,
-        user: U,
-        request: UserRequest,
-    ) -> impl Future<Output = Result<UserDecision, Self::Error>> + Send {
-        let _ = (user, request);
-        async { Ok(UserDecision::deny("user sign-in is not configured")) }
-    }
-
-    /// Whether this policy signs users in (see [`Authorizer::signs_in`]; `false` by default).
-    fn signs_in(&self) -> bool {
-        false
-    }
-}
-
-impl<U, F, Fut, E> Policy<U> for F
+impl<U, F, Fut, E> Authorizer<U> for F
 where
     F: Fn(U, ChannelRequest) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<ChannelDecision, E>> + Send,
@@ -513,7 +364,7 @@ where
 {
     type Error = E;
 
-    fn authorize_channel(
+    fn authorize(
         &self,
         user: U,
         request: ChannelRequest,
@@ -522,215 +373,49 @@ where
     }
 }
 
-/// An [`Authorizer`] that finds the user `U` in the request extensions (where session or login
-/// middleware put it) and asks `policy`. A request without a `U` is denied, with a log line
-/// naming the type. Made by [`from_extensions`].
-pub struct FromExtensions<P, U> {
-    policy: P,
-    _user: PhantomData<fn() -> U>,
-}
+/// A batch's decisions, paired with their requests.
+pub(crate) type Decisions = Vec<(ChannelRequest, Result<ChannelDecision, BoxError>)>;
 
-/// An [`Authorizer`] that finds the user `U` in the request extensions and asks `policy`
-/// (a [`ChannelRoutes<U>`](crate::routes::ChannelRoutes) or a closure
-/// `Fn(U, ChannelRequest)`). `ChannelRoutes<U>` does this by itself; this is for closures.
-///
-/// ```
-/// use pusher_auth::authorizer::{from_extensions, ChannelDecision, ChannelRequest};
-/// # fn check<A: pusher_auth::Authorizer>(_: &A) {}
-///
-/// #[derive(Clone)]
-/// struct User { admin: bool } // inserted by your login middleware
-///
-/// let authorizer = from_extensions(|user: User, _request: ChannelRequest| async move {
-///     Ok::<_, std::convert::Infallible>(ChannelDecision::allow_if(user.admin, "not an admin"))
-/// });
-/// # check(&authorizer);
-/// ```
-pub fn from_extensions<U, P: Policy<U>>(policy: P) -> FromExtensions<P, U> {
-    FromExtensions {
-        policy,
-        _user: PhantomData,
-    }
-}
-
-impl<P: Clone, U> Clone for FromExtensions<P, U> {
-    fn clone(&self) -> Self {
-        FromExtensions {
-            policy: self.policy.clone(),
-            _user: PhantomData,
-        }
-    }
-}
-
-impl<P, U> fmt::Debug for FromExtensions<P, U> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FromExtensions")
-            .field("user", &std::any::type_name::<U>())
-            .finish_non_exhaustive()
-    }
-}
-
-/// The reason logged when the user type is not in the extensions.
-pub(crate) fn missing_extension<U>() -> String {
-    format!(
-        "no `{}` in the request extensions (add the login or session layer outside the pusher-auth layer, so it runs first)",
-        std::any::type_name::<U>()
-    )
-}
-
-impl<P, U> Authorizer for FromExtensions<P, U>
-where
-    P: Policy<U>,
-    U: Clone + Send + Sync + 'static,
-{
-    type Error = P::Error;
-
-    async fn authorize_channel(
-        &self,
-        request: ChannelRequest,
-    ) -> Result<ChannelDecision, P::Error> {
-        match request.extensions().get::<U>().cloned() {
-            Some(user) => self.policy.authorize_channel(user, request).await,
-            None => Ok(ChannelDecision::deny(missing_extension::<U>())),
-        }
-    }
-
-    async fn authenticate_user(&self, request: UserRequest) -> Result<UserDecision, P::Error> {
-        match request.extensions().get::<U>().cloned() {
-            Some(user) => self.policy.authenticate_user(user, request).await,
-            None => Ok(UserDecision::deny(missing_extension::<U>())),
-        }
-    }
-
-    fn signs_in(&self) -> bool {
-        self.policy.signs_in()
-    }
-}
-
-/// An authorizer (or policy) with its channel and sign-in halves given separately: the channel
-/// half any [`Authorizer`] (or [`Policy`]), the sign-in half a closure taking the
-/// [`UserRequest`] (or the user and the request).
-///
-/// ```
-/// use pusher_auth::authorizer::{with_user_auth, ChannelDecision, ChannelRequest, UserDecision, UserRequest};
-/// use pusher_auth::{UserData, UserId};
-/// use std::convert::Infallible;
-///
-/// let authorizer = with_user_auth(
-///     |_req: ChannelRequest| async { Ok::<_, Infallible>(ChannelDecision::Allow) },
-///     |req: UserRequest| async move {
-///         let id = req.params().get("user").and_then(|u| UserId::new(u).ok());
-///         Ok::<_, Infallible>(match id {
-///             Some(id) => UserDecision::sign_in(UserData::new(id)),
-///             None => UserDecision::deny("no user"),
-///         })
-///     },
-/// );
-/// # fn check<A: pusher_auth::authorizer::Authorizer>(_: &A) {}
-/// # check(&authorizer);
-/// ```
-pub fn with_user_auth<C, G>(channel: C, user: G) -> WithUserAuth<C, G> {
-    WithUserAuth { channel, user }
-}
-
-/// See [`with_user_auth`].
-#[derive(Clone, Debug)]
-pub struct WithUserAuth<C, G> {
-    channel: C,
-    user: G,
-}
-
-impl<C, G, GFut> Authorizer for WithUserAuth<C, G>
-where
-    C: Authorizer,
-    G: Fn(UserRequest) -> GFut + Send + Sync + 'static,
-    GFut: Future<Output = Result<UserDecision, C::Error>> + Send,
-{
-    type Error = C::Error;
-
-    fn authorize_channel(
-        &self,
-        request: ChannelRequest,
-    ) -> impl Future<Output = Result<ChannelDecision, Self::Error>> + Send {
-        self.channel.authorize_channel(request)
-    }
-
-    fn authorize_channels(
-        &self,
-        requests: Vec<ChannelRequest>,
-        concurrency: usize,
-    ) -> impl Future<Output = Vec<(ChannelRequest, Result<ChannelDecision, Self::Error>)>> + Send
-    {
-        self.channel.authorize_channels(requests, concurrency)
-    }
-
-    fn authenticate_user(
-        &self,
-        request: UserRequest,
-    ) -> impl Future<Output = Result<UserDecision, Self::Error>> + Send {
-        (self.user)(request)
-    }
-
-    fn signs_in(&self) -> bool {
-        true
-    }
-}
-
-impl<U, C, G, GFut> Policy<U> for WithUserAuth<C, G>
-where
-    C: Policy<U>,
-    G: Fn(U, UserRequest) -> GFut + Send + Sync + 'static,
-    GFut: Future<Output = Result<UserDecision, C::Error>> + Send,
-{
-    type Error = C::Error;
-
-    fn authorize_channel(
+/// Object-safe form of [`Authorizer`], behind [`BoxAuthorizer`] and the endpoints.
+pub(crate) trait DynAuthorizer<U>: Send + Sync {
+    fn authorize_dyn(
         &self,
         user: U,
-        request: ChannelRequest,
-    ) -> impl Future<Output = Result<ChannelDecision, Self::Error>> + Send {
-        self.channel.authorize_channel(user, request)
-    }
-
-    fn authenticate_user(
-        &self,
-        user: U,
-        request: UserRequest,
-    ) -> impl Future<Output = Result<UserDecision, Self::Error>> + Send {
-        (self.user)(user, request)
-    }
-
-    fn signs_in(&self) -> bool {
-        true
-    }
-}
-
-/// Object-safe form of [`Authorizer`], behind [`BoxAuthorizer`].
-trait DynAuthorizer: Send + Sync {
-    fn authorize_channels(
-        &self,
-        requests: Vec<ChannelRequest>,
-        concurrency: usize,
-    ) -> BoxFuture<'_, Vec<(ChannelRequest, Result<ChannelDecision, BoxError>)>>;
-    fn signs_in(&self) -> bool;
-    fn authorize_channel(
-        &self,
         request: ChannelRequest,
     ) -> BoxFuture<'_, Result<ChannelDecision, BoxError>>;
-    fn authenticate_user(
-        &self,
-        request: UserRequest,
-    ) -> BoxFuture<'_, Result<UserDecision, BoxError>>;
-}
 
-impl<A: Authorizer> DynAuthorizer for A {
-    fn authorize_channels(
+    fn authorize_batch_dyn(
         &self,
+        user: U,
         requests: Vec<ChannelRequest>,
         concurrency: usize,
-    ) -> BoxFuture<'_, Vec<(ChannelRequest, Result<ChannelDecision, BoxError>)>> {
+    ) -> BoxFuture<'_, Decisions>;
+
+    /// The authorizer as `Any`, for the checks the endpoints make when they are built.
+    fn as_any(&self) -> &dyn std::any::Any;
+}
+
+impl<U, A> DynAuthorizer<U> for A
+where
+    A: Authorizer<U>,
+    U: Clone + Send + 'static,
+{
+    fn authorize_dyn(
+        &self,
+        user: U,
+        request: ChannelRequest,
+    ) -> BoxFuture<'_, Result<ChannelDecision, BoxError>> {
+        Box::pin(async move { self.authorize(user, request).await.map_err(Into::into) })
+    }
+
+    fn authorize_batch_dyn(
+        &self,
+        user: U,
+        requests: Vec<ChannelRequest>,
+        concurrency: usize,
+    ) -> BoxFuture<'_, Decisions> {
         Box::pin(async move {
-            Authorizer::authorize_channels(self, requests, concurrency)
+            self.authorize_batch(user, requests, concurrency)
                 .await
                 .into_iter()
                 .map(|(request, decided)| (request, decided.map_err(Into::into)))
@@ -738,51 +423,31 @@ impl<A: Authorizer> DynAuthorizer for A {
         })
     }
 
-    fn signs_in(&self) -> bool {
-        Authorizer::signs_in(self)
-    }
-
-    fn authorize_channel(
-        &self,
-        request: ChannelRequest,
-    ) -> BoxFuture<'_, Result<ChannelDecision, BoxError>> {
-        Box::pin(async move {
-            Authorizer::authorize_channel(self, request)
-                .await
-                .map_err(Into::into)
-        })
-    }
-
-    fn authenticate_user(
-        &self,
-        request: UserRequest,
-    ) -> BoxFuture<'_, Result<UserDecision, BoxError>> {
-        Box::pin(async move {
-            Authorizer::authenticate_user(self, request)
-                .await
-                .map_err(Into::into)
-        })
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }
 
-/// A type-erased authorizer, for apps that choose authorizers at run time.
+/// A type-erased authorizer for the user type `U`, for apps that choose authorizers at run
+/// time. Cheap to clone (one reference count).
 ///
 /// ```
 /// use pusher_auth::authorizer::{BoxAuthorizer, ChannelDecision, ChannelRequest};
 /// use std::convert::Infallible;
 ///
 /// let open = std::env::var("OPEN_CHANNELS").is_ok();
-/// let authorizer = if open {
-///     BoxAuthorizer::new(|_: ChannelRequest| async { Ok::<_, Infallible>(ChannelDecision::Allow) })
+/// let authorizer: BoxAuthorizer<()> = if open {
+///     BoxAuthorizer::new(|(): (), _: ChannelRequest| async { Ok::<_, Infallible>(ChannelDecision::Allow) })
 /// } else {
-///     BoxAuthorizer::new(|_: ChannelRequest| async { Ok::<_, Infallible>(ChannelDecision::deny("closed")) })
+///     BoxAuthorizer::new(|(): (), _: ChannelRequest| async { Ok::<_, Infallible>(ChannelDecision::deny("closed")) })
 /// };
+/// # let _ = authorizer;
 /// ```
-pub struct BoxAuthorizer {
-    inner: Arc<dyn DynAuthorizer>,
+pub struct BoxAuthorizer<U> {
+    inner: Arc<dyn DynAuthorizer<U>>,
 }
 
-impl Clone for BoxAuthorizer {
+impl<U> Clone for BoxAuthorizer<U> {
     fn clone(&self) -> Self {
         BoxAuthorizer {
             inner: Arc::clone(&self.inner),
@@ -790,47 +455,52 @@ impl Clone for BoxAuthorizer {
     }
 }
 
-impl fmt::Debug for BoxAuthorizer {
+impl<U> fmt::Debug for BoxAuthorizer<U> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("BoxAuthorizer")
+        f.debug_struct("BoxAuthorizer")
+            .field("user", &std::any::type_name::<U>())
+            .finish_non_exhaustive()
     }
 }
 
-impl BoxAuthorizer {
+impl<U: Clone + Send + 'static> BoxAuthorizer<U> {
     /// Erases `authorizer`'s type.
-    pub fn new<A: Authorizer>(authorizer: A) -> Self {
+    pub fn new<A: Authorizer<U>>(authorizer: A) -> Self {
+        // An authorizer boxed twice is boxed once.
+        if let Some(boxed) = (&authorizer as &dyn std::any::Any).downcast_ref::<Self>() {
+            return boxed.clone();
+        }
         BoxAuthorizer {
             inner: Arc::new(authorizer),
         }
     }
+
+    /// The authorizer inside, as `Any` (the endpoints look for channel routes there).
+    pub(crate) fn as_any(&self) -> &dyn std::any::Any {
+        self.inner.as_any()
+    }
 }
 
-impl Authorizer for BoxAuthorizer {
+impl<U: Clone + Send + Sync + 'static> Authorizer<U> for BoxAuthorizer<U> {
     type Error = BoxError;
 
-    fn authorize_channels(
+    fn authorize(
         &self,
-        requests: Vec<ChannelRequest>,
-        concurrency: usize,
-    ) -> impl Future<Output = Vec<(ChannelRequest, Result<ChannelDecision, BoxError>)>> + Send {
-        self.inner.authorize_channels(requests, concurrency)
-    }
-
-    fn signs_in(&self) -> bool {
-        self.inner.signs_in()
-    }
-
-    fn authorize_channel(
-        &self,
+        user: U,
         request: ChannelRequest,
     ) -> impl Future<Output = Result<ChannelDecision, BoxError>> + Send {
-        self.inner.authorize_channel(request)
+        self.inner.authorize_dyn(user, request)
     }
 
-    fn authenticate_user(
+    fn authorize_batch(
         &self,
-        request: UserRequest,
-    ) -> impl Future<Output = Result<UserDecision, BoxError>> + Send {
-        self.inner.authenticate_user(request)
+        user: U,
+        requests: Vec<ChannelRequest>,
+        concurrency: usize,
+    ) -> impl Future<Output = Vec<(ChannelRequest, Result<ChannelDecision, BoxError>)>> + Send
+    where
+        U: Clone + Send,
+    {
+        self.inner.authorize_batch_dyn(user, requests, concurrency)
     }
 }

@@ -1,18 +1,22 @@
-//! Pusher Channels authorization, without a web framework: who may join which channel.
+//! Pusher Channels authorization, without a web framework: who may join which channel, and
+//! who a connection signs in as.
 //!
 //! This crate holds what every auth endpoint needs besides HTTP plumbing: the [`Authorizer`]
-//! trait that decides, Laravel-style channel [`routes`] whose handlers receive your user type,
-//! the request formats clients send ([`request`], batches included), the [`endpoint`] logic that
-//! every adapter shares, and the [`webhook`] handler. The protocol itself (credentials, names,
-//! signing, webhook verification) is the `pusher-protocol` crate, re-exported here.
+//! trait that decides channels for your user type, Laravel-style [`ChannelRoutes`] whose
+//! handlers receive that user, the [`Signin`] handler for `pusher.signin()`, [`webhook`]
+//! handling, and the [`Endpoints`] that put them together: configured once, mounted by your
+//! framework's adapter. The protocol itself (credentials, names, signing, webhook
+//! verification) is the `pusher-protocol` crate, re-exported here, and its types are the
+//! same ones `pusher-rest` publishes with.
 //!
-//! Pick the adapter for your framework: `pusher-auth-axum`, `pusher-auth-actix-web`, or
-//! `pusher-auth-tower` for any tower stack.
+//! Pick the adapter for your framework: `pusher-auth-axum`, `pusher-auth-actix-web`,
+//! `pusher-auth-rocket`, or `pusher-auth-tower` for any tower stack. Each re-exports this
+//! crate.
 //!
 //! ```
-//! use pusher_auth::routes::{ChannelRoutes, Membership};
-//! use pusher_auth::{PresenceMember, UserId};
+//! use pusher_auth::{ChannelRoutes, Credentials, Endpoints, Membership, PresenceMember, SigninRequest, UserData, UserId};
 //!
+//! /// Your logged-in user, as your session layer (or extractor, or guard) finds it.
 //! #[derive(Clone)]
 //! struct User { id: u64, name: String }
 //!
@@ -22,13 +26,23 @@
 //!     .presence("chat", |user: User, (): ()| async move {
 //!         PresenceMember::new(UserId::from(user.id)).with_info(serde_json::json!({ "name": user.name }))
 //!     });
-//! # fn check<A: pusher_auth::Authorizer>(_: &A) {}
-//! # check(&routes);
+//! let endpoints = Endpoints::new(Credentials::new("app-key", "app-secret")?, routes)
+//!     .with_signin(|user: User, _: SigninRequest| async move { UserData::new(UserId::from(user.id)) });
+//! # let _ = endpoints;
+//! # Ok::<(), pusher_auth::ConfigError>(())
 //! ```
 //!
 //! # Features
 //!
-//! - `testing`: the `testing` module's helpers to check your endpoint's answers as a Pusher server would.
+//! - `testing`: the [`testing`] module's helpers to check your endpoint's answers as a Pusher
+//!   server would, and to build signed webhook requests. Every adapter crate has a `testing`
+//!   feature that turns this one on, so `pusher_auth_axum::pusher_auth::testing` (and so on)
+//!   needs no dependency of its own.
+//!
+//! # Stability
+//!
+//! Everything outside [`adapter`] is the API apps use, and follows semantic versioning. The
+//! [`adapter`] module is for the adapter crates and follows them (see its docs).
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -37,14 +51,15 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+pub mod adapter;
 pub mod authorizer;
-pub mod endpoint;
-#[cfg(feature = "fuzzing")]
-#[doc(hidden)]
-pub mod fuzzing;
-pub mod request;
+mod endpoints;
+mod log;
+mod request;
 pub mod routes;
+pub mod signin;
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 pub mod webhook;
 
@@ -53,14 +68,17 @@ pub use http;
 /// The protocol crate: credentials, names, signing and webhook verification.
 pub use pusher_protocol;
 
-pub use authorizer::{
-    Authorizer, ChannelDecision, ChannelRequest, Policy, UserDecision, UserRequest,
+pub use authorizer::{Authorizer, BoxAuthorizer, ChannelDecision, ChannelRequest, Misconfigured};
+pub use endpoints::{
+    Endpoints, DEFAULT_BODY_LIMIT, DEFAULT_WEBHOOK_BODY_LIMIT, LARAVEL_ECHO_PATHS,
+    PUSHER_JS_PATHS,
 };
 pub use pusher_protocol::{
     ChannelAuth, ChannelData, ChannelKind, ChannelName, ConfigError, Credentials, NameError,
     PresenceMember, SerializedUserData, SignError, SocketId, UserAuth, UserData, UserId,
     MAX_USER_INFO_BYTES, MAX_WATCHLIST,
 };
-pub use request::RequestError;
-pub use routes::ChannelRoutes;
-pub use webhook::{WebhookError, WebhookVerifier};
+pub use request::{Limits, Params, RequestError};
+pub use routes::{Access, ChannelRoutes, Membership};
+pub use signin::{Signin, SigninDecision, SigninRequest};
+pub use webhook::{Webhook, WebhookError, WebhookEvent, WebhookHandler, WebhookVerifier};

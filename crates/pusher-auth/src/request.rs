@@ -9,7 +9,8 @@
 //!   answered with a [`BatchResponse`] keyed by channel name.
 //!
 //! ```
-//! use pusher_auth::request::{parse_channel_request, BodyFormat, Channels, Limits};
+//! use pusher_auth::adapter::{parse_channel_request, BodyFormat, Channels};
+//! use pusher_auth::Limits;
 //!
 //! let format = BodyFormat::from_content_type("application/x-www-form-urlencoded; charset=UTF-8").unwrap();
 //! let req = parse_channel_request(format, b"socket_id=1.2&channel_name=private-chat&room=42", &Limits::default())?;
@@ -62,6 +63,7 @@ pub enum RequestError {
     MixedBatch,
     /// More channels than [`Limits::max_batch`] in one request.
     #[error("the batch holds {count} channels; at most {max} are allowed")]
+    #[non_exhaustive]
     BatchTooLarge {
         /// How many the request held.
         count: usize,
@@ -73,6 +75,7 @@ pub enum RequestError {
     EmptyBatch,
     /// More extra parameters than [`Limits::max_params`].
     #[error("the body holds more than {max} fields")]
+    #[non_exhaustive]
     TooManyParams {
         /// The limit.
         max: usize,
@@ -121,7 +124,7 @@ impl BodyFormat {
     /// ignored, case does not matter); `None` for anything else.
     ///
     /// ```
-    /// # use pusher_auth::request::BodyFormat;
+    /// # use pusher_auth::adapter::BodyFormat;
     /// assert_eq!(BodyFormat::from_content_type("Application/JSON; charset=utf-8"), Some(BodyFormat::Json));
     /// assert_eq!(BodyFormat::from_content_type("application/vnd.api+json"), Some(BodyFormat::Json));
     /// assert_eq!(BodyFormat::from_content_type("text/plain"), None);
@@ -314,14 +317,14 @@ impl ChannelAuthRequest {
     }
 }
 
-/// A parsed user sign-in request (`socket_id` and any extra fields).
+/// A parsed sign-in request (`socket_id` and any extra fields).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserAuthRequest {
+pub struct SigninAuthRequest {
     socket_id: SocketId,
     params: Params,
 }
 
-impl UserAuthRequest {
+impl SigninAuthRequest {
     /// The requesting connection's socket id.
     pub fn socket_id(&self) -> &SocketId {
         &self.socket_id
@@ -470,9 +473,9 @@ impl Fields {
         })
     }
 
-    fn into_user_request(mut self) -> Result<UserAuthRequest, RequestError> {
+    fn into_user_request(mut self) -> Result<SigninAuthRequest, RequestError> {
         let socket_id = self.socket_id()?;
-        Ok(UserAuthRequest {
+        Ok(SigninAuthRequest {
             socket_id,
             params: Params(self.params),
         })
@@ -520,20 +523,21 @@ pub fn parse_channel_request(
     parse_fields(format, body, limits, Mode::Channel)?.into_channel_request(limits)
 }
 
-/// Parses a user sign-in request body (`socket_id` plus extra fields).
+/// Parses a sign-in request body (`socket_id` plus extra fields).
 ///
 /// ```
-/// use pusher_auth::request::{parse_user_request, BodyFormat, Limits};
-/// let req = parse_user_request(BodyFormat::Json, br#"{"socket_id":"1.2","token":"t"}"#, &Limits::default())?;
+/// use pusher_auth::adapter::{parse_signin_request, BodyFormat};
+/// use pusher_auth::Limits;
+/// let req = parse_signin_request(BodyFormat::Json, br#"{"socket_id":"1.2","token":"t"}"#, &Limits::default())?;
 /// assert_eq!(req.socket_id().as_str(), "1.2");
 /// assert_eq!(req.params().get("token"), Some("t"));
 /// # Ok::<(), pusher_auth::RequestError>(())
 /// ```
-pub fn parse_user_request(
+pub fn parse_signin_request(
     format: BodyFormat,
     body: &[u8],
     limits: &Limits,
-) -> Result<UserAuthRequest, RequestError> {
+) -> Result<SigninAuthRequest, RequestError> {
     parse_fields(format, body, limits, Mode::User)?.into_user_request()
 }
 
@@ -657,7 +661,7 @@ pub enum BatchOutcome {
 /// The pusher-js-auth batch answer: a JSON object keyed by channel name.
 ///
 /// ```
-/// use pusher_auth::request::{BatchOutcome, BatchResponse};
+/// use pusher_auth::adapter::{BatchOutcome, BatchResponse};
 /// let mut answer = BatchResponse::default();
 /// answer.push("private-b", BatchOutcome::Refused(403));
 /// assert_eq!(serde_json::to_string(&answer)?, r#"{"private-b":{"status":403}}"#);
@@ -875,7 +879,7 @@ mod tests {
 
     #[test]
     fn user_requests() {
-        let r = parse_user_request(
+        let r = parse_signin_request(
             BodyFormat::Form,
             b"socket_id=1.2&channel_name=x&channel_name[0]=y",
             &Limits::default(),
@@ -884,7 +888,7 @@ mod tests {
         // Sign-in names no channel: channel fields are handed on as parameters, as sent.
         assert_eq!(r.params().get("channel_name"), Some("x"));
         assert_eq!(r.params().get("channel_name[0]"), Some("y"));
-        let r = parse_user_request(
+        let r = parse_signin_request(
             BodyFormat::Json,
             br#"{"socket_id":"1.2","channel_name":["a","b"]}"#,
             &Limits::default(),
@@ -896,7 +900,7 @@ mod tests {
             RequestError::EmptyBatch
         );
         assert_eq!(
-            parse_user_request(BodyFormat::Form, b"", &Limits::default()).unwrap_err(),
+            parse_signin_request(BodyFormat::Form, b"", &Limits::default()).unwrap_err(),
             RequestError::MissingField("socket_id")
         );
     }

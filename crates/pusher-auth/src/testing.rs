@@ -1,6 +1,7 @@
-//! Helpers for testing apps that answer Pusher auth requests (feature `testing`): check an
-//! endpoint's answers as a Pusher server would (from [`pusher_protocol::testing`]), make socket
-//! ids, sign webhook bodies, and a permissive [`AllowPrivate`] authorizer.
+//! Helpers for testing apps that answer Pusher auth requests (feature `testing`, which every
+//! adapter crate forwards): check an endpoint's answers as a Pusher server would (from
+//! [`pusher_protocol::testing`]), make socket ids, build signed webhook requests, and a
+//! permissive [`AllowPrivate`] authorizer.
 //!
 //! ```
 //! use pusher_auth::testing::{socket_id, verify_channel_auth};
@@ -20,8 +21,8 @@
 use std::convert::Infallible;
 
 pub use pusher_protocol::testing::{
-    socket_id, verify_channel_auth, verify_user_auth, webhook_signature, VerifiedChannelAuth,
-    VerifyError,
+    socket_id, verify_channel_auth, verify_user_auth, webhook_signature, SignedWebhook,
+    VerifiedChannelAuth, VerifyError,
 };
 
 use crate::authorizer::{Authorizer, ChannelDecision, ChannelRequest};
@@ -32,11 +33,12 @@ use crate::ChannelKind;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AllowPrivate;
 
-impl Authorizer for AllowPrivate {
+impl Authorizer<()> for AllowPrivate {
     type Error = Infallible;
 
-    async fn authorize_channel(
+    async fn authorize(
         &self,
+        (): (),
         request: ChannelRequest,
     ) -> Result<ChannelDecision, Infallible> {
         Ok(match request.channel().kind() {
@@ -46,8 +48,38 @@ impl Authorizer for AllowPrivate {
             _ => ChannelDecision::Allow,
         })
     }
+}
 
-    fn signs_in(&self) -> bool {
-        false
+/// A webhook request as a Pusher server sends it now to `path`: signed with `credentials`,
+/// current (so the endpoints' 5-minute window accepts it), carrying `events`. For the app's
+/// own webhook tests, under any adapter.
+///
+/// ```
+/// use pusher_auth::testing::webhook_request;
+/// use pusher_auth::Credentials;
+///
+/// let credentials = Credentials::new("key", "secret")?;
+/// let request = webhook_request(&credentials, "/pusher/webhooks", [serde_json::json!({
+///     "name": "channel_occupied", "channel": "presence-lobby",
+/// })]);
+/// assert_eq!(request.headers()["x-pusher-key"], "key");
+/// # Ok::<(), pusher_auth::ConfigError>(())
+/// ```
+pub fn webhook_request(
+    credentials: &crate::Credentials,
+    path: &str,
+    events: impl IntoIterator<Item = serde_json::Value>,
+) -> http::Request<String> {
+    let webhook = SignedWebhook::now(credentials, events);
+    let mut request = http::Request::new(webhook.body().to_owned());
+    *request.method_mut() = http::Method::POST;
+    *request.uri_mut() = path.parse().unwrap_or_default();
+    for (name, value) in webhook.headers() {
+        if let Ok(value) = http::HeaderValue::from_str(value) {
+            request
+                .headers_mut()
+                .insert(http::HeaderName::from_static(name), value);
+        }
     }
+    request
 }

@@ -7,7 +7,7 @@
 //! // A closure is a handler: log who came online.
 //! let handler = |webhook: Webhook, _head: http::request::Parts| async move {
 //!     for event in webhook.events() {
-//!         if let WebhookEvent::MemberAdded { channel, user_id } = event {
+//!         if let WebhookEvent::MemberAdded { channel, user_id, .. } = event {
 //!             println!("{user_id} joined {channel}");
 //!         }
 //!     }
@@ -18,7 +18,6 @@
 //! ```
 
 use std::future::Future;
-use std::sync::Arc;
 
 pub use pusher_protocol::webhook::{Webhook, WebhookError, WebhookEvent, WebhookVerifier};
 
@@ -85,4 +84,3 @@ impl<H: WebhookHandler> DynWebhookHandler for H {
     }
 }
 
-pub(crate) type SharedWebhookHandler = Arc<dyn DynWebhookHandler>;

@@ -9,14 +9,12 @@
 
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use proptest::prelude::*;
-use pusher_auth::request::{
-    parse_channel_request, parse_user_request, BodyFormat, Channels, Limits,
-};
+use pusher_auth::adapter::{parse_channel_request, parse_signin_request, BodyFormat, Channels};
 use pusher_auth::testing::{verify_channel_auth, verify_user_auth};
 use pusher_auth::webhook::WebhookVerifier;
 use pusher_auth::{
-    ChannelData, ChannelKind, ChannelName, Credentials, PresenceMember, SerializedUserData,
-    SocketId, UserData, UserId,
+    ChannelData, ChannelKind, ChannelName, Credentials, Limits, PresenceMember,
+    SerializedUserData, SocketId, UserData, UserId,
 };
 
 fn credentials() -> Credentials {
@@ -39,7 +37,7 @@ proptest! {
     fn request_parsers_never_panic(body in proptest::collection::vec(any::<u8>(), 0..512), json in any::<bool>()) {
         let format = if json { BodyFormat::Json } else { BodyFormat::Form };
         let _ = parse_channel_request(format, &body, &Limits::default());
-        let _ = parse_user_request(format, &body, &Limits::default());
+        let _ = parse_signin_request(format, &body, &Limits::default());
     }
 
     #[test]

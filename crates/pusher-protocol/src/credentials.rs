@@ -259,6 +259,18 @@ impl Credentials {
 
     /// Lowercase hex HMAC-SHA256 of `message` under the app secret, as every Pusher signature
     /// uses (auth strings, webhooks, REST requests).
+    pub(crate) fn hmac_hex(&self, message: &[u8]) -> String {
+        let mut mac = self.mac();
+        mac.update(message);
+        let mut out = String::with_capacity(64);
+        crate::hex::push_hex32(&mut out, &mac.finalize().into_bytes().into());
+        out
+    }
+
+    /// Lowercase hex HMAC-SHA256 of `message` under the app secret, as every Pusher signature
+    /// uses (auth strings, webhooks, REST requests): for tests that play the Pusher server
+    /// (feature `testing`). Apps never need a raw signature under their secret; the typed
+    /// methods sign exactly what the protocol asks for.
     ///
     /// ```
     /// # use pusher_protocol::Credentials;
@@ -269,12 +281,10 @@ impl Credentials {
     /// );
     /// # Ok::<(), pusher_protocol::ConfigError>(())
     /// ```
+    #[cfg(feature = "testing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
     pub fn sign_hex(&self, message: &[u8]) -> String {
-        let mut mac = self.mac();
-        mac.update(message);
-        let mut out = String::with_capacity(64);
-        crate::hex::push_hex32(&mut out, &mac.finalize().into_bytes().into());
-        out
+        self.hmac_hex(message)
     }
 }
 
@@ -522,8 +532,8 @@ mod tests {
         let c = Credentials::from_url("http://key:s%40c@127.0.0.1:6001/apps/app-id").unwrap();
         assert_eq!((c.key(), c.app_id()), ("key", Some("app-id")));
         assert_eq!(
-            c.sign_hex(b"x"),
-            Credentials::new("key", "s@c").unwrap().sign_hex(b"x")
+            c.hmac_hex(b"x"),
+            Credentials::new("key", "s@c").unwrap().hmac_hex(b"x")
         );
         for bad in [
             "ftp://k:s@h/apps/1",

@@ -32,12 +32,14 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub enum NameError {
     /// The value is empty.
     #[error("{field} is empty")]
+    #[non_exhaustive]
     Empty {
         /// The field: `socket_id`, `channel_name` or `user_id`.
         field: &'static str,
     },
     /// The value is longer than the protocol allows.
     #[error("{field} is {len} characters long; at most {max} are allowed")]
+    #[non_exhaustive]
     TooLong {
         /// The field: `socket_id`, `channel_name` or `user_id`.
         field: &'static str,
@@ -48,6 +50,7 @@ pub enum NameError {
     },
     /// The value is not of the form the field requires.
     #[error("{field} {rule}")]
+    #[non_exhaustive]
     Invalid {
         /// The field: `socket_id`, `channel_name` or `user_id`.
         field: &'static str,

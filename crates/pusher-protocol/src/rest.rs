@@ -242,7 +242,7 @@ pub fn sign_request(
     to_sign.push_str(path);
     to_sign.push('\n');
     to_sign.push_str(&canonical);
-    let signature = credentials.sign_hex(to_sign.as_bytes());
+    let signature = credentials.hmac_hex(to_sign.as_bytes());
 
     query.push_str("&auth_signature=");
     query.push_str(&signature);
@@ -342,7 +342,7 @@ mod tests {
             signed.canonical_query(),
             "auth_key=278d425bdf160c739803&auth_timestamp=7&auth_version=1.0"
         );
-        let expected = docs().sign_hex(
+        let expected = docs().hmac_hex(
             b"GET\n/apps/3/channels\nauth_key=278d425bdf160c739803&auth_timestamp=7&auth_version=1.0",
         );
         assert_eq!(signed.auth_signature(), expected);
@@ -378,7 +378,7 @@ mod tests {
             )
         );
         let expected = docs()
-            .sign_hex(format!("GET\n/apps/3/channels\n{}", signed.canonical_query()).as_bytes());
+            .hmac_hex(format!("GET\n/apps/3/channels\n{}", signed.canonical_query()).as_bytes());
         assert_eq!(signed.auth_signature(), expected);
     }
 

@@ -45,6 +45,7 @@ pub enum VerifyError {
     WrongKey,
     /// The signature does not match what the server computes.
     #[error("the signature does not match `{string_to_sign}`")]
+    #[non_exhaustive]
     BadSignature {
         /// The string the server signs.
         string_to_sign: String,
@@ -214,7 +215,85 @@ pub fn socket_id() -> SocketId {
 
 /// The `X-Pusher-Signature` a Pusher server would send with `body`, to test webhook routes.
 pub fn webhook_signature(credentials: &Credentials, body: &[u8]) -> String {
-    credentials.sign_hex(body)
+    credentials.hmac_hex(body)
+}
+
+/// A webhook as a Pusher server sends it: the body `{"time_ms":…,"events":[…]}` and the
+/// `X-Pusher-Key` and `X-Pusher-Signature` headers, signed with the app's credentials.
+///
+/// ```
+/// use pusher_protocol::testing::SignedWebhook;
+/// use pusher_protocol::{Credentials, WebhookVerifier};
+///
+/// let credentials = Credentials::new("key", "secret")?;
+/// let webhook = SignedWebhook::now(&credentials, [serde_json::json!({
+///     "name": "member_added", "channel": "presence-team.3", "user_id": "7",
+/// })]);
+/// // Current, so a verifier with the default 5-minute window accepts it.
+/// let verified = WebhookVerifier::new(credentials).verify(webhook.key(), webhook.signature(), webhook.body().as_bytes())?;
+/// assert_eq!(verified.events().len(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedWebhook {
+    key: String,
+    signature: String,
+    body: String,
+}
+
+impl SignedWebhook {
+    /// A webhook sent now, with these events (each a JSON object with a `name`).
+    pub fn now(
+        credentials: &Credentials,
+        events: impl IntoIterator<Item = serde_json::Value>,
+    ) -> Self {
+        Self::at(credentials, std::time::SystemTime::now(), events)
+    }
+
+    /// A webhook sent at `time`.
+    pub fn at(
+        credentials: &Credentials,
+        time: std::time::SystemTime,
+        events: impl IntoIterator<Item = serde_json::Value>,
+    ) -> Self {
+        let time_ms = time
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let body = serde_json::json!({
+            "time_ms": time_ms,
+            "events": events.into_iter().collect::<Vec<_>>(),
+        })
+        .to_string();
+        SignedWebhook {
+            key: credentials.key().to_owned(),
+            signature: credentials.hmac_hex(body.as_bytes()),
+            body,
+        }
+    }
+
+    /// The `X-Pusher-Key` header.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The `X-Pusher-Signature` header.
+    pub fn signature(&self) -> &str {
+        &self.signature
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> &str {
+        &self.body
+    }
+
+    /// The headers to send: `Content-Type`, `X-Pusher-Key`, `X-Pusher-Signature`.
+    pub fn headers(&self) -> [(&'static str, &str); 3] {
+        [
+            ("content-type", "application/json"),
+            ("x-pusher-key", &self.key),
+            ("x-pusher-signature", &self.signature),
+        ]
+    }
 }
 
 #[cfg(test)]

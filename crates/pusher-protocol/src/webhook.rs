@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 use crate::credentials::Credentials;
+use crate::names::{ChannelName, SocketId, UserId};
 
 /// Why a webhook was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,6 +43,7 @@ pub enum WebhookError {
     InvalidBody(String),
     /// `time_ms` is further from now than the verifier's maximum age.
     #[error("the webhook is {age_ms} ms from now; at most {max_ms} ms are allowed")]
+    #[non_exhaustive]
     Expired {
         /// How far `time_ms` is from now, in milliseconds.
         age_ms: u64,
@@ -70,52 +72,59 @@ impl WebhookError {
 #[non_exhaustive]
 pub enum WebhookEvent {
     /// A channel gained its first subscriber.
+    #[non_exhaustive]
     ChannelOccupied {
         /// The channel.
-        channel: String,
+        channel: ChannelName,
     },
     /// A channel lost its last subscriber.
+    #[non_exhaustive]
     ChannelVacated {
         /// The channel.
-        channel: String,
+        channel: ChannelName,
     },
     /// A user joined a presence channel.
+    #[non_exhaustive]
     MemberAdded {
         /// The channel.
-        channel: String,
+        channel: ChannelName,
         /// The member's user id.
-        user_id: String,
+        user_id: UserId,
     },
     /// A user left a presence channel.
+    #[non_exhaustive]
     MemberRemoved {
         /// The channel.
-        channel: String,
+        channel: ChannelName,
         /// The member's user id.
-        user_id: String,
+        user_id: UserId,
     },
     /// A client sent an event (`client-…`) on a private or presence channel.
+    #[non_exhaustive]
     ClientEvent {
         /// The channel.
-        channel: String,
+        channel: ChannelName,
         /// The event name.
         event: String,
         /// The event's data, as sent (JSON text for non-string data).
         data: String,
         /// The sender's socket id.
-        socket_id: String,
+        socket_id: SocketId,
         /// The sender's user id (presence channels only).
         #[serde(skip_serializing_if = "Option::is_none")]
-        user_id: Option<String>,
+        user_id: Option<UserId>,
     },
     /// A client subscribed to a cache channel that has no cached event.
+    #[non_exhaustive]
     CacheMiss {
         /// The channel.
-        channel: String,
+        channel: ChannelName,
     },
     /// A channel's subscriber count changed.
+    #[non_exhaustive]
     SubscriptionCount {
         /// The channel.
-        channel: String,
+        channel: ChannelName,
         /// The number of subscribers.
         subscription_count: u64,
     },
@@ -266,48 +275,46 @@ fn event(fields: Fields) -> Result<WebhookEvent, String> {
             _ => Err(format!("{name}: `{field}` is missing or not a string")),
         }
     };
+    let channel = || -> Result<ChannelName, String> {
+        ChannelName::new(text("channel")?).map_err(|e| format!("{name}: {e}"))
+    };
     // User ids are strings on the wire; a number is accepted and kept as its decimal text.
-    let user_id = |field: &str| -> Result<Option<String>, String> {
-        match fields.get(field) {
-            None | Some(serde_json::Value::Null) => Ok(None),
-            Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
-            Some(serde_json::Value::Number(n)) => Ok(Some(n.to_string())),
-            Some(_) => Err(format!("{name}: `{field}` is not a string")),
-        }
+    let user_id = |field: &str| -> Result<Option<UserId>, String> {
+        let id = match fields.get(field) {
+            None | Some(serde_json::Value::Null) => return Ok(None),
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(serde_json::Value::Number(n)) => n.to_string(),
+            Some(_) => return Err(format!("{name}: `{field}` is not a string")),
+        };
+        UserId::new(id).map(Some).map_err(|e| format!("{name}: {e}"))
     };
     let required_user =
         |field: &str| user_id(field)?.ok_or_else(|| format!("{name}: `{field}` is missing"));
     Ok(match name.as_str() {
-        "channel_occupied" => WebhookEvent::ChannelOccupied {
-            channel: text("channel")?,
-        },
-        "channel_vacated" => WebhookEvent::ChannelVacated {
-            channel: text("channel")?,
-        },
+        "channel_occupied" => WebhookEvent::ChannelOccupied { channel: channel()? },
+        "channel_vacated" => WebhookEvent::ChannelVacated { channel: channel()? },
         "member_added" => WebhookEvent::MemberAdded {
-            channel: text("channel")?,
+            channel: channel()?,
             user_id: required_user("user_id")?,
         },
         "member_removed" => WebhookEvent::MemberRemoved {
-            channel: text("channel")?,
+            channel: channel()?,
             user_id: required_user("user_id")?,
         },
         "client_event" => WebhookEvent::ClientEvent {
-            channel: text("channel")?,
+            channel: channel()?,
             event: text("event")?,
             data: match fields.get("data") {
                 Some(serde_json::Value::String(s)) => s.clone(),
                 Some(other) => other.to_string(),
                 None => return Err("client_event: `data` is missing".into()),
             },
-            socket_id: text("socket_id")?,
+            socket_id: SocketId::new(text("socket_id")?).map_err(|e| format!("{name}: {e}"))?,
             user_id: user_id("user_id")?,
         },
-        "cache_miss" => WebhookEvent::CacheMiss {
-            channel: text("channel")?,
-        },
+        "cache_miss" => WebhookEvent::CacheMiss { channel: channel()? },
         "subscription_count" => WebhookEvent::SubscriptionCount {
-            channel: text("channel")?,
+            channel: channel()?,
             subscription_count: fields
                 .get("subscription_count")
                 .and_then(serde_json::Value::as_u64)
@@ -328,7 +335,7 @@ mod tests {
     }
 
     fn sig(body: &[u8]) -> String {
-        Credentials::new("key", "secret").unwrap().sign_hex(body)
+        Credentials::new("key", "secret").unwrap().hmac_hex(body)
     }
 
     #[test]
@@ -350,8 +357,8 @@ mod tests {
         assert_eq!(
             w.events()[3],
             WebhookEvent::MemberRemoved {
-                channel: "presence-a".into(),
-                user_id: "7".into()
+                channel: "presence-a".parse().unwrap(),
+                user_id: "7".parse().unwrap()
             }
         );
         assert!(
@@ -360,7 +367,7 @@ mod tests {
         assert_eq!(
             w.events()[7],
             WebhookEvent::SubscriptionCount {
-                channel: "a".into(),
+                channel: "a".parse().unwrap(),
                 subscription_count: 5
             }
         );

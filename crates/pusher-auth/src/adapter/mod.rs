@@ -1,0 +1,326 @@
+//! For adapter authors: how a framework hands a request to the [`Endpoints`] and gets the
+//! answer back. Apps never need this module; they configure [`Endpoints`] and mount them with
+//! their framework's adapter crate.
+//!
+//! # Stability
+//!
+//! This module follows the adapters, not the apps: it may change in a minor release of
+//! `pusher-auth` together with the adapter crates of the same release. Everything an app uses
+//! ([`Endpoints`], the [`Authorizer`](crate::Authorizer), channel routes, sign-in, webhooks) is
+//! outside it.
+//!
+//! # The steps, for one request
+//!
+//! 1. [`endpoint_at`] (a layer in front of other routes) or a route mounted at each path of
+//!    [`mounts`] tells which endpoint a request is for;
+//! 2. [`precheck`] refuses, before the body is read, what the head alone decides: the method
+//!    (405), the content type (415), a declared length over the limit (413);
+//! 3. the adapter reads at most [`body_limit`] bytes of body;
+//! 4. [`answer`] parses the body, finds the user through the adapter's `find_user` (only when
+//!    an authorizer or sign-in handler is about to be asked, never for a malformed request or
+//!    a webhook), decides, signs, logs, and returns the [`Answer`] to send.
+//!
+//! ```
+//! use pusher_auth::adapter::{self, UserLookup};
+//! use pusher_auth::testing::AllowPrivate;
+//! use pusher_auth::{Credentials, Endpoints};
+//!
+//! let endpoints = Endpoints::new(Credentials::new("key", "secret")?, AllowPrivate);
+//! let (head, ()) = http::Request::post("/pusher/auth")
+//!     .header("content-type", "application/x-www-form-urlencoded")
+//!     .body(())?
+//!     .into_parts();
+//! let endpoint = adapter::endpoint_at(&endpoints, head.uri.path()).expect("the default channel path");
+//! let checked = adapter::precheck(&endpoints, endpoint, &head).expect("POST with a form body");
+//! let body = b"socket_id=1.2&channel_name=private-a";
+//! // AllowPrivate decides for `()`: no user to find.
+//! let find_user = |head| async move { (head, UserLookup::Found(())) };
+//! let answer = block_on(adapter::answer(&endpoints, checked, head, body, find_user));
+//! assert_eq!(answer.status(), http::StatusCode::OK);
+//! assert!(answer.body().starts_with(r#"{"auth":"key:"#));
+//! # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+//! #     let mut f = std::pin::pin!(f);
+//! #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+//! #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Answers
+//!
+//! Success is status 200 with the signed JSON. Refusals are
+//! `{"error":{"code":"…","message":"…"}}`:
+//!
+//! | status | codes |
+//! |---|---|
+//! | 400 | `missing_field`, `duplicate_field`, `invalid_socket_id`, `invalid_channel_name`, `invalid_field_type`, `invalid_encoding`, `malformed_json`, `invalid_batch`, `batch_too_large`, `too_many_params`, `public_channel`, `body_read_error`, `invalid_request`, `invalid_body` (webhooks) |
+//! | 401 | `wrong_key`, `malformed_signature`, `bad_signature`, `expired` (webhooks) |
+//! | 403 | `forbidden` (not logged in, or denied: the reason is logged, never sent) |
+//! | 405 | `method_not_allowed` (with `Allow: POST`) |
+//! | 413 | `payload_too_large` |
+//! | 415 | `unsupported_media_type` |
+//! | 500 | `authorizer_error`, `misconfigured`, `webhook_handler_error` (details logged, never sent) |
+//!
+//! Every answer is `application/json` with `Cache-Control: no-store`.
+//!
+//! # Logs
+//!
+//! Every decision is a `tracing` event with target `pusher_auth`: allowed and denied requests
+//! (a user who is not logged in included) at `DEBUG`, with the socket id, channel, kind and the
+//! reason; malformed requests at `DEBUG`; refused webhooks at `WARN`; failures (an authorizer
+//! error, a user lookup that failed) at `ERROR`; the app's own mistakes (`misconfigured`) at
+//! `ERROR`, at most one line a minute, the next line saying how many were held back, so that
+//! a client cannot flood the log. Secrets, signatures and shared secrets are never logged.
+
+mod answer;
+mod dispatch;
+mod head;
+
+use std::any::Any;
+use std::future::Future;
+
+use http::header::CONTENT_LENGTH;
+use http::{Method, StatusCode};
+
+pub use answer::Answer;
+pub use head::{request_head, sender_socket, SOCKET_ID_HEADER};
+
+pub use crate::request::{
+    parse_channel_request, parse_signin_request, BatchEntry, BatchOutcome, BatchResponse,
+    BodyFormat, ChannelAuthRequest, Channels, SigninAuthRequest,
+};
+
+use crate::authorizer::RequestHead;
+use crate::Endpoints;
+
+/// Which endpoint a request is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Endpoint {
+    /// Channel authorization (pusher-js `channelAuthorization`), batches included.
+    Channel,
+    /// Sign-in (pusher-js `userAuthentication`).
+    Signin,
+    /// Webhooks from the Pusher server.
+    Webhook,
+}
+
+impl Endpoint {
+    /// A name for logs and route listings: `channel authorization`, `sign-in`, `webhooks`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Endpoint::Channel => "channel authorization",
+            Endpoint::Signin => "sign-in",
+            Endpoint::Webhook => "webhooks",
+        }
+    }
+}
+
+/// A request that passed [`precheck`]: its endpoint and body format, what [`answer`] needs
+/// once the body has been read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Prechecked {
+    endpoint: Endpoint,
+    format: Option<BodyFormat>,
+}
+
+impl Prechecked {
+    /// The endpoint.
+    pub fn endpoint(&self) -> Endpoint {
+        self.endpoint
+    }
+}
+
+/// What an adapter found out about the request's user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UserLookup<U> {
+    /// The user.
+    Found(U),
+    /// Nobody is logged in (the extractor or guard refused with a 4xx, the login middleware
+    /// found no user): every channel and sign-in is refused with a 403, logged at `DEBUG` as
+    /// "not logged in" with this reason.
+    Anonymous(String),
+    /// Finding the user failed (a session store down, an extractor failing with a 5xx): 500
+    /// `authorizer_error`, logged at `ERROR` with this reason.
+    Failed(String),
+    /// The app is set up so that no user can be found (a missing layer or middleware): 500
+    /// `misconfigured`, logged at `ERROR` (at most once a minute) with this reason, which
+    /// should name the fix.
+    Misconfigured(String),
+}
+
+/// The user of an authorizer that needs none: `Some(())` when `U` is `()`, so that adapters
+/// (and [`answer`]) never ask the request for it.
+pub fn no_user<U: Clone + 'static>() -> Option<U> {
+    (&() as &dyn Any).downcast_ref::<U>().cloned()
+}
+
+/// The user of a plain tower stack, from the request extensions: the login middleware
+/// inserts `Option<U>` into **every** request, `Some` for a logged-in user and `None` for an
+/// anonymous one, so that a missing middleware ([`UserLookup::Misconfigured`]) is not mistaken
+/// for a visitor who is not logged in ([`UserLookup::Anonymous`]).
+///
+/// ```
+/// use pusher_auth::adapter::{user_from_extensions, UserLookup};
+///
+/// #[derive(Clone, Debug, PartialEq)]
+/// struct User(u64);
+///
+/// let (mut head, ()) = http::Request::new(()).into_parts();
+/// assert!(matches!(user_from_extensions::<User>(&head), UserLookup::Misconfigured(_)));
+/// head.extensions.insert(None::<User>);
+/// assert!(matches!(user_from_extensions::<User>(&head), UserLookup::Anonymous(_)));
+/// head.extensions.insert(Some(User(7)));
+/// assert_eq!(user_from_extensions::<User>(&head), UserLookup::Found(User(7)));
+/// ```
+pub fn user_from_extensions<U: Clone + Send + Sync + 'static>(
+    head: &RequestHead,
+) -> UserLookup<U> {
+    if let Some(user) = no_user::<U>() {
+        return UserLookup::Found(user);
+    }
+    let name = std::any::type_name::<U>();
+    match head.extensions.get::<Option<U>>() {
+        Some(Some(user)) => UserLookup::Found(user.clone()),
+        Some(None) => UserLookup::Anonymous(format!(
+            "the login middleware put `None::<{name}>` in the request extensions"
+        )),
+        None if head.extensions.get::<U>().is_some() => UserLookup::Misconfigured(format!(
+            "the request extensions hold a `{name}` but no `Option<{name}>`: the login middleware must insert `Option<{name}>` into every request (`None` when nobody is logged in), so that a missing middleware is not taken for an anonymous visitor"
+        )),
+        None => UserLookup::Misconfigured(format!(
+            "no `Option<{name}>` in the request extensions: add the login middleware that inserts it into every request (`None` when nobody is logged in) outside the pusher-auth layer, so that it runs first; with axum, mount the endpoints with `Router::pusher_auth`, which extracts `{name}` with `FromRequestParts`"
+        )),
+    }
+}
+
+/// Verifies a webhook outside the endpoints (the adapters' webhook extractors): `key` and
+/// `signature` are the `X-Pusher-Key` and `X-Pusher-Signature` headers, `body` the raw body.
+/// A refusal is logged at `WARN` and answered as the endpoints answer it: 401 for a wrong key
+/// or signature or an expired webhook, 400 for a body that is not a webhook.
+pub fn verify_webhook(
+    verifier: &crate::webhook::WebhookVerifier,
+    key: Option<&str>,
+    signature: Option<&str>,
+    body: &[u8],
+) -> Result<crate::webhook::Webhook, Answer> {
+    verifier
+        .verify(key.unwrap_or_default(), signature.unwrap_or_default(), body)
+        .map_err(|e| dispatch::webhook_refusal(&e))
+}
+
+/// The endpoint answered at `path`, if any (for a layer in front of other routes).
+pub fn endpoint_at<U>(endpoints: &Endpoints<U>, path: &str) -> Option<Endpoint> {
+    if path == endpoints.channel_path() {
+        Some(Endpoint::Channel)
+    } else if endpoints.signin_path() == Some(path) {
+        Some(Endpoint::Signin)
+    } else if endpoints.webhook_path() == Some(path) {
+        Some(Endpoint::Webhook)
+    } else {
+        None
+    }
+}
+
+/// Every answered path with its endpoint: what to mount as routes.
+///
+/// # Panics
+///
+/// When two answered endpoints share a path (adapters call it when they mount the endpoints,
+/// so a clash shows at start-up, whatever order the paths were set in).
+#[track_caller]
+#[allow(clippy::panic)]
+pub fn mounts<U>(endpoints: &Endpoints<U>) -> Vec<(&str, Endpoint)> {
+    let mounts: Vec<(&str, Endpoint)> = [
+        Some((endpoints.channel_path(), Endpoint::Channel)),
+        endpoints.signin_path().map(|p| (p, Endpoint::Signin)),
+        endpoints.webhook_path().map(|p| (p, Endpoint::Webhook)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    for (i, (path, endpoint)) in mounts.iter().enumerate() {
+        if let Some((_, other)) = mounts.iter().skip(i + 1).find(|(p, _)| p == path) {
+            panic!(
+                "pusher-auth: the {} and {} endpoints are both at `{path}`",
+                endpoint.name(),
+                other.name()
+            );
+        }
+    }
+    mounts
+}
+
+/// The largest body to read for `endpoint`, in bytes.
+pub fn body_limit<U>(endpoints: &Endpoints<U>, endpoint: Endpoint) -> usize {
+    match endpoint {
+        Endpoint::Webhook => endpoints.webhook_body_limit(),
+        Endpoint::Channel | Endpoint::Signin => endpoints.body_limit(),
+    }
+}
+
+/// What can be refused before the body is read: the method (405), the content type (415) and
+/// a declared `Content-Length` over the limit (413).
+pub fn precheck<U>(
+    endpoints: &Endpoints<U>,
+    endpoint: Endpoint,
+    head: &RequestHead,
+) -> Result<Prechecked, Answer> {
+    if head.method != Method::POST {
+        return Err(Answer::method_not_allowed());
+    }
+    let format = match endpoint {
+        Endpoint::Webhook => None,
+        Endpoint::Channel | Endpoint::Signin => Some(body_format(head)?),
+    };
+    let limit = body_limit(endpoints, endpoint);
+    let declared = head
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(Answer::payload_too_large(limit));
+    }
+    Ok(Prechecked { endpoint, format })
+}
+
+fn body_format(head: &RequestHead) -> Result<BodyFormat, Answer> {
+    head.headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(BodyFormat::from_content_type)
+        .ok_or_else(|| {
+            Answer::refuse(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send application/x-www-form-urlencoded or application/json",
+            )
+        })
+}
+
+/// Answers a prechecked request whose body has been read (at most [`body_limit`] bytes).
+///
+/// `find_user` is the adapter's way to the user: it gets the request head (to read and
+/// extend, as extractors do) and gives it back with what it found. It runs at most once, only
+/// when an authorizer or sign-in handler is about to be asked: after the request parsed, after
+/// the refusals that need no user (a public channel), never for a webhook, and never when the
+/// user type is `()`. A client's mistake is therefore answered the same way whether or not the
+/// user's backend is up, and a batch of 100 channels costs one lookup.
+pub async fn answer<U, F, Fut>(
+    endpoints: &Endpoints<U>,
+    checked: Prechecked,
+    head: RequestHead,
+    body: &[u8],
+    find_user: F,
+) -> Answer
+where
+    U: Clone + Send + Sync + 'static,
+    F: FnOnce(RequestHead) -> Fut,
+    Fut: Future<Output = (RequestHead, UserLookup<U>)>,
+{
+    dispatch::Engine::new(endpoints)
+        .answer(checked, head, body, find_user)
+        .await
+}
