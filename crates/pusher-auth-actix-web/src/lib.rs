@@ -6,10 +6,10 @@
 //! ```
 //!
 //! actix-web is not built on tower, so this crate answers the same endpoints natively, with
-//! the same [`Endpoints`] logic and configuration as the tower layer: the same routes, statuses,
-//! error codes and JSON bytes, and the same portable [`Authorizer`]. Your session or identity
-//! extractor (actix-session, actix-identity, your own) finds the user once per request with
-//! [`PusherAuthRoutes::with_extractor`], and channel routes for that user type decide:
+//! the same [`Endpoints`] configuration and logic as every other adapter: the same routes,
+//! statuses, error codes and JSON bytes, and the same portable authorizer. Your session or
+//! identity extractor (actix-identity, actix-session, your own) finds the user once per
+//! request, given to [`PusherAuthRoutes::with_extractor`]:
 //!
 //! ```no_run
 //! use actix_web::{App, HttpServer};
@@ -21,12 +21,13 @@
 //!
 //! # async fn run() -> std::io::Result<()> {
 //! let routes = ChannelRoutes::new()
-//!     .private("orders.{id}", |user: User, order: u64| async move { order / 100 == user.id })
-//!     .user(|user: User| async move { UserData::new(UserId::from(user.id)) });
-//! let pusher = PusherAuthRoutes::new(Credentials::new("key", "secret").unwrap(), routes)
-//!     .with_channel_path("/channels/authorize")
+//!     .private("orders.{id}", |user: User, order: u64| async move { order / 100 == user.id });
+//! let endpoints = Endpoints::new(Credentials::new("key", "secret").unwrap(), routes)
+//!     .with_signin(|user: User, _: SigninRequest| async move { UserData::new(UserId::from(user.id)) })
+//!     .with_channel_path("/channels/authorize");
+//! let pusher = PusherAuthRoutes::new(endpoints)
 //!     // Any actix extractor: here the `x-user-id` header; in a real app
-//!     // `actix_identity::Identity` or `actix_session::Session` (see the crate README).
+//!     // `actix_identity::Identity` (see the crate README).
 //!     .with_extractor(|req: actix_web::HttpRequest| {
 //!         req.headers().get("x-user-id").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).map(|id| User { id })
 //!     });
@@ -38,10 +39,35 @@
 //! # }
 //! ```
 //!
-//! The request head is converted to `http::request::Parts` for the authorizer; what the
-//! extractors find goes into its extensions, where `ChannelRoutes<User>` reads `User`.
+//! # Users and statuses
+//!
+//! The extractor runs once per request, once the body has parsed (never for a malformed
+//! request or a webhook), and its value goes through your `map` to the user type:
+//!
+//! | the extractor… | answer | log |
+//! |---|---|---|
+//! | succeeds, `map` gives `Some(user)` | the authorizer decides | `DEBUG` |
+//! | succeeds, `map` gives `None`, or rejects with a 4xx (actix-identity's 401: no identity) | 403, not logged in | `DEBUG` "not logged in" |
+//! | rejects with a 5xx (a store down) | 500 `authorizer_error` | `ERROR` |
+//! | panics (actix-identity without `IdentityMiddleware`) | 500 `misconfigured` | `ERROR` |
+//!
+//! One mistake cannot be told from a visitor: actix-session without its `SessionMiddleware`
+//! gives every request an empty session (it never fails), so actix-identity then finds no
+//! identity, and every request is a 403 "not logged in". Test your login flow once.
+//!
+//! An authorizer for `()` needs no extractor; for any other user type, [`configure`]
+//! without [`with_extractor`] panics at start-up, naming the fix.
+//!
+//! [`configure`]: PusherAuthRoutes::configure
+//! [`with_extractor`]: PusherAuthRoutes::with_extractor
+//!
+//! # Features
+//!
+//! - `testing`: `pusher_auth::testing` (reached as `pusher_auth_actix_web::pusher_auth::testing`):
+//!   verify answers as a Pusher server would, build signed webhook requests.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -52,127 +78,156 @@ struct ReadmeDoctests;
 
 use actix_web::http::StatusCode as ActixStatus;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
-use pusher_auth::endpoint::{Answer, Endpoints, WithHooks};
-use pusher_auth::{Credentials, SocketId};
+use futures_util::FutureExt;
+use pusher_auth::adapter::{self, Answer, Endpoint, UserLookup};
+use pusher_auth::webhook::{Webhook, WebhookVerifier};
+use pusher_auth::{Endpoints, SocketId, DEFAULT_WEBHOOK_BODY_LIMIT};
 
-pub use pusher_auth::{self, Authorizer};
+pub use pusher_auth;
 
-/// What a handler or an authorizer usually needs, in one import.
+/// What an app usually needs, in one import: the endpoints and their decisions, the routes,
+/// the extractors, and the webhook types.
 pub mod prelude {
-    pub use crate::{PusherAuthRoutes, SenderSocket};
-    pub use pusher_auth::authorizer::{ChannelDecision, ChannelRequest, UserDecision, UserRequest};
-    pub use pusher_auth::routes::{Access, ChannelRoutes, Membership};
+    pub use crate::{PusherAuthRoutes, Refusal, SenderSocket, VerifiedWebhook};
     pub use pusher_auth::{
-        Authorizer, ChannelKind, ChannelName, Credentials, PresenceMember, SocketId, UserData,
-        UserId,
+        Access, Authorizer, ChannelDecision, ChannelKind, ChannelName, ChannelRequest,
+        ChannelRoutes, Credentials, Endpoints, Membership, PresenceMember, Signin,
+        SigninDecision, SigninRequest, SocketId, UserData, UserId, Webhook, WebhookEvent,
+        WebhookVerifier,
     };
 }
 
 type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
-/// Runs one extractor: what it found, or why the request must fail.
-type Hook = Arc<dyn Fn(HttpRequest) -> LocalFuture<Result<http::Extensions, String>> + Send + Sync>;
+/// Runs the extractor and the map: what they say about the user.
+type Extractor<U> = Arc<dyn Fn(HttpRequest) -> LocalFuture<UserLookup<U>> + Send + Sync>;
 
-/// The Pusher auth endpoints for an actix-web app, registered as routes with
-/// [`PusherAuthRoutes::configure`]. The defaults are those of every adapter (`POST
-/// /pusher/auth`, `POST /pusher/user-auth` when the authorizer signs users in, no webhooks,
-/// 16 KiB bodies, 512 KiB webhooks).
-pub struct PusherAuthRoutes<A> {
-    inner: WithHooks<A, Hook>,
+/// The Pusher auth endpoints of an actix-web app, registered as routes with
+/// [`PusherAuthRoutes::configure`]. Cheap to clone (reference counts), as `HttpServer::new`'s
+/// factory does once per worker.
+pub struct PusherAuthRoutes<U> {
+    endpoints: Endpoints<U>,
+    extractor: Option<Extractor<U>>,
 }
 
-impl<A> Clone for PusherAuthRoutes<A> {
+impl<U> Clone for PusherAuthRoutes<U> {
     fn clone(&self) -> Self {
         PusherAuthRoutes {
-            inner: self.inner.clone(),
+            endpoints: self.endpoints.clone(),
+            extractor: self.extractor.clone(),
         }
     }
 }
 
-impl<A> std::fmt::Debug for PusherAuthRoutes<A> {
+impl<U> std::fmt::Debug for PusherAuthRoutes<U> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PusherAuthRoutes")
-            .field("endpoints", self.inner.endpoints())
-            .field("extractors", &self.inner.hooks().len())
+            .field("endpoints", &self.endpoints)
+            .field("extractor", &self.extractor.is_some())
             .finish()
     }
 }
 
-impl<A: Authorizer> PusherAuthRoutes<A> {
-    /// Endpoints signing with `credentials` and deciding with `authorizer`.
-    pub fn new(credentials: Credentials, authorizer: A) -> Self {
-        Self::from_endpoints(Endpoints::new(credentials, authorizer))
-    }
-
-    /// The routes of already configured endpoints.
-    pub fn from_endpoints(endpoints: Endpoints<A>) -> Self {
+impl<U> From<Endpoints<U>> for PusherAuthRoutes<U> {
+    fn from(endpoints: Endpoints<U>) -> Self {
         PusherAuthRoutes {
-            inner: WithHooks::new(endpoints),
+            endpoints,
+            extractor: None,
         }
     }
+}
 
-    #[track_caller]
-    fn map_endpoints(self, f: impl FnOnce(Endpoints<A>) -> Endpoints<A>) -> Self {
-        PusherAuthRoutes {
-            inner: self.inner.map_endpoints(f),
-        }
+impl<U: Clone + Send + Sync + 'static> PusherAuthRoutes<U> {
+    /// The routes of `endpoints`.
+    pub fn new(endpoints: Endpoints<U>) -> Self {
+        Self::from(endpoints)
     }
 
-    pusher_auth::__endpoint_builders!();
-
-    /// Runs the actix extractor `E` once per request and, when `map` returns a value, puts it
-    /// in the request extensions the authorizer sees (`ChannelRoutes<T>` reads `T` there).
+    /// Finds the user with the actix extractor `E`, once per request: `map` turns what it
+    /// extracted into the user (`Some`), or says nobody is logged in (`None`). A second call
+    /// replaces the first; to combine extractors, extract a tuple.
     ///
     /// actix extractors are often `!Send` (sessions, identities); `map` turns what they hold
-    /// into a plain `T`. A rejection with a 4xx status (no identity) adds nothing, so the
-    /// authorizer denies (403); a rejection with a 5xx status (a session middleware missing,
-    /// a store down) fails the request with a 500 and an error log line.
+    /// into the plain user type the authorizer decides for. See the [crate docs](crate) for
+    /// what each outcome answers.
+    ///
+    /// ```
+    /// use actix_identity::Identity;
+    /// use pusher_auth_actix_web::prelude::*;
+    ///
+    /// #[derive(Clone)]
+    /// struct User { id: u64 }
+    ///
+    /// let routes = ChannelRoutes::new().private("chat", |_user: User, (): ()| async { true });
+    /// let endpoints = Endpoints::new(Credentials::new("key", "secret")?, routes);
+    /// let pusher = PusherAuthRoutes::new(endpoints)
+    ///     .with_extractor(|identity: Identity| identity.id().ok()?.parse().ok().map(|id| User { id }));
+    /// # let _ = pusher;
+    /// # Ok::<(), pusher_auth::ConfigError>(())
+    /// ```
     #[must_use]
-    pub fn with_extractor<E, T, F>(self, map: F) -> Self
+    pub fn with_extractor<E, F, R>(mut self, map: F) -> Self
     where
         E: FromRequest + 'static,
-        F: Fn(E) -> Option<T> + Send + Sync + 'static,
-        T: Clone + Send + Sync + 'static,
+        F: Fn(E) -> R + Send + Sync + 'static,
+        R: Into<Option<U>>,
     {
         let map = Arc::new(map);
-        let hook: Hook = Arc::new(move |req: HttpRequest| {
+        let extractor: Extractor<U> = Arc::new(move |req: HttpRequest| {
             let map = Arc::clone(&map);
-            Box::pin(async move {
-                let mut extensions = http::Extensions::new();
+            let found = async move {
+                let name = std::any::type_name::<E>();
                 match E::extract(&req).await {
-                    Ok(extracted) => {
-                        if let Some(value) = map(extracted) {
-                            extensions.insert(value);
-                        }
-                    }
+                    Ok(extracted) => match map(extracted).into() {
+                        Some(user) => UserLookup::Found(user),
+                        None => UserLookup::Anonymous(format!("no user in the {name} extracted")),
+                    },
                     Err(e) => {
                         let e: actix_web::Error = e.into();
                         let status = e.as_response_error().status_code();
-                        let extractor = std::any::type_name::<E>();
                         if status.is_server_error() {
-                            return Err(format!(
-                                "the extractor {extractor} failed with {status}: a misconfiguration (is its middleware, such as the session middleware, registered?) or its backend is down"
-                            ));
+                            UserLookup::Failed(format!(
+                                "the extractor {name} failed with {status}: its backend is down, or its middleware is missing"
+                            ))
+                        } else {
+                            UserLookup::Anonymous(format!(
+                                "{name} rejected the request with {status}"
+                            ))
                         }
-                        tracing::debug!(target: "pusher_auth", extractor, status = %status, "extractor rejected the request");
                     }
                 }
-                Ok(extensions)
+            };
+            // An extractor whose middleware is missing may panic (actix-identity does): the
+            // app's mistake, answered 500 `misconfigured` instead of a dropped connection.
+            Box::pin(async move {
+                AssertUnwindSafe(found).catch_unwind().await.unwrap_or_else(|_| {
+                    UserLookup::Misconfigured(format!(
+                        "the extractor {} panicked: is its middleware registered with `App::wrap` (for actix-identity, `IdentityMiddleware` and, outside it, actix-session's `SessionMiddleware`)?",
+                        std::any::type_name::<E>()
+                    ))
+                })
             })
         });
-        PusherAuthRoutes {
-            inner: self.inner.push_hook(hook),
-        }
+        self.extractor = Some(extractor);
+        self
     }
 
     /// Registers the endpoints as routes: `App::new().configure(|cfg| pusher.configure(cfg))`.
     ///
     /// # Panics
     ///
-    /// When two answered endpoints share a path.
+    /// When the authorizer decides for a user type other than `()` and no extractor finds it
+    /// ([`with_extractor`](Self::with_extractor)), or when two answered endpoints share a
+    /// path.
     #[track_caller]
+    #[allow(clippy::panic)]
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
-        self.inner.endpoints().check_paths();
-        for (path, route) in self.inner.endpoints().routes() {
+        if self.extractor.is_none() && adapter::no_user::<U>().is_none() {
+            panic!(
+                "pusher-auth: the authorizer decides for `{}`, but nothing finds that user: add `.with_extractor(|identity: Identity| …)` (any actix-web extractor) to the PusherAuthRoutes",
+                std::any::type_name::<U>()
+            );
+        }
+        for (path, endpoint) in adapter::mounts(&self.endpoints) {
             let this = self.clone();
             // actix-web matches the percent-decoded path (`/pusher/%61uth` is `/pusher/auth`);
             // only the configured path, as sent, is answered, as under every other adapter.
@@ -187,7 +242,7 @@ impl<A: Authorizer> PusherAuthRoutes<A> {
                     }))
                     .to(move |req: HttpRequest, payload: web::Payload| {
                         let this = this.clone();
-                        async move { this.answer(route, req, payload).await }
+                        async move { this.answer(endpoint, req, payload).await }
                     }),
             );
         }
@@ -195,55 +250,52 @@ impl<A: Authorizer> PusherAuthRoutes<A> {
 
     async fn answer(
         &self,
-        route: pusher_auth::endpoint::Route,
+        endpoint: Endpoint,
         req: HttpRequest,
         payload: web::Payload,
     ) -> HttpResponse {
-        let endpoints = self.inner.endpoints();
+        let endpoints = &self.endpoints;
         let Some(head) = request_head(&req) else {
             return respond(Answer::invalid_request());
         };
-        let checked = match endpoints.precheck(route, &head) {
+        let checked = match adapter::precheck(endpoints, endpoint, &head) {
             Ok(checked) => checked,
             Err(refusal) => return respond(refusal),
         };
-        let limit = endpoints.body_limit(route);
-        let body = match payload.to_bytes_limited(limit).await {
-            Ok(Ok(body)) => body,
-            Ok(Err(e)) => {
-                tracing::debug!(target: "pusher_auth", error = %e, "could not read the request body");
-                return respond(Answer::body_read_error());
-            }
-            Err(_) => return respond(Answer::payload_too_large(limit)),
+        let body = match read(payload, adapter::body_limit(endpoints, endpoint)).await {
+            Ok(body) => body,
+            Err(refusal) => return respond(refusal),
         };
-        // The extractors run once the request has parsed, and never for webhooks.
-        let hooks = self.inner.hooks();
-        let find_user = || async move {
-            let mut found = http::Extensions::new();
-            for hook in hooks {
-                match hook(req.clone()).await {
-                    Ok(more) => found.extend(more),
-                    Err(reason) => {
-                        tracing::error!(target: "pusher_auth", error = %reason, "authorizer failed");
-                        return Err(Answer::authorizer_error());
-                    }
-                }
-            }
-            Ok(found)
+        let extractor = self.extractor.clone();
+        let find_user = |head| async move {
+            let user = match extractor {
+                Some(extractor) => extractor(req).await,
+                None => UserLookup::Misconfigured(String::from("no extractor")),
+            };
+            (head, user)
         };
-        respond(endpoints.answer_with(checked, head, &body, find_user).await)
+        respond(adapter::answer(endpoints, checked, head, &body, find_user).await)
+    }
+
+    /// The endpoints.
+    pub fn endpoints(&self) -> &Endpoints<U> {
+        &self.endpoints
     }
 }
 
-impl<A> PusherAuthRoutes<A> {
-    /// The configured endpoints.
-    pub fn endpoints(&self) -> &Endpoints<A> {
-        self.inner.endpoints()
+/// Reads at most `limit` bytes of body: 413 beyond, 400 when the connection fails.
+async fn read(payload: web::Payload, limit: usize) -> Result<web::Bytes, Answer> {
+    match payload.to_bytes_limited(limit).await {
+        Ok(Ok(body)) => Ok(body),
+        Ok(Err(e)) => {
+            tracing::debug!(target: "pusher_auth", error = %e, "could not read the request body");
+            Err(Answer::body_read_error())
+        }
+        Err(_) => Err(Answer::payload_too_large(limit)),
     }
 }
 
-/// The actix request head as `http::request::Parts` (method, URI, version, headers); `None`
-/// when one of them does not convert.
+/// The actix request head as `http::request::Parts`; `None` when it does not convert.
 fn request_head(req: &HttpRequest) -> Option<http::request::Parts> {
     let version = match req.version() {
         actix_web::http::Version::HTTP_09 => http::Version::HTTP_09,
@@ -252,14 +304,14 @@ fn request_head(req: &HttpRequest) -> Option<http::request::Parts> {
         actix_web::http::Version::HTTP_3 => http::Version::HTTP_3,
         _ => http::Version::HTTP_11,
     };
-    let mut builder = http::Request::builder()
-        .method(req.method().as_str())
-        .uri(req.uri().to_string())
-        .version(version);
-    for (name, value) in req.headers() {
-        builder = builder.header(name.as_str(), value.as_bytes());
-    }
-    builder.body(()).ok().map(|r| r.into_parts().0)
+    adapter::request_head(
+        req.method().as_str(),
+        &req.uri().to_string(),
+        version,
+        req.headers()
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_bytes())),
+    )
 }
 
 fn respond(answer: Answer) -> HttpResponse {
@@ -272,48 +324,127 @@ fn respond(answer: Answer) -> HttpResponse {
     response.body(answer.into_body())
 }
 
+/// A request refused by one of this crate's extractors ([`SenderSocket`],
+/// [`VerifiedWebhook`]): answered with the endpoints' JSON refusal and its status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal(Answer);
+
+impl Refusal {
+    /// The answer sent.
+    pub fn answer(&self) -> &Answer {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}",
+            self.0.status().as_u16(),
+            self.0.code().unwrap_or("refused")
+        )
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+impl ResponseError for Refusal {
+    fn status_code(&self) -> ActixStatus {
+        ActixStatus::from_u16(self.0.status().as_u16())
+            .unwrap_or(ActixStatus::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        respond(self.0.clone())
+    }
+}
+
 /// The sender's connection from Laravel Echo's `X-Socket-ID` header, to exclude it when
 /// publishing (Laravel's `toOthers()`): `None` when the header is absent; a header that is not
-/// a socket id is a 400 `invalid_socket_id`.
+/// a socket id is a 400 `invalid_socket_id` ([`Refusal`]).
 ///
 /// The header is the client's word: to exclude only a connection the session was authorized
 /// for, check it against what your authorizer saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SenderSocket(pub Option<SocketId>);
 
-impl SenderSocket {
-    /// The header's name.
-    pub const HEADER: &'static str = "x-socket-id";
-}
-
-/// `X-Socket-ID` is not a socket id.
-#[derive(Debug, thiserror::Error)]
-#[error("X-Socket-ID is not a socket id")]
-pub struct InvalidSocketId;
-
-impl ResponseError for InvalidSocketId {
-    fn status_code(&self) -> ActixStatus {
-        ActixStatus::BAD_REQUEST
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        HttpResponse::BadRequest()
-            .content_type("application/json")
-            .body(r#"{"error":{"code":"invalid_socket_id","message":"X-Socket-ID is not a socket id"}}"#)
-    }
-}
-
 impl FromRequest for SenderSocket {
-    type Error = InvalidSocketId;
-    type Future = std::future::Ready<Result<Self, InvalidSocketId>>;
+    type Error = Refusal;
+    type Future = std::future::Ready<Result<Self, Refusal>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        std::future::ready(match req.headers().get(Self::HEADER) {
-            None => Ok(SenderSocket(None)),
-            Some(value) => match value.to_str().ok().map(SocketId::new) {
-                Some(Ok(socket)) => Ok(SenderSocket(Some(socket))),
-                _ => Err(InvalidSocketId),
-            },
+        let value = req.headers().get(adapter::SOCKET_ID_HEADER);
+        std::future::ready(
+            adapter::sender_socket(value.map(|v| v.as_bytes()))
+                .map(SenderSocket)
+                .map_err(Refusal),
+        )
+    }
+}
+
+/// A webhook from the Pusher server, verified: an extractor for an ordinary route of your app,
+/// so the handler takes `web::Data<…>` and anything else actix-web extracts. The verifier is
+/// app data: `App::app_data(web::Data::new(WebhookVerifier::new(credentials)))` (without it,
+/// a 500 `misconfigured`).
+///
+/// The body is read up to 512 KiB ([`DEFAULT_WEBHOOK_BODY_LIMIT`]; 413 beyond); a wrong key or
+/// signature, or a webhook more than 5 minutes from now, is a 401, a body that is not a
+/// webhook a 400, each with the endpoints' JSON refusal and a `WARN` line. Answer 2xx once the
+/// events are handled; anything else makes Pusher retry the webhook.
+///
+/// ```
+/// use actix_web::{web, App, HttpResponse};
+/// use pusher_auth_actix_web::prelude::*;
+///
+/// struct Rooms; // your app's state
+///
+/// async fn webhooks(_rooms: web::Data<Rooms>, VerifiedWebhook(webhook): VerifiedWebhook) -> HttpResponse {
+///     for event in webhook.events() {
+///         if let WebhookEvent::MemberAdded { channel, user_id, .. } = event {
+///             println!("{user_id} joined {channel}");
+///         }
+///     }
+///     HttpResponse::Ok().finish()
+/// }
+///
+/// let credentials = Credentials::new("app-key", "app-secret")?;
+/// let verifier = web::Data::new(WebhookVerifier::new(credentials));
+/// let _app = App::new()
+///     .app_data(verifier)
+///     .app_data(web::Data::new(Rooms))
+///     .route("/pusher/webhooks", web::post().to(webhooks));
+/// # Ok::<(), pusher_auth::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedWebhook(pub Webhook);
+
+impl FromRequest for VerifiedWebhook {
+    type Error = Refusal;
+    type Future = LocalFuture<Result<Self, Refusal>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let verifier = req.app_data::<web::Data<WebhookVerifier>>().cloned();
+        let payload = web::Payload::from_request(req, payload).into_inner();
+        let req = req.clone();
+        Box::pin(async move {
+            let Some(verifier) = verifier else {
+                tracing::error!(target: "pusher_auth", "VerifiedWebhook needs the verifier as app data: App::app_data(web::Data::new(WebhookVerifier::new(credentials)))");
+                return Err(Refusal(Answer::misconfigured()));
+            };
+            let payload = payload.map_err(|_| Refusal(Answer::body_read_error()))?;
+            let body = read(payload, DEFAULT_WEBHOOK_BODY_LIMIT)
+                .await
+                .map_err(Refusal)?;
+            let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+            adapter::verify_webhook(
+                &verifier,
+                header("x-pusher-key"),
+                header("x-pusher-signature"),
+                &body,
+            )
+            .map(VerifiedWebhook)
+            .map_err(Refusal)
         })
     }
 }

@@ -1,6 +1,6 @@
-//! axum integration for pusher-auth: channel routes that receive your user, found once per
-//! request by any axum extractor (a tower-sessions `Session`, an axum-login `AuthSession`, your
-//! own), mounted as real routes.
+//! axum integration for pusher-auth: the auth endpoints as real routes of your `Router`, whose
+//! channel routes receive your user, found once per request by any axum extractor (a
+//! tower-sessions `Session`, an axum-login `AuthSession`, your own).
 //!
 //! ```toml
 //! [dependencies]
@@ -22,6 +22,7 @@
 //!     type Rejection = StatusCode;
 //!     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, StatusCode> {
 //!         let id = parts.headers.get("x-user-id").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+//!         // A 4xx rejection: not logged in, so pusher-js gets a 403.
 //!         id.map(|id| User { id, name: format!("user {id}") }).ok_or(StatusCode::UNAUTHORIZED)
 //!     }
 //! }
@@ -30,292 +31,71 @@
 //!     .private("orders.{id}", |user: User, order: u64| async move { order / 100 == user.id })
 //!     .presence("chat", |user: User, (): ()| async move {
 //!         PresenceMember::new(UserId::from(user.id)).with_info(serde_json::json!({ "name": user.name }))
-//!     })
-//!     .user(|user: User| async move { UserData::new(UserId::from(user.id)) });
-//!
-//! let pusher = PusherAuthLayer::new(Credentials::new("app-key", "app-secret")?, authorize_with(routes))
+//!     });
+//! let endpoints = Endpoints::new(Credentials::new("app-key", "app-secret")?, routes)
+//!     .with_signin(|user: User, _: SigninRequest| async move { UserData::new(UserId::from(user.id)) })
 //!     .for_laravel_echo(); // /broadcasting/auth and /broadcasting/user-auth
-//! let app: Router = Router::new().pusher_auth(pusher);
+//! let app: Router = Router::new().pusher_auth(endpoints);
 //! # Ok::<(), pusher_auth::ConfigError>(())
 //! ```
 //!
-//! - [`authorize_with`] turns a [`Policy<U>`] (channel routes for `U`, or a closure
-//!   `Fn(U, ChannelRequest)`) into an [`Authorizer`] whose user `U` is an axum extractor. `U` is
-//!   extracted once per request, however many channels a batch names. When the extractor
-//!   rejects the request with a 4xx (not logged in), the channels are denied (403); with a 5xx
-//!   (a session layer missing, a store down) the request fails with a 500 and an error log line,
-//!   because that is a misconfiguration, not a denial.
-//! - [`RouterExt::pusher_auth`] mounts the endpoints as routes: later fallbacks, merges and
-//!   nesting cannot hide them.
+//! - [`RouterExt::pusher_auth`] mounts the endpoints as routes. The user type `U` of the
+//!   authorizer is an axum extractor, run with the router's state, once per request however
+//!   many channels a batch names, and only once the request has parsed. A rejection with a 4xx
+//!   status means nobody is logged in: every channel is refused (403), logged at `DEBUG` as
+//!   "not logged in". A rejection with a 5xx status (a session layer missing, a store down)
+//!   fails the request with a 500 `authorizer_error` and an `ERROR` line, because that is not
+//!   the client's doing. An authorizer for `()` needs no extractor.
 //! - [`SenderSocket`] reads Laravel Echo's `X-Socket-ID`, to exclude the sender when publishing.
-
-use std::future::Future;
-use std::marker::PhantomData;
+//! - [`VerifiedWebhook`] is an extractor for an ordinary route of your app that receives
+//!   Pusher's webhooks, verified, with your router state at hand.
+//! - `pusher_auth_tower::PusherAuthLayer` is the same endpoints as a tower layer, for wrapping
+//!   a finished service; it finds the user in the request extensions instead.
+//!
+//! # Features
+//!
+//! - `testing`: `pusher_auth::testing` (reached as `pusher_auth_axum::pusher_auth::testing`):
+//!   verify answers as a Pusher server would, build signed webhook requests.
 
 /// The README's examples, compiled as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
-use axum::extract::FromRequestParts;
+use axum::body::Body;
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::routing::any;
 use axum::Router;
-use pusher_auth::authorizer::{
-    decide_all, with_user_auth, BoxError, ChannelDecision, ChannelRequest, Policy, UserDecision,
-    UserRequest, WithUserAuth,
-};
-use pusher_auth::SocketId;
+use pusher_auth::adapter::{self, Answer, Endpoint, UserLookup};
+use pusher_auth::webhook::{Webhook, WebhookVerifier};
+use pusher_auth::{Endpoints, SocketId, DEFAULT_WEBHOOK_BODY_LIMIT};
 
-pub use pusher_auth::{self, Authorizer};
+pub use pusher_auth;
 pub use pusher_auth_tower::{self, PusherAuthLayer, PusherAuthService};
 
-/// What a handler or an authorizer usually needs, in one import.
+/// What an app usually needs, in one import: the endpoints and their decisions, the mounting,
+/// the extractors, and the webhook types.
 pub mod prelude {
-    pub use crate::{authorize_with, authorize_with_state, RouterExt, SenderSocket};
-    pub use pusher_auth::authorizer::{ChannelDecision, ChannelRequest, UserDecision, UserRequest};
-    pub use pusher_auth::routes::{Access, ChannelRoutes, Membership};
+    pub use crate::{RouterExt, SenderSocket, VerifiedWebhook};
     pub use pusher_auth::{
-        Authorizer, ChannelKind, ChannelName, Credentials, PresenceMember, SocketId, UserData,
-        UserId,
+        Access, Authorizer, ChannelDecision, ChannelKind, ChannelName, ChannelRequest,
+        ChannelRoutes, Credentials, Endpoints, Membership, PresenceMember, Signin,
+        SigninDecision, SigninRequest, SocketId, UserData, UserId, Webhook, WebhookEvent,
+        WebhookVerifier,
     };
-    pub use pusher_auth_tower::PusherAuthLayer;
-}
-
-/// An authorizer that extracts `U` with axum's [`FromRequestParts`] and asks a [`Policy<U>`].
-/// Made by [`authorize_with`] (or [`authorize_with_state`] for extractors that need the router
-/// state); [`ExtractAuthorizer::sign_in`] adds sign-in to a closure policy.
-pub struct ExtractAuthorizer<U, P, S = ()> {
-    policy: P,
-    state: S,
-    _user: PhantomData<fn() -> U>,
-}
-
-impl<U, P: Clone, S: Clone> Clone for ExtractAuthorizer<U, P, S> {
-    fn clone(&self) -> Self {
-        ExtractAuthorizer {
-            policy: self.policy.clone(),
-            state: self.state.clone(),
-            _user: PhantomData,
-        }
-    }
-}
-
-impl<U, P, S> std::fmt::Debug for ExtractAuthorizer<U, P, S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ExtractAuthorizer")
-            .field("user", &std::any::type_name::<U>())
-            .field("state", &std::any::type_name::<S>())
-            .finish_non_exhaustive()
-    }
-}
-
-/// An authorizer whose user is the axum extractor `U`, deciding with `policy`: channel routes
-/// for `U` ([`ChannelRoutes<U>`](pusher_auth::routes::ChannelRoutes)) or a closure
-/// `|user: U, request: ChannelRequest| async move { … }` returning
-/// `Result<ChannelDecision, E>`.
-///
-/// `U` must be `Clone` (it is extracted once and handed to each channel of a batch). A
-/// rejection with a 4xx denies (403, the status logged at debug); a 5xx fails the request
-/// (500 `authorizer_error`, logged as an error naming the extractor). For an extractor that
-/// reads the router state, use [`authorize_with_state`].
-pub fn authorize_with<U, P>(policy: P) -> ExtractAuthorizer<U, P>
-where
-    U: ExtractUser<()>,
-    P: Policy<U>,
-{
-    authorize_with_state((), policy)
-}
-
-/// [`authorize_with`] for an extractor that reads the router state (a session store, a
-/// database pool): `state` is the state you give `Router::with_state`, or any state the
-/// extractor's `FromRef` bounds accept.
-///
-/// ```
-/// use axum::extract::{FromRef, FromRequestParts, State};
-/// use axum::http::{request::Parts, StatusCode};
-/// use pusher_auth_axum::prelude::*;
-/// use pusher_auth_axum::authorize_with_state;
-///
-/// #[derive(Clone)]
-/// struct Db; // your pool
-///
-/// #[derive(Clone)]
-/// struct User { id: u64 }
-///
-/// impl<S: Send + Sync> FromRequestParts<S> for User where Db: FromRef<S> {
-///     type Rejection = StatusCode;
-///     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, StatusCode> {
-///         let State(_db) = State::<Db>::from_request_parts(parts, state).await.map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
-///         Ok(User { id: 7 })
-///     }
-/// }
-///
-/// let routes = ChannelRoutes::new().private("chat", |_user: User, (): ()| async { true });
-/// let authorizer = authorize_with_state(Db, routes);
-/// # fn check<A: Authorizer>(_: &A) {}
-/// # check(&authorizer);
-/// ```
-pub fn authorize_with_state<U, P, S>(state: S, policy: P) -> ExtractAuthorizer<U, P, S>
-where
-    U: ExtractUser<S>,
-    P: Policy<U>,
-{
-    ExtractAuthorizer {
-        policy,
-        state,
-        _user: PhantomData,
-    }
-}
-
-impl<U, P, S> ExtractAuthorizer<U, P, S> {
-    /// Answers user sign-in with `g(user, request)`, `U` extracted as for channels (for closure
-    /// policies; channel routes have [`ChannelRoutes::user`](pusher_auth::routes::ChannelRoutes::user)).
-    pub fn sign_in<G>(self, g: G) -> ExtractAuthorizer<U, WithUserAuth<P, G>, S> {
-        ExtractAuthorizer {
-            policy: with_user_auth(self.policy, g),
-            state: self.state,
-            _user: PhantomData,
-        }
-    }
-}
-
-/// `U` can be extracted from a request with router state `S`: implemented for every
-/// [`FromRequestParts<S>`] whose rejection is a response.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be extracted with the router state `{S}`",
-    label = "the user extractor of this authorizer",
-    note = "if `{Self}` reads the router state (a session store, a database pool, `State<…>`), pass it: `authorize_with_state(state, routes)`, where the state implements `FromRef` for what the extractor needs",
-    note = "otherwise, implement `axum::extract::FromRequestParts<S>` for `{Self}` (for all `S: Send + Sync` when it needs no state)"
-)]
-pub trait ExtractUser<S>: Sized + Send + 'static {
-    /// Extracts the user, or the status of the rejection.
-    fn extract(
-        parts: &mut Parts,
-        state: &S,
-    ) -> impl Future<Output = Result<Self, StatusCode>> + Send;
-}
-
-impl<U, S> ExtractUser<S> for U
-where
-    U: FromRequestParts<S> + Send + 'static,
-    U::Rejection: IntoResponse,
-    S: Send + Sync,
-{
-    async fn extract(parts: &mut Parts, state: &S) -> Result<Self, StatusCode> {
-        U::from_request_parts(parts, state)
-            .await
-            .map_err(|rejection| rejection.into_response().status())
-    }
-}
-
-/// The user, a denial (4xx), or a failure (5xx).
-enum Extracted<U> {
-    User(U),
-    Denied(String),
-    Failed(String),
-}
-
-async fn extract<U: ExtractUser<S>, S: Send + Sync>(
-    head: &http::request::Parts,
-    state: &S,
-) -> Extracted<U> {
-    let mut parts = head.clone();
-    match U::extract(&mut parts, state).await {
-        Ok(user) => Extracted::User(user),
-        Err(status) if status.is_server_error() => Extracted::Failed(format!(
-            "the extractor {} failed with {status}: a misconfiguration (is its layer, such as the session layer, added outside the pusher-auth routes?) or its backend is down",
-            std::any::type_name::<U>()
-        )),
-        Err(status) => Extracted::Denied(format!(
-            "{} rejected the request ({status})",
-            std::any::type_name::<U>()
-        )),
-    }
-}
-
-impl<U, P, S> Authorizer for ExtractAuthorizer<U, P, S>
-where
-    U: ExtractUser<S> + Clone + Sync,
-    P: Policy<U>,
-    S: Send + Sync + 'static,
-{
-    type Error = BoxError;
-
-    async fn authorize_channel(
-        &self,
-        request: ChannelRequest,
-    ) -> Result<ChannelDecision, BoxError> {
-        match extract::<U, S>(request.head(), &self.state).await {
-            Extracted::User(user) => self
-                .policy
-                .authorize_channel(user, request)
-                .await
-                .map_err(Into::into),
-            Extracted::Denied(reason) => Ok(ChannelDecision::deny(reason)),
-            Extracted::Failed(reason) => Err(reason.into()),
-        }
-    }
-
-    async fn authorize_channels(
-        &self,
-        requests: Vec<ChannelRequest>,
-        concurrency: usize,
-    ) -> Vec<(ChannelRequest, Result<ChannelDecision, BoxError>)> {
-        let Some(first) = requests.first() else {
-            return Vec::new();
-        };
-        // Every channel of the request shares its head: extract the user once.
-        let user = match extract::<U, S>(first.head(), &self.state).await {
-            Extracted::User(user) => user,
-            Extracted::Denied(reason) => {
-                return requests
-                    .into_iter()
-                    .map(|request| (request, Ok(ChannelDecision::deny(reason.clone()))))
-                    .collect()
-            }
-            Extracted::Failed(reason) => {
-                return requests
-                    .into_iter()
-                    .map(|request| (request, Err(reason.clone().into())))
-                    .collect()
-            }
-        };
-        decide_all(requests, concurrency, |request| {
-            let user = user.clone();
-            async move {
-                self.policy
-                    .authorize_channel(user, request)
-                    .await
-                    .map_err(Into::into)
-            }
-        })
-        .await
-    }
-
-    async fn authenticate_user(&self, request: UserRequest) -> Result<UserDecision, BoxError> {
-        match extract::<U, S>(request.head(), &self.state).await {
-            Extracted::User(user) => self
-                .policy
-                .authenticate_user(user, request)
-                .await
-                .map_err(Into::into),
-            Extracted::Denied(reason) => Ok(UserDecision::deny(reason)),
-            Extracted::Failed(reason) => Err(reason.into()),
-        }
-    }
-
-    fn signs_in(&self) -> bool {
-        self.policy.signs_in()
-    }
 }
 
 /// Mounting the endpoints on an axum [`Router`] in one line.
 pub trait RouterExt<S>: Sized {
-    /// Adds the endpoints as routes at their configured paths (`route_service`): the channel
-    /// path, the sign-in path when the authorizer signs users in, and the webhook path when
-    /// webhooks are configured.
+    /// Adds the endpoints as routes at their configured paths: the channel path, the sign-in
+    /// path when there is a sign-in handler, and the webhook path when webhooks are
+    /// configured.
+    ///
+    /// The user type `U` is extracted with axum's [`FromRequestParts`] and the router's state
+    /// (see the [crate docs](crate)); a user type that is not an extractor for this router's
+    /// state does not compile.
     ///
     /// Routes are real routes: a `.fallback()` or `.fallback_service(ServeDir…)` added later, a
     /// `.merge()` with a router that has its own fallback, or nesting the router under `/api`
@@ -325,16 +105,135 @@ pub trait RouterExt<S>: Sized {
     ///
     /// # Panics
     ///
-    /// As `Router::route_service`: when a route already exists at one of the paths.
-    fn pusher_auth<A: Authorizer>(self, layer: PusherAuthLayer<A>) -> Self;
+    /// When two answered endpoints share a path, or (as `Router::route`) a route already
+    /// exists at one of them.
+    #[track_caller]
+    fn pusher_auth<U>(self, endpoints: Endpoints<U>) -> Self
+    where
+        U: ExtractUser<S>;
 }
 
 impl<S: Clone + Send + Sync + 'static> RouterExt<S> for Router<S> {
-    fn pusher_auth<A: Authorizer>(self, layer: PusherAuthLayer<A>) -> Self {
-        layer.services().fold(self, |router, (path, service)| {
-            router.route_service(path, service)
-        })
+    #[track_caller]
+    fn pusher_auth<U>(self, endpoints: Endpoints<U>) -> Self
+    where
+        U: ExtractUser<S>,
+    {
+        let mut router = self;
+        for (path, endpoint) in adapter::mounts(&endpoints) {
+            let endpoints = endpoints.clone();
+            router = router.route(
+                path,
+                any(move |State(state): State<S>, request: Request| async move {
+                    answer(&endpoints, endpoint, state, request).await
+                }),
+            );
+        }
+        router
     }
+}
+
+/// The user type of the endpoints, extracted with the router state `S`: every
+/// [`FromRequestParts<S>`] that is `Clone + Send + Sync + 'static`, whose rejection is a
+/// response.
+#[diagnostic::on_unimplemented(
+    message = "the user type `{Self}` cannot be extracted from a request with the router state `{S}`",
+    label = "the user type of these endpoints",
+    note = "implement `axum::extract::FromRequestParts<S>` for `{Self}` (for every `S: Send + Sync` when it reads no state, or where `Db: FromRef<S>` when it reads a part of it), and derive `Clone`",
+    note = "an authorizer that needs no user decides for `()`"
+)]
+pub trait ExtractUser<S>: sealed::Extract<S> + Clone + Send + Sync + 'static {}
+
+impl<U: sealed::Extract<S> + Clone + Send + Sync + 'static, S> ExtractUser<S> for U {}
+
+mod sealed {
+    use pusher_auth::adapter::UserLookup;
+
+    /// How [`ExtractUser`](super::ExtractUser) runs the extractor (not nameable outside).
+    pub trait Extract<S>: Sized {
+        fn extract(
+            parts: &mut axum::http::request::Parts,
+            state: &S,
+        ) -> impl std::future::Future<Output = UserLookup<Self>> + Send;
+    }
+}
+
+impl<U, S> sealed::Extract<S> for U
+where
+    U: FromRequestParts<S> + Clone + Send + Sync + 'static,
+    U::Rejection: IntoResponse,
+    S: Send + Sync,
+{
+    async fn extract(parts: &mut Parts, state: &S) -> UserLookup<Self> {
+        match U::from_request_parts(parts, state).await {
+            Ok(user) => UserLookup::Found(user),
+            Err(rejection) => {
+                let status = rejection.into_response().status();
+                let extractor = std::any::type_name::<U>();
+                if status.is_server_error() {
+                    UserLookup::Failed(format!(
+                        "the extractor {extractor} failed with {status}: its layer (a session or login layer) is missing or added before the pusher-auth routes (add it after `.pusher_auth(…)`), or its backend is down"
+                    ))
+                } else {
+                    UserLookup::Anonymous(format!("{extractor} rejected the request with {status}"))
+                }
+            }
+        }
+    }
+}
+
+/// Answers one request for `endpoint`.
+async fn answer<U, S>(
+    endpoints: &Endpoints<U>,
+    endpoint: Endpoint,
+    state: S,
+    request: Request,
+) -> Response
+where
+    U: ExtractUser<S>,
+    S: Send + Sync,
+{
+    let (head, body) = request.into_parts();
+    let checked = match adapter::precheck(endpoints, endpoint, &head) {
+        Ok(checked) => checked,
+        Err(refusal) => return respond(refusal),
+    };
+    let limit = adapter::body_limit(endpoints, endpoint);
+    let body = match read(body, limit).await {
+        Ok(body) => body,
+        Err(refusal) => return respond(refusal),
+    };
+    let find_user = |mut head: Parts| async move {
+        let user = <U as sealed::Extract<S>>::extract(&mut head, &state).await;
+        (head, user)
+    };
+    respond(adapter::answer(endpoints, checked, head, &body, find_user).await)
+}
+
+/// Reads at most `limit` bytes of body: 413 beyond, 400 when the connection fails.
+async fn read(body: Body, limit: usize) -> Result<axum::body::Bytes, Answer> {
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let too_large = std::error::Error::source(&e)
+            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+        if too_large {
+            Answer::payload_too_large(limit)
+        } else {
+            tracing::debug!(target: "pusher_auth", error = %e, "could not read the request body");
+            Answer::body_read_error()
+        }
+    })
+}
+
+/// The axum response of an answer.
+fn respond(answer: Answer) -> Response {
+    let status = answer.status();
+    let mut response = Response::new(Body::empty());
+    for (name, value) in answer.headers() {
+        response.headers_mut().insert(name, value);
+    }
+    *response.status_mut() = status;
+    *response.body_mut() = Body::from(answer.into_body());
+    response
 }
 
 /// The sender's connection from Laravel Echo's `X-Socket-ID` header, to exclude it when
@@ -356,29 +255,83 @@ impl<S: Clone + Send + Sync + 'static> RouterExt<S> for Router<S> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SenderSocket(pub Option<SocketId>);
 
-impl SenderSocket {
-    /// The header's name.
-    pub const HEADER: &'static str = "x-socket-id";
-}
-
 impl<S: Send + Sync> FromRequestParts<S> for SenderSocket {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Response> {
-        let Some(value) = parts.headers.get(Self::HEADER) else {
-            return Ok(SenderSocket(None));
-        };
-        match value.to_str().ok().map(SocketId::new) {
-            Some(Ok(socket)) => Ok(SenderSocket(Some(socket))),
-            _ => {
-                let body = r#"{"error":{"code":"invalid_socket_id","message":"X-Socket-ID is not a socket id"}}"#;
-                Err((
-                    StatusCode::BAD_REQUEST,
-                    [(http::header::CONTENT_TYPE, "application/json")],
-                    body,
-                )
-                    .into_response())
-            }
-        }
+        let value = parts.headers.get(adapter::SOCKET_ID_HEADER);
+        adapter::sender_socket(value.map(|v| v.as_bytes()))
+            .map(SenderSocket)
+            .map_err(respond)
+    }
+}
+
+/// A webhook from the Pusher server, verified: an extractor for an ordinary route of your
+/// app, so the handler takes your router state (`State<App>`) and anything else axum
+/// extracts. The verifier comes from the router state (`WebhookVerifier: FromRef<S>`).
+///
+/// The body is read up to 512 KiB ([`DEFAULT_WEBHOOK_BODY_LIMIT`]; 413 beyond); a wrong key or
+/// signature, or a webhook more than 5 minutes from now, is a 401, a body that is not a
+/// webhook a 400, each with the endpoints' JSON refusal and a `WARN` line. Answer 2xx once the
+/// events are handled; anything else makes Pusher retry the webhook.
+///
+/// ```
+/// use axum::extract::{FromRef, State};
+/// /// use axum::routing::post;
+/// use axum::Router;
+/// use pusher_auth_axum::prelude::*;
+///
+/// #[derive(Clone)]
+/// struct App {
+///     webhooks: WebhookVerifier,
+///     // your database pool, your REST client…
+/// }
+///
+/// impl FromRef<App> for WebhookVerifier {
+///     fn from_ref(app: &App) -> Self {
+///         app.webhooks.clone()
+///     }
+/// }
+///
+/// async fn webhooks(State(_app): State<App>, VerifiedWebhook(webhook): VerifiedWebhook) -> StatusCode {
+///     for event in webhook.events() {
+///         if let WebhookEvent::MemberAdded { channel, user_id, .. } = event {
+///             println!("{user_id} joined {channel}");
+///         }
+///     }
+///     StatusCode::OK
+/// }
+///
+/// let credentials = Credentials::new("app-key", "app-secret")?;
+/// let app: Router = Router::new()
+///     .route("/pusher/webhooks", post(webhooks))
+///     .with_state(App { webhooks: WebhookVerifier::new(credentials) });
+/// # Ok::<(), pusher_auth::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedWebhook(pub Webhook);
+
+impl<S> FromRequest<S> for VerifiedWebhook
+where
+    WebhookVerifier: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Response> {
+        let verifier = WebhookVerifier::from_ref(state);
+        let (head, body) = request.into_parts();
+        let body = read(body, DEFAULT_WEBHOOK_BODY_LIMIT)
+            .await
+            .map_err(respond)?;
+        let header = |name: &str| head.headers.get(name).and_then(|v| v.to_str().ok());
+        adapter::verify_webhook(
+            &verifier,
+            header("x-pusher-key"),
+            header("x-pusher-signature"),
+            &body,
+        )
+        .map(VerifiedWebhook)
+        .map_err(respond)
     }
 }

@@ -6,8 +6,8 @@
 //! ```
 //!
 //! Rocket is not built on tower, so this crate answers the same endpoints natively, with the
-//! same [`Endpoints`] logic and configuration as the tower layer: the same routes, statuses,
-//! error codes and JSON bytes, and the same portable [`Authorizer`]. Your request guard (a
+//! same [`Endpoints`] configuration and logic as every other adapter: the same routes, statuses,
+//! error codes and JSON bytes, and the same portable authorizer. Your request guard (a
 //! `CurrentUser: FromRequest` over private cookies, a bearer token, a session) finds the user
 //! once per request with [`PusherAuthRoutes::with_guard`], and channel routes for that user
 //! type decide. The endpoints are Rocket routes, mounted like any other:
@@ -36,11 +36,11 @@
 //! }
 //!
 //! let routes = ChannelRoutes::new()
-//!     .private("orders.{id}", |user: User, order: u64| async move { order / 100 == user.id })
-//!     .user(|user: User| async move { UserData::new(UserId::from(user.id)) });
-//! let pusher = PusherAuthRoutes::new(Credentials::new("key", "secret")?, routes)
-//!     .with_channel_path("/channels/authorize")
-//!     .with_guard(|user: User| Some(user));
+//!     .private("orders.{id}", |user: User, order: u64| async move { order / 100 == user.id });
+//! let endpoints = Endpoints::new(Credentials::new("key", "secret")?, routes)
+//!     .with_signin(|user: User, _: SigninRequest| async move { UserData::new(UserId::from(user.id)) })
+//!     .with_channel_path("/channels/authorize");
+//! let pusher = PusherAuthRoutes::new(endpoints).with_guard(|user: User| user);
 //! let rocket = rocket::build().mount("/", pusher.routes());
 //!
 //! let client = Client::tracked(rocket)?;
@@ -67,17 +67,23 @@
 //!
 //! # Users, guards and statuses
 //!
-//! Each guard given to [`PusherAuthRoutes::with_guard`] runs once per request, once the body
-//! is read. What its map returns goes into the `http::Extensions` the authorizer sees, where
-//! `ChannelRoutes<User>` reads `User`. A guard that forwards or fails with a 4xx status (no
-//! cookie, a bad token) adds nothing, so the routes deny (403); a guard that fails with a 5xx
-//! status (a database down, managed state missing) answers 500 `authorizer_error` and logs the
-//! guard's error at `ERROR`.
+//! The guard given to [`PusherAuthRoutes::with_guard`] runs once per request, once the body
+//! has parsed (never for a malformed request or a webhook), and its map turns what it found
+//! into the user the authorizer decides for:
+//!
+//! | the guard… | answer | log |
+//! |---|---|---|
+//! | succeeds, the map gives `Some(user)` (or the user) | the authorizer decides | `DEBUG` |
+//! | succeeds and the map gives `None`, forwards, or fails with a 4xx (no cookie, a bad token) | 403, not logged in | `DEBUG` "not logged in" |
+//! | fails with a 5xx (a database down, managed state missing) | 500 `authorizer_error` | `ERROR`, naming the guard (never its error value, which may hold what the request carried) |
+//!
+//! An authorizer for `()` needs no guard; for any other user type, [`PusherAuthRoutes::routes`]
+//! without a guard panics at start-up, naming the fix.
 //!
 //! # Body limits
 //!
 //! The body is read with Rocket's `Data::open`, at most [`Endpoints::body_limit`] bytes (16 KiB,
-//! 512 KiB for webhooks, or what `with_body_limit` and `with_webhook_body_limit` set), lowered by
+//! 512 KiB for webhooks, or what `Endpoints::with_body_limit` and `with_webhook_body_limit` set), lowered by
 //! Rocket's configured limits [`LIMIT`] and [`WEBHOOK_LIMIT`] when they are set (`Rocket.toml`:
 //! `limits = { pusher-auth = "4 KiB" }`). A longer body is a 413 `payload_too_large`, with or
 //! without `Content-Length`.
@@ -90,30 +96,33 @@ use std::io::Cursor;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use pusher_auth::endpoint::{Answer, Endpoints, Route as Endpoint, WithHooks};
-use pusher_auth::{Credentials, SocketId};
-use rocket::data::{ByteUnit, Data};
+use pusher_auth::adapter::{self, Answer, Endpoint, UserLookup};
+use pusher_auth::webhook::{Webhook, WebhookVerifier};
+use pusher_auth::{Endpoints, SocketId, DEFAULT_WEBHOOK_BODY_LIMIT};
+use rocket::data::{self as rocket_data, ByteUnit, Data, FromData};
 use rocket::futures::future::BoxFuture;
 use rocket::http::{Method, Status};
 use rocket::request::{self, FromRequest, Request};
 use rocket::response::{self, Responder, Response};
 use rocket::route::{self, Handler, Route};
+use rocket::State;
 
-pub use pusher_auth::{self, Authorizer};
+pub use pusher_auth;
 
 /// The README's examples, compiled as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
-/// What a handler or an authorizer usually needs, in one import.
+/// What an app usually needs, in one import: the endpoints and their decisions, the routes,
+/// the guards, and the webhook types.
 pub mod prelude {
-    pub use crate::{InvalidSocketId, PusherAuthRoutes, SenderSocket};
-    pub use pusher_auth::authorizer::{ChannelDecision, ChannelRequest, UserDecision, UserRequest};
-    pub use pusher_auth::routes::{Access, ChannelRoutes, Membership};
+    pub use crate::{PusherAuthRoutes, Refusal, SenderSocket, VerifiedWebhook};
     pub use pusher_auth::{
-        Authorizer, ChannelKind, ChannelName, Credentials, PresenceMember, SocketId, UserData,
-        UserId,
+        Access, Authorizer, ChannelDecision, ChannelKind, ChannelName, ChannelRequest,
+        ChannelRoutes, Credentials, Endpoints, Membership, PresenceMember, Signin,
+        SigninDecision, SigninRequest, SocketId, UserData, UserId, Webhook, WebhookEvent,
+        WebhookVerifier,
     };
 }
 
@@ -121,7 +130,8 @@ pub mod prelude {
 /// (`limits.pusher-auth` in `Rocket.toml`).
 pub const LIMIT: &str = "pusher-auth";
 
-/// The name of the Rocket limit that lowers the webhook body limit (`limits.pusher-webhook`).
+/// The name of the Rocket limit that lowers the webhook body limit (`limits.pusher-webhook`),
+/// for the endpoints' webhooks and [`VerifiedWebhook`] alike.
 pub const WEBHOOK_LIMIT: &str = "pusher-webhook";
 
 /// The methods routed to the endpoints; every one but `POST` is answered 405, as by every
@@ -137,144 +147,131 @@ const METHODS: [Method; 7] = [
     Method::Connect,
 ];
 
-/// Runs one guard: what it found, or why the request must fail.
-trait Guard: Send + Sync {
-    fn find<'a>(&'a self, req: &'a Request<'_>) -> BoxFuture<'a, Result<http::Extensions, String>>;
+/// Runs the guard and the map: what they say about the user.
+trait Guard<U>: Send + Sync {
+    fn find<'a>(&'a self, req: &'a Request<'_>) -> BoxFuture<'a, UserLookup<U>>;
 }
 
-/// A `FromRequest` guard `G` whose value `map` turns into the `T` the authorizer reads.
-struct MappedGuard<G, T, F> {
+/// A `FromRequest` guard `G` whose value `map` turns into the user.
+struct MappedGuard<G, F> {
     map: F,
-    types: PhantomData<fn() -> (G, T)>,
+    guard: PhantomData<fn() -> G>,
 }
 
-impl<G, T, F> Guard for MappedGuard<G, T, F>
+impl<U, G, F, R> Guard<U> for MappedGuard<G, F>
 where
     G: for<'r> FromRequest<'r> + Send + 'static,
-    F: Fn(G) -> Option<T> + Send + Sync + 'static,
-    T: Clone + Send + Sync + 'static,
+    F: Fn(G) -> R + Send + Sync + 'static,
+    R: Into<Option<U>>,
+    U: Send + 'static,
 {
-    fn find<'a>(&'a self, req: &'a Request<'_>) -> BoxFuture<'a, Result<http::Extensions, String>> {
+    fn find<'a>(&'a self, req: &'a Request<'_>) -> BoxFuture<'a, UserLookup<U>> {
         Box::pin(async move {
-            let mut found = http::Extensions::new();
             let guard = type_name::<G>();
             match req.guard::<G>().await {
-                request::Outcome::Success(value) => {
-                    if let Some(value) = (self.map)(value) {
-                        found.insert(value);
-                    }
-                }
+                request::Outcome::Success(value) => match (self.map)(value).into() {
+                    Some(user) => UserLookup::Found(user),
+                    None => UserLookup::Anonymous(format!("no user in the {guard} found")),
+                },
                 // The guard's error is never logged: it may hold what the request carried (a
                 // token, a cookie). Its type and the status say which guard and how.
-                request::Outcome::Error((status, _)) if status.code >= 500 => {
-                    return Err(format!("the request guard {guard} failed with {status}"));
-                }
+                request::Outcome::Error((status, _)) if status.code >= 500 => UserLookup::Failed(
+                    format!("the request guard {guard} failed with {status}"),
+                ),
                 request::Outcome::Error((status, _)) => {
-                    tracing::debug!(target: "pusher_auth", guard, status = %status, "request guard refused the request");
+                    UserLookup::Anonymous(format!("the request guard {guard} refused with {status}"))
                 }
                 request::Outcome::Forward(status) => {
-                    tracing::debug!(target: "pusher_auth", guard, status = %status, "request guard forwarded the request");
+                    UserLookup::Anonymous(format!("the request guard {guard} forwarded with {status}"))
                 }
             }
-            Ok(found)
         })
     }
 }
 
-/// The Pusher auth endpoints for a Rocket app, mounted as routes with
-/// [`PusherAuthRoutes::routes`]: `rocket::build().mount("/", pusher.routes())`. The defaults
-/// are those of every adapter (`POST /pusher/auth`, `POST /pusher/user-auth` when the
-/// authorizer signs users in, no webhooks, 16 KiB bodies, 512 KiB webhooks).
-pub struct PusherAuthRoutes<A> {
-    inner: WithHooks<A, Arc<dyn Guard>>,
+/// The Pusher auth endpoints of a Rocket app, mounted as routes with
+/// [`PusherAuthRoutes::routes`]: `rocket::build().mount("/", pusher.routes())`.
+pub struct PusherAuthRoutes<U> {
+    endpoints: Endpoints<U>,
+    guard: Option<Arc<dyn Guard<U>>>,
 }
 
-impl<A> Clone for PusherAuthRoutes<A> {
+impl<U> Clone for PusherAuthRoutes<U> {
     fn clone(&self) -> Self {
         PusherAuthRoutes {
-            inner: self.inner.clone(),
+            endpoints: self.endpoints.clone(),
+            guard: self.guard.clone(),
         }
     }
 }
 
-impl<A> std::fmt::Debug for PusherAuthRoutes<A> {
+impl<U> std::fmt::Debug for PusherAuthRoutes<U> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PusherAuthRoutes")
-            .field("endpoints", self.inner.endpoints())
-            .field("guards", &self.inner.hooks().len())
+            .field("endpoints", &self.endpoints)
+            .field("guard", &self.guard.is_some())
             .finish()
     }
 }
 
-impl<A: Authorizer> PusherAuthRoutes<A> {
-    /// Endpoints signing with `credentials` and deciding with `authorizer`.
-    pub fn new(credentials: Credentials, authorizer: A) -> Self {
-        Self::from_endpoints(Endpoints::new(credentials, authorizer))
-    }
-
-    /// The routes of already configured endpoints.
-    pub fn from_endpoints(endpoints: Endpoints<A>) -> Self {
+impl<U> From<Endpoints<U>> for PusherAuthRoutes<U> {
+    fn from(endpoints: Endpoints<U>) -> Self {
         PusherAuthRoutes {
-            inner: WithHooks::new(endpoints),
+            endpoints,
+            guard: None,
         }
     }
+}
 
-    #[track_caller]
-    fn map_endpoints(self, f: impl FnOnce(Endpoints<A>) -> Endpoints<A>) -> Self {
-        PusherAuthRoutes {
-            inner: self.inner.map_endpoints(f),
-        }
+impl<U: Clone + Send + Sync + 'static> PusherAuthRoutes<U> {
+    /// The routes of `endpoints`.
+    pub fn new(endpoints: Endpoints<U>) -> Self {
+        Self::from(endpoints)
     }
 
-    pusher_auth::__endpoint_builders!();
-
-    /// Runs the request guard `G` once per request and, when `map` returns a value, puts it in
-    /// the request extensions the authorizer sees (`ChannelRoutes<T>` reads `T` there). When
-    /// the guard is your user type, `map` is `Some`: `.with_guard(|user: CurrentUser|
-    /// Some(user))`.
-    ///
-    /// A guard that forwards, or fails with a 4xx status (not logged in), adds nothing, so the
-    /// authorizer denies (403); a guard that fails with a 5xx status (its backend is down,
-    /// its managed state is missing) fails the request with a 500 `authorizer_error` and an
-    /// error log line naming the guard.
+    /// Finds the user with the request guard `G`, once per request: `map` turns what it found
+    /// into the user (`Some(user)`, or the user itself), or says nobody is logged in (`None`).
+    /// When the guard is your user type, the map is the identity: `.with_guard(|user:
+    /// CurrentUser| user)`. A second call replaces the first. See the [crate docs](crate) for
+    /// what each outcome answers.
     #[must_use]
-    pub fn with_guard<G, T, F>(self, map: F) -> Self
+    pub fn with_guard<G, F, R>(mut self, map: F) -> Self
     where
         G: for<'r> FromRequest<'r> + Send + 'static,
-        F: Fn(G) -> Option<T> + Send + Sync + 'static,
-        T: Clone + Send + Sync + 'static,
+        F: Fn(G) -> R + Send + Sync + 'static,
+        R: Into<Option<U>>,
     {
-        let guard: Arc<dyn Guard> = Arc::new(MappedGuard {
+        self.guard = Some(Arc::new(MappedGuard {
             map,
-            types: PhantomData,
-        });
-        PusherAuthRoutes {
-            inner: self.inner.push_hook(guard),
-        }
+            guard: PhantomData,
+        }));
+        self
     }
 
     /// The Rocket routes of the configured paths: `rocket.mount("/", pusher.routes())`.
     ///
     /// # Panics
     ///
-    /// When two answered endpoints share a path.
+    /// When the authorizer decides for a user type other than `()` and no guard finds it
+    /// ([`with_guard`](Self::with_guard)), or when two answered endpoints share a path.
     #[track_caller]
+    #[allow(clippy::panic)]
     pub fn routes(&self) -> Vec<Route> {
-        self.inner.endpoints().check_paths();
+        if self.guard.is_none() && adapter::no_user::<U>().is_none() {
+            panic!(
+                "pusher-auth: the authorizer decides for `{}`, but nothing finds that user: add `.with_guard(|user: CurrentUser| user)` (any Rocket request guard) to the PusherAuthRoutes",
+                type_name::<U>()
+            );
+        }
         let mut routes = Vec::new();
-        for (path, endpoint) in self.inner.endpoints().routes() {
-            let name = match endpoint {
-                Endpoint::Channel => "pusher-auth: channel authorization",
-                Endpoint::User => "pusher-auth: user sign-in",
-                _ => "pusher-auth: webhooks",
-            };
+        for (path, endpoint) in adapter::mounts(&self.endpoints) {
             for method in METHODS {
                 let handler = EndpointHandler {
                     routes: self.clone(),
                     endpoint,
                 };
                 let mut route = Route::new(method, path, handler);
-                route.name = Some(name.into());
+                route.name = Some(format!("pusher-auth: {}", endpoint.name()).into());
                 routes.push(route);
             }
         }
@@ -282,68 +279,47 @@ impl<A: Authorizer> PusherAuthRoutes<A> {
     }
 
     async fn answer(&self, endpoint: Endpoint, req: &Request<'_>, data: Data<'_>) -> Answer {
-        let endpoints = self.inner.endpoints();
+        let endpoints = &self.endpoints;
         let Some(head) = request_head(req) else {
             return Answer::invalid_request();
         };
-        let checked = match endpoints.precheck(endpoint, &head) {
+        let checked = match adapter::precheck(endpoints, endpoint, &head) {
             Ok(checked) => checked,
             Err(refusal) => return refusal,
         };
-        let limit = body_limit(endpoints, endpoint, req);
-        let declared = head
-            .headers
-            .get(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > limit as u64) {
-            return Answer::payload_too_large(limit);
-        }
-        let body = match data.open(ByteUnit::from(limit)).into_bytes().await {
-            Ok(body) if body.is_complete() => body.into_inner(),
-            Ok(_) => return Answer::payload_too_large(limit),
-            Err(e) => {
-                tracing::debug!(target: "pusher_auth", error = %e, "could not read the request body");
-                return Answer::body_read_error();
-            }
+        let limit = body_limit(adapter::body_limit(endpoints, endpoint), endpoint, req);
+        let body = match read(data, limit, head.headers.get(http::header::CONTENT_LENGTH)).await
+        {
+            Ok(body) => body,
+            Err(refusal) => return refusal,
         };
-        // The guards run once the request has parsed, and never for webhooks.
-        let guards = self.inner.hooks();
-        let find_user = || async move {
-            let mut found = http::Extensions::new();
-            for guard in guards {
-                match guard.find(req).await {
-                    Ok(more) => found.extend(more),
-                    Err(reason) => {
-                        tracing::error!(target: "pusher_auth", error = %reason, "authorizer failed");
-                        return Err(Answer::authorizer_error());
-                    }
-                }
-            }
-            Ok(found)
+        let guard = self.guard.as_deref();
+        let find_user = |head| async move {
+            let user = match guard {
+                Some(guard) => guard.find(req).await,
+                None => UserLookup::Misconfigured(String::from("no guard")),
+            };
+            (head, user)
         };
-        endpoints.answer_with(checked, head, &body, find_user).await
+        adapter::answer(endpoints, checked, head, &body, find_user).await
     }
-}
 
-impl<A> PusherAuthRoutes<A> {
-    /// The configured endpoints.
-    pub fn endpoints(&self) -> &Endpoints<A> {
-        self.inner.endpoints()
+    /// The endpoints.
+    pub fn endpoints(&self) -> &Endpoints<U> {
+        &self.endpoints
     }
 }
 
 /// `rocket.mount("/", pusher)`, the same as `rocket.mount("/", pusher.routes())`.
-impl<A: Authorizer> From<PusherAuthRoutes<A>> for Vec<Route> {
+impl<U: Clone + Send + Sync + 'static> From<PusherAuthRoutes<U>> for Vec<Route> {
     #[track_caller]
-    fn from(routes: PusherAuthRoutes<A>) -> Self {
+    fn from(routes: PusherAuthRoutes<U>) -> Self {
         routes.routes()
     }
 }
 
 /// The smaller of the endpoint's limit and Rocket's configured limit for it.
-fn body_limit<A>(endpoints: &Endpoints<A>, endpoint: Endpoint, req: &Request<'_>) -> usize {
-    let limit = endpoints.body_limit(endpoint);
+fn body_limit(limit: usize, endpoint: Endpoint, req: &Request<'_>) -> usize {
     let name = match endpoint {
         Endpoint::Webhook => WEBHOOK_LIMIT,
         _ => LIMIT,
@@ -354,13 +330,36 @@ fn body_limit<A>(endpoints: &Endpoints<A>, endpoint: Endpoint, req: &Request<'_>
     }
 }
 
+/// Reads at most `limit` bytes of body: 413 beyond (declared or not), 400 when the connection
+/// fails.
+async fn read(
+    data: Data<'_>,
+    limit: usize,
+    declared: Option<&http::HeaderValue>,
+) -> Result<Vec<u8>, Answer> {
+    let declared = declared
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(Answer::payload_too_large(limit));
+    }
+    match data.open(ByteUnit::from(limit)).into_bytes().await {
+        Ok(body) if body.is_complete() => Ok(body.into_inner()),
+        Ok(_) => Err(Answer::payload_too_large(limit)),
+        Err(e) => {
+            tracing::debug!(target: "pusher_auth", error = %e, "could not read the request body");
+            Err(Answer::body_read_error())
+        }
+    }
+}
+
 /// One endpoint at one method: the route's handler.
-struct EndpointHandler<A> {
-    routes: PusherAuthRoutes<A>,
+struct EndpointHandler<U> {
+    routes: PusherAuthRoutes<U>,
     endpoint: Endpoint,
 }
 
-impl<A> Clone for EndpointHandler<A> {
+impl<U> Clone for EndpointHandler<U> {
     fn clone(&self) -> Self {
         EndpointHandler {
             routes: self.routes.clone(),
@@ -370,7 +369,7 @@ impl<A> Clone for EndpointHandler<A> {
 }
 
 #[rocket::async_trait]
-impl<A: Authorizer> Handler for EndpointHandler<A> {
+impl<U: Clone + Send + Sync + 'static> Handler for EndpointHandler<U> {
     async fn handle<'r>(&self, req: &'r Request<'_>, data: Data<'r>) -> route::Outcome<'r> {
         // Rocket matches decoded, non-empty segments: `/pusher/auth/`, `//pusher//auth` and
         // `/pusher/%61uth` would all reach this route. Only the configured path, byte for
@@ -386,16 +385,18 @@ impl<A: Authorizer> Handler for EndpointHandler<A> {
     }
 }
 
-/// The Rocket request head as `http::request::Parts` (method, URI, headers); `None` when one
-/// of them does not convert.
+/// The Rocket request head as `http::request::Parts` (method, URI, headers; Rocket does not
+/// expose the HTTP version, so it reads HTTP/1.1); `None` when it does not convert.
 fn request_head(req: &Request<'_>) -> Option<http::request::Parts> {
-    let mut builder = http::Request::builder()
-        .method(req.method().as_str())
-        .uri(req.uri().to_string());
-    for header in req.headers().iter() {
-        builder = builder.header(header.name().as_str(), header.value());
-    }
-    builder.body(()).ok().map(|r| r.into_parts().0)
+    let headers: Vec<_> = req.headers().iter().collect();
+    adapter::request_head(
+        req.method().as_str(),
+        &req.uri().to_string(),
+        http::Version::HTTP_11,
+        headers
+            .iter()
+            .map(|header| (header.name().as_str(), header.value().as_bytes())),
+    )
 }
 
 fn respond<'r>(answer: Answer) -> Response<'r> {
@@ -411,19 +412,53 @@ fn respond<'r>(answer: Answer) -> Response<'r> {
     response.finalize()
 }
 
+/// A request refused by one of this crate's guards ([`SenderSocket`], [`VerifiedWebhook`]):
+/// as a [`Responder`], the endpoints' JSON refusal with its status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal(Answer);
+
+impl Refusal {
+    /// The answer sent.
+    pub fn answer(&self) -> &Answer {
+        &self.0
+    }
+
+    fn status(&self) -> Status {
+        Status::new(self.0.status().as_u16())
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}",
+            self.0.status().as_u16(),
+            self.0.code().unwrap_or("refused")
+        )
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+impl<'r> Responder<'r, 'static> for Refusal {
+    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
+        Ok(respond(self.0))
+    }
+}
+
 /// The sender's connection from Laravel Echo's `X-Socket-ID` header, to exclude it when
 /// publishing (Laravel's `toOthers()`): `None` when the header is absent; a header that is not
-/// a socket id fails the guard with a 400 and [`InvalidSocketId`].
+/// a socket id fails the guard with a 400 and a [`Refusal`].
 ///
 /// Rocket sends a failed guard to its 400 catcher; to answer with this crate's JSON instead,
-/// take `Result<SenderSocket, InvalidSocketId>` and return the error, which is a
-/// [`Responder`]:
+/// take `Result<SenderSocket, Refusal>` and return the error, which is a [`Responder`]:
 ///
 /// ```
-/// use pusher_auth_rocket::{InvalidSocketId, SenderSocket};
+/// use pusher_auth_rocket::{Refusal, SenderSocket};
 ///
 /// #[rocket::post("/channels/send-message")]
-/// fn send_message(sender: Result<SenderSocket, InvalidSocketId>) -> Result<&'static str, InvalidSocketId> {
+/// fn send_message(sender: Result<SenderSocket, Refusal>) -> Result<&'static str, Refusal> {
 ///     let SenderSocket(except) = sender?;
 ///     // trigger the event, excluding `except`
 ///     # let _ = except;
@@ -437,47 +472,91 @@ fn respond<'r>(answer: Answer) -> Response<'r> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SenderSocket(pub Option<SocketId>);
 
-impl SenderSocket {
-    /// The header's name.
-    pub const HEADER: &'static str = "x-socket-id";
-}
-
-/// `X-Socket-ID` is not a socket id: as a [`Responder`], a 400 with the JSON refusal
-/// `invalid_socket_id`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct InvalidSocketId;
-
-impl std::fmt::Display for InvalidSocketId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("X-Socket-ID is not a socket id")
-    }
-}
-
-impl std::error::Error for InvalidSocketId {}
-
-impl<'r> Responder<'r, 'static> for InvalidSocketId {
-    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
-        const BODY: &str =
-            r#"{"error":{"code":"invalid_socket_id","message":"X-Socket-ID is not a socket id"}}"#;
-        Response::build()
-            .status(Status::BadRequest)
-            .raw_header("content-type", "application/json")
-            .sized_body(BODY.len(), Cursor::new(BODY))
-            .ok()
-    }
-}
-
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for SenderSocket {
-    type Error = InvalidSocketId;
+    type Error = Refusal;
 
-    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, InvalidSocketId> {
-        match req.headers().get_one(Self::HEADER) {
-            None => request::Outcome::Success(SenderSocket(None)),
-            Some(value) => match SocketId::new(value) {
-                Ok(socket) => request::Outcome::Success(SenderSocket(Some(socket))),
-                Err(_) => request::Outcome::Error((Status::BadRequest, InvalidSocketId)),
-            },
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Refusal> {
+        let value = req.headers().get_one(adapter::SOCKET_ID_HEADER);
+        match adapter::sender_socket(value.map(str::as_bytes)) {
+            Ok(socket) => request::Outcome::Success(SenderSocket(socket)),
+            Err(answer) => {
+                let refusal = Refusal(answer);
+                request::Outcome::Error((refusal.status(), refusal))
+            }
+        }
+    }
+}
+
+/// A webhook from the Pusher server, verified: a data guard for an ordinary route of your app,
+/// so the handler takes `&State<…>` and any other guard. The verifier is managed state:
+/// `rocket.manage(WebhookVerifier::new(credentials))` (without it, a 500 `misconfigured`).
+///
+/// The body is read up to 512 KiB ([`DEFAULT_WEBHOOK_BODY_LIMIT`], lowered by the Rocket limit
+/// [`WEBHOOK_LIMIT`]; 413 beyond); a wrong key or signature, or a webhook more than 5 minutes
+/// from now, is a 401, a body that is not a webhook a 400, each with the endpoints' JSON
+/// refusal and a `WARN` line. Take `Result<VerifiedWebhook, Refusal>` to answer with that
+/// refusal instead of Rocket's catchers. Answer 2xx once the events are handled; anything else
+/// makes Pusher retry the webhook.
+///
+/// ```
+/// use pusher_auth_rocket::prelude::*;
+/// use rocket::http::Status;
+/// use rocket::State;
+///
+/// struct Rooms; // your app's state
+///
+/// #[rocket::post("/pusher/webhooks", data = "<webhook>")]
+/// fn webhooks(_rooms: &State<Rooms>, webhook: Result<VerifiedWebhook, Refusal>) -> Result<Status, Refusal> {
+///     let VerifiedWebhook(webhook) = webhook?;
+///     for event in webhook.events() {
+///         if let WebhookEvent::MemberAdded { channel, user_id, .. } = event {
+///             println!("{user_id} joined {channel}");
+///         }
+///     }
+///     Ok(Status::Ok)
+/// }
+///
+/// let credentials = Credentials::new("app-key", "app-secret")?;
+/// let _rocket = rocket::build()
+///     .manage(WebhookVerifier::new(credentials))
+///     .manage(Rooms)
+///     .mount("/", rocket::routes![webhooks]);
+/// # Ok::<(), pusher_auth::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedWebhook(pub Webhook);
+
+#[rocket::async_trait]
+impl<'r> FromData<'r> for VerifiedWebhook {
+    type Error = Refusal;
+
+    async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> rocket_data::Outcome<'r, Self> {
+        let Some(verifier) = req.guard::<&State<WebhookVerifier>>().await.succeeded() else {
+            tracing::error!(target: "pusher_auth", "VerifiedWebhook needs the verifier as managed state: rocket.manage(WebhookVerifier::new(credentials))");
+            let refusal = Refusal(Answer::misconfigured());
+            return rocket_data::Outcome::Error((refusal.status(), refusal));
+        };
+        let limit = body_limit(DEFAULT_WEBHOOK_BODY_LIMIT, Endpoint::Webhook, req);
+        let declared = req
+            .headers()
+            .get_one("content-length")
+            .and_then(|v| http::HeaderValue::from_str(v).ok());
+        let verified = match read(data, limit, declared.as_ref()).await {
+            Ok(body) => adapter::verify_webhook(
+                verifier,
+                req.headers().get_one("x-pusher-key"),
+                req.headers().get_one("x-pusher-signature"),
+                &body,
+            ),
+            Err(refusal) => Err(refusal),
+        };
+        match verified {
+            Ok(webhook) => rocket_data::Outcome::Success(VerifiedWebhook(webhook)),
+            Err(answer) => {
+                let refusal = Refusal(answer);
+                rocket_data::Outcome::Error((refusal.status(), refusal))
+            }
         }
     }
 }

@@ -4,29 +4,36 @@ use bytes::{Buf, Bytes, BytesMut};
 use http::{Request, Response};
 use http_body::Body;
 use http_body_util::BodyExt;
-use pusher_auth::authorizer::{Authorizer, BoxError};
-use pusher_auth::endpoint::{Answer, Endpoints, Route};
+use pusher_auth::adapter::{self, Answer, Endpoint};
+use pusher_auth::authorizer::BoxError;
+use pusher_auth::Endpoints;
 
 use crate::body::AnswerBody;
 
-/// Answers one request for `route`.
-pub(crate) async fn answer<A, B>(
-    endpoints: &Endpoints<A>,
-    route: Route,
+/// Answers one request for `endpoint`, with the user from the request extensions.
+pub(crate) async fn answer<U, B>(
+    endpoints: &Endpoints<U>,
+    endpoint: Endpoint,
     request: Request<B>,
 ) -> Response<AnswerBody>
 where
-    A: Authorizer,
+    U: Clone + Send + Sync + 'static,
     B: Body + Send + 'static,
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
     let (head, body) = request.into_parts();
-    let limit = endpoints.body_limit(route);
-    let answer = match endpoints.precheck(route, &head) {
+    let limit = adapter::body_limit(endpoints, endpoint);
+    let answer = match adapter::precheck(endpoints, endpoint, &head) {
         Err(refusal) => refusal,
         Ok(checked) => match read(body, limit).await {
-            Ok(body) => endpoints.answer(checked, head, &body).await,
+            Ok(body) => {
+                let find_user = |head| async move {
+                    let user = adapter::user_from_extensions::<U>(&head);
+                    (head, user)
+                };
+                adapter::answer(endpoints, checked, head, &body, find_user).await
+            }
             Err(Unread::TooLarge) => Answer::payload_too_large(limit),
             Err(Unread::Failed(e)) => {
                 tracing::debug!(target: "pusher_auth", error = %e, "could not read the request body");

@@ -1,32 +1,40 @@
 //! A tower layer and services that answer Pusher Channels authorization requests.
 //!
-//! [`PusherAuthLayer`] holds the app's credentials, the [`Authorizer`] that decides, and the
-//! endpoint configuration (paths, limits, webhooks). Mount it either way:
+//! [`PusherAuthLayer`] holds the app's [`Endpoints`] (credentials, the authorizer that decides
+//! for your user type, the sign-in handler, paths, limits, webhooks). Mount it either way:
 //!
 //! - **as routes** (the default with a router): [`PusherAuthLayer::channel_service`],
-//!   [`user_service`](PusherAuthLayer::user_service) and
+//!   [`signin_service`](PusherAuthLayer::signin_service) and
 //!   [`webhook_service`](PusherAuthLayer::webhook_service) are plain services to mount at the
-//!   configured paths (`pusher_auth_axum::RouterExt::pusher_auth` does it in one line). A route
-//!   cannot be bypassed by a later fallback, merge or nest, and the app's other routes pay
-//!   nothing.
+//!   configured paths. A route cannot be bypassed by a later fallback, merge or nest, and the
+//!   app's other routes pay nothing. (With axum, `pusher_auth_axum::RouterExt::pusher_auth`
+//!   mounts them in one line and finds the user with an axum extractor instead.)
 //! - **as a layer** around a finished service (a whole router, a hyper service): the layer
 //!   answers its own paths and passes every other request to the inner service untouched.
 //!
+//! # The user
+//!
+//! In a plain tower stack the user comes from the request extensions: your login middleware
+//! inserts `Option<User>` into **every** request, `Some(user)` for a logged-in user and `None`
+//! for a visitor. `None` is a 403 (logged at `DEBUG` as "not logged in"); no `Option<User>` at
+//! all means the middleware is missing, a 500 `misconfigured` with an `ERROR` line that says
+//! so. An authorizer for `()` needs no user and no middleware.
+//!
 //! ```
-//! use pusher_auth::routes::ChannelRoutes;
-//! use pusher_auth::Credentials;
+//! use pusher_auth::{ChannelRoutes, Credentials, Endpoints};
 //! use pusher_auth_tower::PusherAuthLayer;
 //! use tower::ServiceBuilder;
 //!
-//! /// The logged-in user, which your login middleware puts in the request extensions.
+//! /// The logged-in user: your login middleware inserts `Option<User>` into every request.
 //! #[derive(Clone)]
 //! struct User { id: u64 }
 //!
 //! let routes = ChannelRoutes::new()
 //!     .private("chat", |_user: User, (): ()| async { true })
 //!     .private("orders.{id}", |user: User, order: u64| async move { order == user.id });
-//! let layer = PusherAuthLayer::new(Credentials::new("app-key", "app-secret")?, routes)
+//! let endpoints = Endpoints::new(Credentials::new("app-key", "app-secret")?, routes)
 //!     .with_channel_path("/channels/authorize");
+//! let layer = PusherAuthLayer::new(endpoints);
 //!
 //! // Wrapping a finished service: the layer answers `/channels/authorize`, the rest passes.
 //! let app = tower::service_fn(|_: http::Request<String>| async {
@@ -44,16 +52,17 @@
 //! |---|---|
 //! | authorized | 200, `{"auth":…}` (+ `channel_data` / `shared_secret`), or the keyed batch answer |
 //! | malformed or invalid field | 400 |
-//! | denied | 403 (the reason is logged, not sent) |
+//! | not logged in (`None::<User>`), or denied | 403 (the reason is logged, not sent) |
 //! | not `POST` | 405 with `Allow: POST` (a layer passes `OPTIONS` on, for CORS preflights) |
 //! | body over the limit (with or without `Content-Length`) | 413 |
 //! | neither form nor JSON | 415 |
-//! | authorizer error, or a decision that cannot be signed | 500 (detail logged, not sent) |
+//! | authorizer error | 500 `authorizer_error` (detail logged, not sent) |
+//! | the app's mistake: no `Option<User>` extension, an encrypted channel granted without a master key, a decision that cannot be signed | 500 `misconfigured` (logged at `ERROR`, at most once a minute) |
 //!
 //! Every answer is JSON with `Cache-Control: no-store`; refusals are
-//! `{"error":{"code":"…","message":"…"}}` with the codes listed in [`pusher_auth::endpoint`].
+//! `{"error":{"code":"…","message":"…"}}` with the codes listed in [`pusher_auth::adapter`].
 //! Each decision is a `tracing` event (target `pusher_auth`, see
-//! [`pusher_auth::endpoint`#logs]); secrets and auth strings are never logged.
+//! [`pusher_auth::adapter`#logs]); secrets and auth strings are never logged.
 //!
 //! # Composing with tower-http
 //!
@@ -66,17 +75,17 @@
 //! use axum::{routing::post, Router};
 //! use http::header::{AUTHORIZATION, CONTENT_TYPE};
 //! use http::{HeaderName, HeaderValue, Method, StatusCode};
-//! use pusher_auth::authorizer::{ChannelDecision, ChannelRequest};
-//! use pusher_auth::Credentials;
+//! use pusher_auth::{ChannelDecision, ChannelRequest, Credentials, Endpoints};
 //! use pusher_auth_tower::PusherAuthLayer;
 //! use tower_governor::{governor::GovernorConfigBuilder, GovernorLayer};
 //! use tower_http::{catch_panic::CatchPanicLayer, cors::CorsLayer, csrf::CsrfLayer, timeout::TimeoutLayer};
 //!
 //! # async fn send_message() -> &'static str { "sent" }
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let authorizer = |_request: ChannelRequest| async { Ok::<_, std::convert::Infallible>(ChannelDecision::Allow) };
-//! let pusher = PusherAuthLayer::new(Credentials::new("app-key", "app-secret")?, authorizer)
+//! let authorizer = |(): (), _request: ChannelRequest| async { Ok::<_, std::convert::Infallible>(ChannelDecision::Allow) };
+//! let endpoints = Endpoints::new(Credentials::new("app-key", "app-secret")?, authorizer)
 //!     .with_channel_path("/channels/authorize");
+//! let pusher = PusherAuthLayer::new(endpoints);
 //! let governor = GovernorConfigBuilder::default()
 //!     .per_second(2)
 //!     .burst_size(60) // pusher-js re-authorizes every channel on every reconnect
@@ -116,9 +125,9 @@ use std::task::{Context, Poll};
 use http::{Method, Request, Response};
 use http_body::Body;
 use pin_project_lite::pin_project;
-use pusher_auth::authorizer::{Authorizer, BoxError, BoxFuture};
-use pusher_auth::endpoint::{Endpoints, Route};
-use pusher_auth::Credentials;
+use pusher_auth::adapter::{self, Endpoint};
+use pusher_auth::authorizer::{BoxError, BoxFuture};
+use pusher_auth::Endpoints;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -131,24 +140,19 @@ mod body;
 struct ReadmeDoctests;
 
 pub use body::{AnswerBody, ResponseBody};
-/// The core crate, re-exported so that its `testing` helpers (feature `testing`) need no
-/// dependency of their own.
+/// The core crate, re-exported: [`Endpoints`], the authorizer and its routes, and (feature
+/// `testing`) `pusher_auth::testing`, with no dependency of its own.
 pub use pusher_auth;
-pub use pusher_auth::endpoint::{
-    Answer, DEFAULT_BODY_LIMIT, DEFAULT_WEBHOOK_BODY_LIMIT, LARAVEL_ECHO_PATHS, PUSHER_JS_PATHS,
-};
 
 /// The Pusher auth endpoints of one app, to mount as routes (its services) or as a layer.
 ///
-/// Defaults: channels at `POST /pusher/auth`, user sign-in at `POST /pusher/user-auth` (the
-/// pusher-js defaults; sign-in only when the authorizer signs users in), no webhooks, 16 KiB
-/// bodies (512 KiB for webhooks), 100 channels a batch decided 16 at a time. The answers,
-/// statuses and error codes are those of [`pusher_auth::endpoint`].
-pub struct PusherAuthLayer<A> {
-    endpoints: Endpoints<A>,
+/// Made from [`Endpoints`] (which hold the configuration: paths, limits, sign-in, webhooks);
+/// the answers, statuses and error codes are those of [`pusher_auth::adapter`].
+pub struct PusherAuthLayer<U> {
+    endpoints: Endpoints<U>,
 }
 
-impl<A> Clone for PusherAuthLayer<A> {
+impl<U> Clone for PusherAuthLayer<U> {
     fn clone(&self) -> Self {
         PusherAuthLayer {
             endpoints: self.endpoints.clone(),
@@ -156,7 +160,7 @@ impl<A> Clone for PusherAuthLayer<A> {
     }
 }
 
-impl<A> fmt::Debug for PusherAuthLayer<A> {
+impl<U> fmt::Debug for PusherAuthLayer<U> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PusherAuthLayer")
             .field("endpoints", &self.endpoints)
@@ -164,95 +168,75 @@ impl<A> fmt::Debug for PusherAuthLayer<A> {
     }
 }
 
-impl<A: Authorizer> PusherAuthLayer<A> {
-    /// The endpoints signing with `credentials` and deciding with `authorizer`.
-    pub fn new(credentials: Credentials, authorizer: A) -> Self {
-        PusherAuthLayer {
-            endpoints: Endpoints::new(credentials, authorizer),
-        }
+impl<U> From<Endpoints<U>> for PusherAuthLayer<U> {
+    fn from(endpoints: Endpoints<U>) -> Self {
+        PusherAuthLayer { endpoints }
     }
+}
 
-    /// The layer of already configured endpoints.
-    pub fn from_endpoints(endpoints: Endpoints<A>) -> Self {
+impl<U> PusherAuthLayer<U> {
+    /// The layer and services of `endpoints`.
+    pub fn new(endpoints: Endpoints<U>) -> Self {
         PusherAuthLayer { endpoints }
     }
 
-    fn map_endpoints(self, f: impl FnOnce(Endpoints<A>) -> Endpoints<A>) -> Self {
-        PusherAuthLayer {
-            endpoints: f(self.endpoints),
-        }
-    }
-
-    pusher_auth::__endpoint_builders!();
-}
-
-impl<A> PusherAuthLayer<A> {
-    /// The configured endpoints.
-    pub fn endpoints(&self) -> &Endpoints<A> {
+    /// The endpoints.
+    pub fn endpoints(&self) -> &Endpoints<U> {
         &self.endpoints
-    }
-
-    /// The channel authorization path.
-    pub fn channel_path(&self) -> &str {
-        self.endpoints.channel_path()
-    }
-
-    /// The user sign-in path, when sign-in is answered.
-    pub fn user_path(&self) -> Option<&str> {
-        self.endpoints.user_path()
-    }
-
-    /// The webhook path, if webhooks are configured.
-    pub fn webhook_path(&self) -> Option<&str> {
-        self.endpoints.webhook_path()
     }
 
     /// A standalone service answering channel authorization on **any** path, for mounting at
     /// a route (`Router::route_service("/pusher/auth", layer.channel_service())`).
-    pub fn channel_service(&self) -> PusherAuthService<A> {
-        self.service(Route::Channel)
+    pub fn channel_service(&self) -> PusherAuthService<U> {
+        self.service(Endpoint::Channel)
     }
 
-    /// A standalone service answering user sign-in on any path.
-    pub fn user_service(&self) -> PusherAuthService<A> {
-        self.service(Route::User)
+    /// A standalone service answering sign-in on any path: `None` when the endpoints have no
+    /// sign-in handler ([`Endpoints::with_signin`]).
+    pub fn signin_service(&self) -> Option<PusherAuthService<U>> {
+        self.endpoints
+            .signin_path()
+            .map(|_| self.service(Endpoint::Signin))
     }
 
-    /// A standalone service answering webhooks on any path (without
-    /// [`PusherAuthLayer::with_webhooks`], every webhook gets a 500 `misconfigured`).
-    pub fn webhook_service(&self) -> PusherAuthService<A> {
-        self.service(Route::Webhook)
+    /// A standalone service answering webhooks on any path: `None` when the endpoints have no
+    /// webhook handler ([`Endpoints::with_webhooks`]).
+    pub fn webhook_service(&self) -> Option<PusherAuthService<U>> {
+        self.endpoints
+            .webhook_path()
+            .map(|_| self.service(Endpoint::Webhook))
     }
 
     /// Every answered path with its standalone service: what to mount as routes.
     ///
     /// # Panics
     ///
-    /// When two answered endpoints share a path ([`Endpoints::check_paths`]).
+    /// When two answered endpoints share a path.
     #[track_caller]
-    pub fn services(&self) -> impl Iterator<Item = (&str, PusherAuthService<A>)> {
-        self.endpoints.check_paths();
-        self.endpoints
-            .routes()
-            .map(|(path, route)| (path, self.service(route)))
+    pub fn services(&self) -> Vec<(&str, PusherAuthService<U>)> {
+        adapter::mounts(&self.endpoints)
+            .into_iter()
+            .map(|(path, endpoint)| (path, self.service(endpoint)))
+            .collect()
     }
 
-    fn service(&self, route: Route) -> PusherAuthService<A> {
+    fn service(&self, endpoint: Endpoint) -> PusherAuthService<U> {
         PusherAuthService {
             endpoints: self.endpoints.clone(),
-            route,
+            endpoint,
         }
     }
 }
 
-impl<S, A> Layer<S> for PusherAuthLayer<A> {
-    type Service = PusherAuth<S, A>;
+impl<S, U> Layer<S> for PusherAuthLayer<U> {
+    type Service = PusherAuth<S, U>;
 
     /// # Panics
     ///
-    /// When two answered endpoints share a path ([`Endpoints::check_paths`]).
+    /// When two answered endpoints share a path.
+    #[track_caller]
     fn layer(&self, inner: S) -> Self::Service {
-        self.endpoints.check_paths();
+        let _ = adapter::mounts(&self.endpoints);
         PusherAuth {
             inner,
             endpoints: self.endpoints.clone(),
@@ -263,12 +247,12 @@ impl<S, A> Layer<S> for PusherAuthLayer<A> {
 /// The service [`PusherAuthLayer`] makes: answers its own paths, passes the rest (and every
 /// `OPTIONS` request) to `S`. Its response body is [`ResponseBody`]: the inner service's body,
 /// untouched, or the answer.
-pub struct PusherAuth<S, A> {
+pub struct PusherAuth<S, U> {
     inner: S,
-    endpoints: Endpoints<A>,
+    endpoints: Endpoints<U>,
 }
 
-impl<S: Clone, A> Clone for PusherAuth<S, A> {
+impl<S: Clone, U> Clone for PusherAuth<S, U> {
     fn clone(&self) -> Self {
         PusherAuth {
             inner: self.inner.clone(),
@@ -277,7 +261,7 @@ impl<S: Clone, A> Clone for PusherAuth<S, A> {
     }
 }
 
-impl<S: fmt::Debug, A> fmt::Debug for PusherAuth<S, A> {
+impl<S: fmt::Debug, U> fmt::Debug for PusherAuth<S, U> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PusherAuth")
             .field("inner", &self.inner)
@@ -286,10 +270,10 @@ impl<S: fmt::Debug, A> fmt::Debug for PusherAuth<S, A> {
     }
 }
 
-impl<S, A, B, ResBody> Service<Request<B>> for PusherAuth<S, A>
+impl<S, U, B, ResBody> Service<Request<B>> for PusherAuth<S, U>
 where
     S: Service<Request<B>, Response = Response<ResBody>>,
-    A: Authorizer,
+    U: Clone + Send + Sync + 'static,
     B: Body + Send + 'static,
     B::Data: Send,
     B::Error: Into<BoxError>,
@@ -303,21 +287,21 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let route = match self.endpoints.route(request.uri().path()) {
+        let endpoint = match adapter::endpoint_at(&self.endpoints, request.uri().path()) {
             // Preflights belong to the app's CORS layer, wherever it sits.
             Some(_) if request.method() == Method::OPTIONS => None,
-            route => route,
+            endpoint => endpoint,
         };
-        match route {
+        match endpoint {
             None => ResponseFuture {
                 state: State::Inner {
                     future: self.inner.call(request),
                 },
             },
-            Some(route) => {
+            Some(endpoint) => {
                 let endpoints = self.endpoints.clone();
                 let future =
-                    Box::pin(async move { answer::answer(&endpoints, route, request).await });
+                    Box::pin(async move { answer::answer(&endpoints, endpoint, request).await });
                 ResponseFuture {
                     state: State::Answer { future },
                 }
@@ -325,7 +309,6 @@ where
         }
     }
 }
-
 pin_project! {
     /// The response future of [`PusherAuth`]: the inner service's future, unboxed, or the
     /// layer's own answer.
@@ -371,31 +354,31 @@ impl<F> fmt::Debug for ResponseFuture<F> {
 /// A standalone service answering one endpoint on every path; see
 /// [`PusherAuthLayer::channel_service`]. `Clone + Send + Sync`, `Error = Infallible`, with a
 /// `Send + Sync` body, so poem's and salvo's tower compatibility accept it too.
-pub struct PusherAuthService<A> {
-    endpoints: Endpoints<A>,
-    route: Route,
+pub struct PusherAuthService<U> {
+    endpoints: Endpoints<U>,
+    endpoint: Endpoint,
 }
 
-impl<A> Clone for PusherAuthService<A> {
+impl<U> Clone for PusherAuthService<U> {
     fn clone(&self) -> Self {
         PusherAuthService {
             endpoints: self.endpoints.clone(),
-            route: self.route,
+            endpoint: self.endpoint,
         }
     }
 }
 
-impl<A> fmt::Debug for PusherAuthService<A> {
+impl<U> fmt::Debug for PusherAuthService<U> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PusherAuthService")
-            .field("route", &self.route)
+            .field("endpoint", &self.endpoint)
             .finish_non_exhaustive()
     }
 }
 
-impl<A, B> Service<Request<B>> for PusherAuthService<A>
+impl<U, B> Service<Request<B>> for PusherAuthService<U>
 where
-    A: Authorizer,
+    U: Clone + Send + Sync + 'static,
     B: Body + Send + 'static,
     B::Data: Send,
     B::Error: Into<BoxError>,
@@ -410,7 +393,7 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let endpoints = self.endpoints.clone();
-        let route = self.route;
-        Box::pin(async move { Ok(answer::answer(&endpoints, route, request).await) })
+        let endpoint = self.endpoint;
+        Box::pin(async move { Ok(answer::answer(&endpoints, endpoint, request).await) })
     }
 }

@@ -89,6 +89,12 @@ impl Answer {
         )
     }
 
+    /// 500 `misconfigured`: the app is set up so that the request cannot be answered (the
+    /// adapter logs what to fix; the client is told nothing more).
+    pub fn misconfigured() -> Self {
+        Answer::internal("misconfigured")
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status
