@@ -21,7 +21,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
 use pusher_auth::testing::AllowPrivate;
-use pusher_auth::Credentials;
+use pusher_auth::{Credentials, Endpoints};
 use pusher_auth_tower::PusherAuthLayer;
 
 fn main() {
@@ -43,14 +43,14 @@ fn main() {
     let ping = get(|| async { "pong" });
     let app = match mode.as_str() {
         "routes" => {
-            let layer = PusherAuthLayer::new(credentials, AllowPrivate);
+            let layer = PusherAuthLayer::new(Endpoints::new(credentials, AllowPrivate));
             Router::new()
                 .route("/ping", ping)
-                .route_service(layer.channel_path(), layer.channel_service())
+                .route_service(layer.endpoints().channel_path(), layer.channel_service())
         }
         "layer" => Router::new()
             .route("/ping", ping)
-            .layer(PusherAuthLayer::new(credentials, AllowPrivate)),
+            .layer(PusherAuthLayer::new(Endpoints::new(credentials, AllowPrivate))),
         "ceiling" => Router::new().route("/ping", ping).route(
             "/pusher/auth",
             post(move || {
@@ -78,7 +78,7 @@ fn main() {
             .await
             .unwrap();
         if mode == "outer" {
-            let layer = PusherAuthLayer::new(outer_credentials, AllowPrivate);
+            let layer = PusherAuthLayer::new(Endpoints::new(outer_credentials, AllowPrivate));
             let service = tower::ServiceBuilder::new()
                 .map_response(IntoResponse::into_response)
                 .layer(layer)

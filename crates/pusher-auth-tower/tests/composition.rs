@@ -18,8 +18,7 @@ use axum::routing::post;
 use axum::Router;
 use http::header::{ACCESS_CONTROL_ALLOW_ORIGIN, AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderName, HeaderValue, Method, Request, StatusCode};
-use pusher_auth::authorizer::{ChannelDecision, ChannelRequest};
-use pusher_auth::Credentials;
+use pusher_auth::{ChannelDecision, ChannelRequest, Credentials, Endpoints};
 use pusher_auth_tower::PusherAuthLayer;
 use tower::ServiceExt;
 use tower_governor::governor::GovernorConfigBuilder;
@@ -32,7 +31,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::validate_request::ValidateRequestHeaderLayer;
 
 /// Panics on `private-panic`, hangs on `private-hang`, allows the rest.
-async fn authorizer(request: ChannelRequest) -> Result<ChannelDecision, Infallible> {
+async fn authorizer((): (), request: ChannelRequest) -> Result<ChannelDecision, Infallible> {
     match request.channel().name_without_prefix() {
         "panic" => panic!("authorizer bug"),
         "hang" => {
@@ -48,7 +47,9 @@ fn app() -> Router {
     Router::new()
         .route("/channels/send-message", post(|| async { "sent" }))
         .layer(
-            PusherAuthLayer::new(credentials, authorizer).with_channel_path("/channels/authorize"),
+            PusherAuthLayer::new(
+                Endpoints::new(credentials, authorizer).with_channel_path("/channels/authorize"),
+            ),
         )
         // The chat page sends `X-CSRF-Token`; a same-origin page can, a cross-site form cannot.
         .layer(ValidateRequestHeaderLayer::custom(
@@ -201,10 +202,9 @@ async fn preflights_reach_cors_whichever_side_of_the_layer_it_sits() {
     };
     let pusher = || {
         PusherAuthLayer::new(
-            Credentials::new("app-key", "app-secret").unwrap(),
-            authorizer,
+            Endpoints::new(Credentials::new("app-key", "app-secret").unwrap(), authorizer)
+                .with_channel_path("/channels/authorize"),
         )
-        .with_channel_path("/channels/authorize")
     };
     let router = || Router::new().route("/channels/send-message", post(|| async { "sent" }));
     let preflight = || {

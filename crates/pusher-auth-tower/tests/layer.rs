@@ -19,14 +19,12 @@ use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::{BodyExt, Full};
-use pusher_auth::authorizer::{
-    with_user_auth, ChannelDecision, ChannelRequest, UserDecision, UserRequest,
-};
-use pusher_auth::request::Limits;
-use pusher_auth::routes::ChannelRoutes;
 use pusher_auth::testing::{verify_channel_auth, verify_user_auth, webhook_signature};
-use pusher_auth::webhook::{Webhook, WebhookEvent};
-use pusher_auth::{ChannelKind, Credentials, PresenceMember, UserData, UserId};
+use pusher_auth::{
+    ChannelDecision, ChannelKind, ChannelRequest, ChannelRoutes, Credentials, Endpoints, Limits,
+    PresenceMember, Signin, SigninDecision, SigninRequest, UserData, UserId, Webhook,
+    WebhookEvent,
+};
 use pusher_auth_tower::PusherAuthLayer;
 use serde_json::{json, Value};
 use tower::{service_fn, Layer, ServiceExt};
@@ -78,9 +76,10 @@ impl Body for Chunked {
 struct LoggedIn(&'static str);
 
 /// The authorizer of the chat app: logged-in users (header `x-user`, standing in for session
-/// middleware) may join; presence members carry their name; `fail` channels error.
-fn chat_authorizer() -> impl pusher_auth::Authorizer {
-    let channels = |req: ChannelRequest| async move {
+/// middleware) may join; presence members carry their name; `fail` channels error. It reads
+/// the request itself, so it decides for `()`.
+fn chat_authorizer() -> impl pusher_auth::Authorizer<()> {
+    |(): (), req: ChannelRequest| async move {
         let user = req
             .headers()
             .get("x-user")
@@ -115,26 +114,32 @@ fn chat_authorizer() -> impl pusher_auth::Authorizer {
             }
             _ => ChannelDecision::Allow,
         })
-    };
-    let users = |req: UserRequest| async move {
-        Ok(
-            match req.headers().get("x-user").and_then(|v| v.to_str().ok()) {
-                Some(user) => UserDecision::sign_in(
-                    UserData::new(UserId::new(user).unwrap()).with_info(json!({"name": user})),
-                ),
-                None => UserDecision::deny("not logged in"),
-            },
-        )
-    };
-    with_user_auth(channels, users)
+    }
 }
 
-fn layer() -> PusherAuthLayer<impl pusher_auth::Authorizer> {
-    PusherAuthLayer::new(credentials(), chat_authorizer())
+/// Sign-in for whoever `x-user` names.
+fn chat_signin() -> impl Signin<()> {
+    |(): (), req: SigninRequest| async move {
+        match req.headers().get("x-user").and_then(|v| v.to_str().ok()) {
+            Some(user) => SigninDecision::user(
+                UserData::new(UserId::new(user).unwrap()).with_info(json!({"name": user})),
+            ),
+            None => SigninDecision::deny("not logged in"),
+        }
+    }
 }
 
-async fn send_with<A: pusher_auth::Authorizer, B>(
-    layer: &PusherAuthLayer<A>,
+/// The chat's endpoints: channels and sign-in.
+fn endpoints() -> Endpoints<()> {
+    Endpoints::new(credentials(), chat_authorizer()).with_signin(chat_signin())
+}
+
+fn layer() -> PusherAuthLayer<()> {
+    PusherAuthLayer::new(endpoints())
+}
+
+async fn send_with<U: Clone + Send + Sync + 'static, B>(
+    layer: &PusherAuthLayer<U>,
     req: Request<B>,
 ) -> (StatusCode, http::HeaderMap, String)
 where
@@ -345,8 +350,8 @@ async fn other_routes_and_methods_pass_through() {
             (StatusCode::OK, format!("inner {method} {path}"))
         );
     }
-    // With sign-in switched off, its path passes through.
-    let layer = layer().without_user_auth();
+    // Without a sign-in handler, its path passes through.
+    let layer = PusherAuthLayer::new(Endpoints::new(credentials(), chat_authorizer()));
     let (_, _, body) = send_with(
         &layer,
         post("/pusher/user-auth", "socket_id=1.1", Some("a")),
@@ -357,9 +362,9 @@ async fn other_routes_and_methods_pass_through() {
 
 #[tokio::test]
 async fn paths_are_configurable() {
-    let layer = layer()
+    let layer = PusherAuthLayer::new(endpoints()
         .with_channel_path("/channels/authorize")
-        .with_user_path("/channels/signin");
+        .with_signin_path("/channels/signin"));
     let (status, _, _) = send_with(
         &layer,
         post(
@@ -435,27 +440,30 @@ async fn authorizer_failures_are_500_without_detail() {
             "{channel}"
         );
     }
-    // No master key configured: the app offers no encrypted channels, so a client asking for
-    // one is refused (403) before the authorizer is asked, not answered with a 500.
-    let layer = PusherAuthLayer::new(Credentials::new("k", "s").unwrap(), chat_authorizer());
-    let (status, _, body) = send_with(
-        &layer,
-        post(
-            "/pusher/auth",
-            "socket_id=1.1&channel_name=private-encrypted-x",
-            Some("a"),
-        ),
-    )
-    .await;
-    assert_eq!(
-        (status, error_code(&body)),
-        (StatusCode::FORBIDDEN, "forbidden".into())
-    );
+    // No master key configured, and the authorizer grants an encrypted channel: the app's
+    // mistake (500 `misconfigured`), not the client's. An authorizer that denies it is still a
+    // 403, and so is a client who is not logged in.
+    let layer = PusherAuthLayer::new(Endpoints::new(
+        Credentials::new("k", "s").unwrap(),
+        chat_authorizer(),
+    ));
+    for (user, channel, expected) in [
+        (Some("a"), "private-encrypted-x", (StatusCode::INTERNAL_SERVER_ERROR, "misconfigured")),
+        (Some("a"), "private-encrypted-secret", (StatusCode::FORBIDDEN, "forbidden")),
+        (None, "private-encrypted-x", (StatusCode::FORBIDDEN, "forbidden")),
+    ] {
+        let (status, _, body) = send_with(
+            &layer,
+            post("/pusher/auth", &format!("socket_id=1.1&channel_name={channel}"), user),
+        )
+        .await;
+        assert_eq!((status, error_code(&body).as_str()), expected, "{channel} {user:?}");
+    }
 }
 
 #[tokio::test]
 async fn body_limit_holds_with_and_without_content_length() {
-    let layer = layer().with_body_limit(64);
+    let layer = PusherAuthLayer::new(endpoints().with_body_limit(64));
     let long = format!("socket_id=1.1&channel_name=private-{}", "a".repeat(100));
     let (status, _, body) = send_with(&layer, post("/pusher/auth", &long, Some("a"))).await;
     assert_eq!(
@@ -522,7 +530,7 @@ async fn channel_routes_under_the_layer() {
         .presence("lobby", |who: Who, (): ()| async move {
             PresenceMember::new(UserId::new(who.0).unwrap())
         });
-    let layer = PusherAuthLayer::new(credentials(), routes);
+    let layer = PusherAuthLayer::new(Endpoints::new(credentials(), routes));
     let cases = [
         ("private-chat.1", Some("a"), StatusCode::OK),
         ("private-encrypted-chat.9", Some("a"), StatusCode::OK),
@@ -538,7 +546,8 @@ async fn channel_routes_under_the_layer() {
         ("presence-lobby", None, StatusCode::FORBIDDEN),
     ];
     for (channel, user, expected) in cases {
-        // A login middleware in front of the layer: the routes read `Who` from the extensions.
+        // A login middleware in front of the layer: it inserts `Option<Who>` into every
+        // request, `None` for a visitor.
         let svc = tower::ServiceBuilder::new()
             .map_request(|mut req: Request<Full<Bytes>>| {
                 let who = req
@@ -546,9 +555,7 @@ async fn channel_routes_under_the_layer() {
                     .get("x-user")
                     .and_then(|v| v.to_str().ok())
                     .map(|v| Who(v.to_string()));
-                if let Some(who) = who {
-                    req.extensions_mut().insert(who);
-                }
+                req.extensions_mut().insert(who);
                 req
             })
             .layer(layer.clone())
@@ -569,6 +576,16 @@ async fn channel_routes_under_the_layer() {
             verify_channel_auth(&credentials(), "1.1", channel, body.as_bytes()).unwrap();
         }
     }
+    // Without the middleware, nobody can be found: the app's mistake, not a visitor.
+    let (status, _, body) = send_with(
+        &layer,
+        post("/pusher/auth", "socket_id=1.1&channel_name=private-chat.1", Some("a")),
+    )
+    .await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::INTERNAL_SERVER_ERROR, "misconfigured".into())
+    );
 }
 
 fn now_ms() -> u128 {
@@ -582,7 +599,7 @@ fn now_ms() -> u128 {
 async fn webhook_route() {
     let seen: Arc<Mutex<Vec<WebhookEvent>>> = Arc::default();
     let record = Arc::clone(&seen);
-    let layer = layer().with_webhooks(
+    let layer = PusherAuthLayer::new(endpoints().with_webhooks(
         "/pusher/webhooks",
         move |webhook: Webhook, _head: http::request::Parts| {
             let record = Arc::clone(&record);
@@ -598,7 +615,7 @@ async fn webhook_route() {
                 Ok(())
             }
         },
-    );
+    ));
     let hook = |body: &str, key: &str, sig: Option<String>| {
         let sig = sig.unwrap_or_else(|| webhook_signature(&credentials(), body.as_bytes()));
         Request::post("/pusher/webhooks")
@@ -614,11 +631,13 @@ async fn webhook_route() {
     );
     let (status, _, answer) = send_with(&layer, hook(body, "app-key", None)).await;
     assert_eq!((status, answer.as_str()), (StatusCode::OK, "{}"));
-    assert_eq!(
-        seen.lock().unwrap().as_slice(),
-        [WebhookEvent::ChannelOccupied {
-            channel: "private-chat".into()
-        }]
+    assert!(
+        matches!(
+            seen.lock().unwrap().as_slice(),
+            [WebhookEvent::ChannelOccupied { channel, .. }] if channel.as_str() == "private-chat"
+        ),
+        "{:?}",
+        seen.lock().unwrap()
     );
     let forged = webhook_signature(
         &Credentials::new("app-key", "wrong").unwrap(),
@@ -673,18 +692,14 @@ async fn standalone_services_answer_any_path() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let response = layer
-        .user_service()
+        .signin_service()
+        .unwrap()
         .oneshot(post("/x", "socket_id=1.1", Some("a")))
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    // Without a webhook handler, the webhook service is a configuration error.
-    let response = layer
-        .webhook_service()
-        .oneshot(post("/x", "{}", None))
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    // Without a webhook handler there is no webhook service.
+    assert!(layer.webhook_service().is_none());
 }
 
 #[tokio::test]
@@ -1168,7 +1183,7 @@ async fn malformed_requests_table() {
 
 #[tokio::test]
 async fn limits_are_configurable() {
-    let layer = layer().with_limits(Limits::default().with_max_batch(2));
+    let layer = PusherAuthLayer::new(endpoints().with_limits(Limits::default().with_max_batch(2)));
     let (status, _, body) = send_with(&layer, post("/pusher/auth", "socket_id=1.1&channel_name[0]=private-a&channel_name[1]=private-b&channel_name[2]=private-c", Some("a"))).await;
     assert_eq!(
         (status, error_code(&body)),
@@ -1255,10 +1270,11 @@ mod no_body_panics {
 
 #[tokio::test]
 async fn webhooks_have_their_own_body_limit() {
-    let layer = layer().with_webhooks(
+    let endpoints = endpoints().with_webhooks(
         "/pusher/webhooks",
         |_: Webhook, _: http::request::Parts| async { Ok::<_, Infallible>(()) },
     );
+    let layer = PusherAuthLayer::new(endpoints.clone());
     let hook = |events: usize| {
         // Client events of 1 KB each: Pusher batches many events in one webhook.
         let event = json!({"name": "client_event", "channel": "private-chat", "event": "client-typing", "data": "x".repeat(1000), "socket_id": "1.1"});
@@ -1279,7 +1295,7 @@ async fn webhooks_have_their_own_body_limit() {
     assert_eq!(send_with(&layer, req).await.0, StatusCode::OK);
     // Over 512 KiB: refused before the body is read.
     let (req, len) = hook(520);
-    assert!(len > pusher_auth_tower::DEFAULT_WEBHOOK_BODY_LIMIT);
+    assert!(len > pusher_auth::DEFAULT_WEBHOOK_BODY_LIMIT);
     let (status, _, body) = send_with(&layer, req).await;
     assert_eq!(
         (status, error_code(&body)),
@@ -1297,7 +1313,7 @@ async fn webhooks_have_their_own_body_limit() {
         StatusCode::PAYLOAD_TOO_LARGE
     );
     // Both limits are configurable.
-    let small = layer.clone().with_webhook_body_limit(1024);
+    let small = PusherAuthLayer::new(endpoints.with_webhook_body_limit(1024));
     let (req, _) = hook(2);
     assert_eq!(
         send_with(&small, req).await.0,
@@ -1306,32 +1322,32 @@ async fn webhooks_have_their_own_body_limit() {
 }
 
 #[tokio::test]
-async fn the_sign_in_path_is_left_alone_unless_sign_in_is_configured() {
+async fn the_sign_in_path_is_answered_only_with_a_sign_in_handler() {
     // A closure decides channels only: sign-in requests go on to the app.
-    let channels_only = PusherAuthLayer::new(credentials(), |_: ChannelRequest| async {
-        Ok::<_, Infallible>(ChannelDecision::Allow)
-    });
-    assert_eq!(channels_only.user_path(), None);
+    let channels_only = PusherAuthLayer::new(Endpoints::new(
+        credentials(),
+        |(): (), _: ChannelRequest| async { Ok::<_, Infallible>(ChannelDecision::Allow) },
+    ));
+    assert_eq!(channels_only.endpoints().signin_path(), None);
+    assert!(channels_only.signin_service().is_none());
     let (_, _, body) = send_with(
         &channels_only,
         post("/pusher/user-auth", "socket_id=1.1", Some("a")),
     )
     .await;
     assert_eq!(body, "inner POST /pusher/user-auth");
-    // Channel routes without a `user` handler: the same.
+    // Channel routes: the same, until a sign-in handler is given; no wrapper can lose it.
     let routes = ChannelRoutes::new().private("chat", |_: Who, (): ()| async { true });
-    let routes_layer = PusherAuthLayer::new(credentials(), routes.clone());
-    assert_eq!(routes_layer.user_path(), None);
-    // With one, the path is answered.
-    let routes = routes.user(|who: Who| async move { UserData::new(UserId::new(who.0).unwrap()) });
-    assert_eq!(
-        PusherAuthLayer::new(credentials(), routes).user_path(),
-        Some("/pusher/user-auth")
-    );
+    let routes_only = Endpoints::new(credentials(), routes.clone());
+    assert_eq!(routes_only.signin_path(), None);
+    let boxed = Endpoints::new(credentials(), pusher_auth::BoxAuthorizer::new(routes))
+        .with_signin(|who: Who, _: SigninRequest| async move { UserData::new(UserId::new(who.0).unwrap()) });
+    assert_eq!(boxed.signin_path(), Some("/pusher/user-auth"));
+    assert!(PusherAuthLayer::new(boxed).signin_service().is_some());
     // The Laravel Echo preset moves both paths.
-    let echo = layer().for_laravel_echo();
+    let echo = PusherAuthLayer::new(endpoints().for_laravel_echo());
     assert_eq!(
-        (echo.channel_path(), echo.user_path()),
+        (echo.endpoints().channel_path(), echo.endpoints().signin_path()),
         ("/broadcasting/auth", Some("/broadcasting/user-auth"))
     );
     let (status, _, _) = send_with(
@@ -1359,49 +1375,49 @@ fn paths_are_checked_when_configured() {
         err.downcast_ref::<String>().cloned().unwrap_or_default()
     };
     assert_eq!(
-        message(|| drop(layer().with_channel_path("pusher/auth"))),
+        message(|| drop(PusherAuthLayer::new(endpoints().with_channel_path("pusher/auth")))),
         "pusher-auth: the channel authorization path `pusher/auth` must start with `/`"
     );
     assert_eq!(
-        message(|| drop(layer().with_channel_path("/a?b=1"))),
+        message(|| drop(PusherAuthLayer::new(endpoints().with_channel_path("/a?b=1")))),
         "pusher-auth: the channel authorization path `/a?b=1` must be a plain path (ASCII, no query, fragment, spaces, percent-encoding, empty segments or route-pattern characters)"
     );
     assert_eq!(
-        message(|| drop(layer().with_channel_path("/auth/{tenant}"))),
+        message(|| drop(PusherAuthLayer::new(endpoints().with_channel_path("/auth/{tenant}")))),
         "pusher-auth: the channel authorization path `/auth/{tenant}` must be a plain path (ASCII, no query, fragment, spaces, percent-encoding, empty segments or route-pattern characters)"
     );
     // Nothing a framework's router would decode or collapse first.
     for path in ["/pusher/%61uth", "/pusher//auth", "/pusher/äuth"] {
         let path: &'static str = path;
-        let err = std::panic::catch_unwind(|| drop(layer().with_channel_path(path))).unwrap_err();
+        let err = std::panic::catch_unwind(|| drop(PusherAuthLayer::new(endpoints().with_channel_path(path)))).unwrap_err();
         let text = err.downcast_ref::<String>().cloned().unwrap_or_default();
         assert!(text.contains("must be a plain path"), "{path}: {text}");
     }
     // A clash shows when the endpoints are mounted, whatever order the paths were set in.
     assert_eq!(
         message(|| {
-            let clash = layer().with_user_path("/pusher/auth");
-            let _ = clash.services().count();
+            let clash = PusherAuthLayer::new(endpoints().with_signin_path("/pusher/auth"));
+            let _ = clash.services().len();
         }),
-        "pusher-auth: the Channel and User endpoints are both at `/pusher/auth`"
+        "pusher-auth: the channel authorization and sign-in endpoints are both at `/pusher/auth`"
     );
     assert_eq!(
         message(|| {
-            let clash = layer().with_webhooks(
+            let clash = PusherAuthLayer::new(endpoints().with_webhooks(
                 "/pusher/user-auth",
                 |_: Webhook, _: http::request::Parts| async { Ok::<_, Infallible>(()) },
-            );
+            ));
             drop(clash.layer(service_fn(|_: Request<Full<Bytes>>| async {
                 Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
             })));
         }),
-        "pusher-auth: the User and Webhook endpoints are both at `/pusher/user-auth`"
+        "pusher-auth: the sign-in and webhooks endpoints are both at `/pusher/user-auth`"
     );
     // Swapping the two paths is fine: the check sees the final configuration.
-    let swapped = layer()
+    let swapped = PusherAuthLayer::new(endpoints()
         .with_channel_path("/pusher/user-auth")
-        .with_user_path("/pusher/auth");
-    assert_eq!(swapped.services().count(), 2);
+        .with_signin_path("/pusher/auth"));
+    assert_eq!(swapped.services().len(), 2);
 }
 
 #[tokio::test]
@@ -1426,11 +1442,12 @@ struct InFlight {
     now: Arc<Mutex<(usize, usize)>>,
 }
 
-impl pusher_auth::Authorizer for InFlight {
+impl pusher_auth::Authorizer<()> for InFlight {
     type Error = Infallible;
 
-    async fn authorize_channel(
+    async fn authorize(
         &self,
+        (): (),
         _request: ChannelRequest,
     ) -> Result<ChannelDecision, Infallible> {
         {
@@ -1452,10 +1469,11 @@ async fn batches_are_decided_concurrently_within_the_limit() {
     let body = format!("socket_id=1.1{batch}");
     for (limit, expected) in [(None, 16), (Some(1), 1), (Some(64), 40)] {
         let probe = InFlight::default();
-        let mut layer = PusherAuthLayer::new(credentials(), probe.clone());
+        let mut endpoints = Endpoints::new(credentials(), probe.clone());
         if let Some(limit) = limit {
-            layer = layer.with_limits(Limits::default().with_batch_concurrency(limit));
+            endpoints = endpoints.with_limits(Limits::default().with_batch_concurrency(limit));
         }
+        let layer = PusherAuthLayer::new(endpoints);
         let (status, _, answer) = send_with(&layer, post("/pusher/auth", &body, None)).await;
         assert_eq!(status, StatusCode::OK);
         let v: Value = serde_json::from_str(&answer).unwrap();
@@ -1472,11 +1490,12 @@ async fn batches_are_decided_concurrently_within_the_limit() {
 #[derive(Clone)]
 struct Shuffled;
 
-impl pusher_auth::Authorizer for Shuffled {
+impl pusher_auth::Authorizer<()> for Shuffled {
     type Error = Infallible;
 
-    async fn authorize_channel(
+    async fn authorize(
         &self,
+        (): (),
         request: ChannelRequest,
     ) -> Result<ChannelDecision, Infallible> {
         Ok(ChannelDecision::allow_if(
@@ -1485,8 +1504,9 @@ impl pusher_auth::Authorizer for Shuffled {
         ))
     }
 
-    async fn authorize_channels(
+    async fn authorize_batch(
         &self,
+        (): (),
         requests: Vec<ChannelRequest>,
         _concurrency: usize,
     ) -> Vec<(ChannelRequest, Result<ChannelDecision, Infallible>)> {
@@ -1495,7 +1515,7 @@ impl pusher_auth::Authorizer for Shuffled {
             if request.channel().as_str() == "private-forgotten" {
                 continue;
             }
-            let decision = self.authorize_channel(request.clone()).await;
+            let decision = self.authorize((), request.clone()).await;
             decided.push((request, decision));
         }
         decided
@@ -1504,9 +1524,7 @@ impl pusher_auth::Authorizer for Shuffled {
 
 #[tokio::test]
 async fn batch_decisions_are_signed_for_the_channel_they_decide() {
-    let layer = PusherAuthLayer::new(credentials(), Shuffled);
-    // A custom authorizer without `signs_in` does not claim the sign-in path.
-    assert_eq!(layer.user_path(), None);
+    let layer = PusherAuthLayer::new(Endpoints::new(credentials(), Shuffled));
     let body = "socket_id=1.1&channel_name[0]=private-public&channel_name[1]=private-admin&channel_name[2]=private-forgotten";
     let (status, _, answer) = send_with(&layer, post("/pusher/auth", body, None)).await;
     assert_eq!(status, StatusCode::OK);

@@ -16,8 +16,10 @@ use logs::Captured;
 use bytes::Bytes;
 use http::Request;
 use http_body_util::{BodyExt, Full};
-use pusher_auth::authorizer::{ChannelDecision, ChannelRequest};
-use pusher_auth::{ChannelKind, Credentials, PresenceMember, UserId};
+use pusher_auth::{
+    ChannelDecision, ChannelKind, ChannelRequest, ChannelRoutes, Credentials, Endpoints,
+    PresenceMember, UserId,
+};
 use pusher_auth_tower::PusherAuthLayer;
 use tower::{service_fn, Layer, ServiceExt};
 
@@ -32,7 +34,7 @@ fn decisions_are_logged_without_secrets() {
         .unwrap()
         .with_encryption_master_key_base64(MASTER)
         .unwrap();
-    let authorizer = |req: ChannelRequest| async move {
+    let authorizer = |(): (), req: ChannelRequest| async move {
         Ok::<_, &'static str>(match req.channel().name_without_prefix() {
             "closed" => ChannelDecision::deny("room closed for maintenance"),
             "broken" => return Err("lookup failed: connection refused"),
@@ -42,7 +44,7 @@ fn decisions_are_logged_without_secrets() {
             _ => ChannelDecision::Allow,
         })
     };
-    let layer = PusherAuthLayer::new(credentials.clone(), authorizer);
+    let layer = PusherAuthLayer::new(Endpoints::new(credentials.clone(), authorizer));
     let mut bodies = Vec::new();
     tracing::subscriber::with_default(subscriber, || {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -126,4 +128,91 @@ fn decisions_are_logged_without_secrets() {
     assert!(bodies
         .iter()
         .all(|b| !b.contains("maintenance") && !b.contains("connection refused")));
+}
+
+/// Sends each body to `/pusher/auth` under `layer`, with `extensions` inserted, on a fresh
+/// runtime; returns the statuses.
+fn send_all<U: Clone + Send + Sync + 'static>(
+    layer: &PusherAuthLayer<U>,
+    bodies: &[&str],
+    extend: impl Fn(&mut http::Extensions),
+) -> Vec<u16> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    bodies
+        .iter()
+        .map(|body| {
+            let svc = layer.layer(service_fn(|_req: Request<Full<Bytes>>| async {
+                Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(Bytes::new())))
+            }));
+            let mut req = Request::post("/pusher/auth")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Full::new(Bytes::from(body.to_string())))
+                .unwrap();
+            extend(req.extensions_mut());
+            rt.block_on(svc.oneshot(req)).unwrap().status().as_u16()
+        })
+        .collect()
+}
+
+#[derive(Clone)]
+struct User;
+
+/// A visitor who is not logged in reads as such; a missing middleware is an ERROR that names
+/// the fix; the app's mistakes are logged at most once a minute, however many clients cause
+/// them.
+#[test]
+fn anonymous_visitors_and_misconfigurations_read_as_what_they_are() {
+    let routes = || ChannelRoutes::new().private("chat", |_: User, (): ()| async { true });
+    let credentials = Credentials::new("app-key", SECRET).unwrap();
+
+    let captured = Captured::default();
+    tracing::subscriber::with_default(captured.subscriber(tracing::Level::DEBUG), || {
+        let layer = PusherAuthLayer::new(Endpoints::new(credentials.clone(), routes()));
+        let statuses = send_all(&layer, &["socket_id=1.1&channel_name=private-chat"], |e| {
+            e.insert(None::<User>);
+        });
+        assert_eq!(statuses, [403]);
+    });
+    let log = captured.text();
+    assert!(log.contains("not logged in"), "{log}");
+    assert!(!log.contains("ERROR") && !log.contains("layer"), "{log}");
+
+    let captured = Captured::default();
+    tracing::subscriber::with_default(captured.subscriber(tracing::Level::DEBUG), || {
+        let layer = PusherAuthLayer::new(Endpoints::new(credentials.clone(), routes()));
+        let statuses = send_all(&layer, &["socket_id=1.1&channel_name=private-chat"; 5], |_| {});
+        assert_eq!(statuses, [500; 5]);
+    });
+    let log = captured.text();
+    let errors: Vec<&str> = log.lines().filter(|l| l.contains("ERROR")).collect();
+    assert_eq!(errors.len(), 1, "{log}");
+    assert!(
+        errors[0].contains("no `Option<tracing::User>` in the request extensions"),
+        "{log}"
+    );
+
+    // An authorizer that grants an encrypted channel without a master key: 500 and one ERROR
+    // line, then silence for a minute; a flood of such requests adds no line.
+    let captured = Captured::default();
+    tracing::subscriber::with_default(captured.subscriber(tracing::Level::DEBUG), || {
+        let anything = |(): (), _: ChannelRequest| async {
+            Ok::<_, std::convert::Infallible>(ChannelDecision::Allow)
+        };
+        let layer = PusherAuthLayer::new(Endpoints::new(credentials.clone(), anything));
+        let statuses = send_all(
+            &layer,
+            &["socket_id=1.1&channel_name=private-encrypted-chat"; 50],
+            |_| {},
+        );
+        assert_eq!(statuses, [500; 50]);
+    });
+    let log = captured.text();
+    let errors: Vec<&str> = log.lines().filter(|l| l.contains("ERROR")).collect();
+    assert_eq!(errors.len(), 1, "{log}");
+    assert!(
+        errors[0].contains("no encryption master key") && errors[0].contains("held_back=0"),
+        "{log}"
+    );
 }
