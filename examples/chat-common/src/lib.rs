@@ -1,8 +1,10 @@
 //! What the chat examples share, and only what is framework-neutral: the configuration, the
-//! channel routes (who may join what), message validation and publishing through `pusher-rest`,
-//! the webhook log, and the page. Sessions, logins, CSRF, static files and timeouts are each
-//! example's framework libraries (tower-sessions and axum-login; actix-session and
-//! actix-identity), or, for Rocket, the example's own.
+//! channel routes and their authorizer (who may join what), the sign-in handler (who a
+//! connection signs in as), message validation and publishing through `pusher-rest`, the
+//! webhook log, and the page. Each example hands the authorizer and the sign-in handler to
+//! `pusher_auth::Endpoints` and mounts them with its framework's adapter. Sessions, logins,
+//! CSRF, static files and timeouts are each example's framework libraries (tower-sessions and
+//! axum-login; actix-session and actix-identity), or, for Rocket, the example's own.
 
 use std::convert::Infallible;
 use std::fmt;
@@ -11,11 +13,11 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use pusher_auth::authorizer::{BoxError, ChannelDecision, ChannelRequest, Policy, UserRequest};
-use pusher_auth::routes::{ChannelRoutes, Membership};
+use pusher_auth::authorizer::BoxError;
 use pusher_auth::webhook::Webhook;
 use pusher_auth::{
-    ChannelKind, Credentials, PresenceMember, SocketId, UserData, UserDecision, UserId,
+    Authorizer, ChannelDecision, ChannelKind, ChannelRequest, ChannelRoutes, Credentials,
+    Membership, PresenceMember, SigninDecision, SigninRequest, SocketId, UserData, UserId,
 };
 use pusher_rest::{BatchEvent, Client};
 use serde::{Deserialize, Serialize};
@@ -305,7 +307,7 @@ struct MemberInfo {
 
 /// The chat's channel routes, the same value under every framework: logged-in users may join
 /// `private-chat`, `private-encrypted-chat`, numbered rooms `private-room.N`, and
-/// `presence-chat` (as themselves, with their name), and sign in as themselves.
+/// `presence-chat` (as themselves, with their name). Signing in is [`signin`].
 pub fn routes() -> ChannelRoutes<ChatUser> {
     ChannelRoutes::new()
         .channel("chat", |_user: ChatUser, (): ()| async { true })
@@ -319,41 +321,78 @@ pub fn routes() -> ChannelRoutes<ChatUser> {
                 name: chat.user.name,
             }))
         })
-        .user(|chat: ChatUser| async move {
-            UserData::new(chat.user.id).with_info(MemberInfo {
-                name: chat.user.name,
-            })
-        })
 }
 
-/// The chat's policy: the [`routes`], and every connection they admit is remembered in the
+/// The chat's sign-in handler (`pusher.signin()`), the same under every framework: a
+/// logged-in user signs in as themselves, with their name. For any user type that carries a
+/// [`ChatUser`] (an example's own extractor or guard type), given to
+/// `Endpoints::with_signin` beside [`ChatPolicy`].
+pub async fn signin<U>(user: U, _request: SigninRequest) -> SigninDecision
+where
+    U: Into<ChatUser>,
+{
+    let chat: ChatUser = user.into();
+    SigninDecision::user(UserData::new(chat.user.id).with_info(MemberInfo {
+        name: chat.user.name,
+    }))
+}
+
+/// Why the chat denies `private-encrypted-` channels when the credentials have no encryption
+/// master key.
+const NO_MASTER_KEY: &str =
+    "encrypted channels need an encryption master key, and none is configured";
+
+/// The chat's authorizer: the [`routes`], and every connection they admit is remembered in the
 /// session (for `send-message` to exclude the sender).
+///
+/// Without an encryption master key, `private-encrypted-` channels are denied (403) before the
+/// routes are asked: the app offers no encrypted channels then, and a grant could not be
+/// signed.
 #[derive(Clone)]
 pub struct ChatPolicy {
     routes: ChannelRoutes<ChatUser>,
+    encrypted: bool,
 }
 
-impl Default for ChatPolicy {
-    fn default() -> Self {
-        ChatPolicy { routes: routes() }
+impl ChatPolicy {
+    /// The policy for `credentials`: with encrypted channels when they have an encryption
+    /// master key.
+    pub fn new(credentials: &Credentials) -> Self {
+        ChatPolicy {
+            routes: routes(),
+            encrypted: credentials.has_encryption_master_key(),
+        }
     }
 }
 
-/// A policy for any user type that carries a [`ChatUser`] (an example's own extractor type).
-impl<U> Policy<U> for ChatPolicy
+impl fmt::Debug for ChatPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChatPolicy")
+            .field("routes", &self.routes)
+            .field("encrypted", &self.encrypted)
+            .finish()
+    }
+}
+
+/// An authorizer for any user type that carries a [`ChatUser`] (an example's own extractor or
+/// guard type).
+impl<U> Authorizer<U> for ChatPolicy
 where
     U: Into<ChatUser> + Send + 'static,
 {
     type Error = BoxError;
 
-    async fn authorize_channel(
+    async fn authorize(
         &self,
         user: U,
         request: ChannelRequest,
     ) -> Result<ChannelDecision, BoxError> {
+        if request.channel().kind() == ChannelKind::PrivateEncrypted && !self.encrypted {
+            return Ok(ChannelDecision::deny(NO_MASTER_KEY));
+        }
         let user: ChatUser = user.into();
         let sockets = Arc::clone(&user.sockets);
-        let decision = Policy::authorize_channel(&self.routes, user, request.clone()).await?;
+        let decision = Authorizer::authorize(&self.routes, user, request.clone()).await?;
         let admitted = matches!(
             decision,
             ChannelDecision::Allow | ChannelDecision::Member(_) | ChannelDecision::SignedInMember
@@ -362,18 +401,6 @@ where
             sockets.record(request.socket_id().clone()).await;
         }
         Ok(decision)
-    }
-
-    fn authenticate_user(
-        &self,
-        user: U,
-        request: UserRequest,
-    ) -> impl Future<Output = Result<UserDecision, BoxError>> + Send {
-        Policy::authenticate_user(&self.routes, user.into(), request)
-    }
-
-    fn signs_in(&self) -> bool {
-        true
     }
 }
 
@@ -835,6 +862,134 @@ mod tests {
 
     fn ann() -> User {
         User::from_name("ann").unwrap_or_else(|| unreachable!("a valid name"))
+    }
+
+    /// A session's connections, in memory.
+    #[derive(Default)]
+    struct Sockets(Mutex<Vec<SocketId>>);
+
+    impl SocketLog for Sockets {
+        fn record(&self, socket: SocketId) -> BoxFuture<()> {
+            self.0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(socket);
+            Box::pin(async {})
+        }
+
+        fn contains(&self, socket: SocketId) -> BoxFuture<bool> {
+            let found = self
+                .0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .contains(&socket);
+            Box::pin(async move { found })
+        }
+    }
+
+    fn request(socket: &str, channel: &str) -> ChannelRequest {
+        let (head, ()) = pusher_auth::http::Request::new(()).into_parts();
+        ChannelRequest::new(
+            SocketId::new(socket).unwrap_or_else(|_| unreachable!("a valid socket id")),
+            channel
+                .parse()
+                .unwrap_or_else(|_| unreachable!("a valid channel name")),
+            pusher_auth::Params::default(),
+            head,
+        )
+    }
+
+    /// Ann, with her session's connections.
+    fn ann_with(sockets: &Arc<Sockets>) -> ChatUser {
+        ChatUser {
+            user: ann(),
+            sockets: Arc::clone(sockets) as Arc<dyn SocketLog>,
+        }
+    }
+
+    fn credentials(master_key: bool) -> Credentials {
+        let credentials = Credentials::new("key", "secret")
+            .unwrap_or_else(|_| unreachable!("valid credentials"));
+        if master_key {
+            credentials
+                .with_encryption_master_key_base64("zyrm8pvV2C9fJcBfhyXzvxbJVN/H7QLmbe0xJi1GhPU=")
+                .unwrap_or_else(|_| unreachable!("a valid master key"))
+        } else {
+            credentials
+        }
+    }
+
+    async fn decide(policy: &ChatPolicy, user: ChatUser, socket: &str, channel: &str) -> bool {
+        match Authorizer::authorize(policy, user, request(socket, channel)).await {
+            Ok(ChannelDecision::Allow | ChannelDecision::Member(_)) => true,
+            Ok(ChannelDecision::Deny(_)) => false,
+            other => unreachable!("{channel}: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_policy_decides_by_the_routes_and_remembers_what_it_admits() {
+        let policy = ChatPolicy::new(&credentials(true));
+        let sockets = Arc::new(Sockets::default());
+        let admitted = [
+            ("1.1", "private-chat"),
+            ("1.2", "private-encrypted-chat"),
+            ("1.3", "private-room.7"),
+            ("1.4", "presence-chat"),
+        ];
+        for (socket, channel) in admitted {
+            assert!(decide(&policy, ann_with(&sockets), socket, channel).await, "{channel}");
+        }
+        for (socket, channel) in [
+            ("2.1", "private-room.0"),
+            ("2.2", "private-room.007"),
+            ("2.3", "private-other"),
+            ("2.4", "presence-room.1"),
+        ] {
+            assert!(!decide(&policy, ann_with(&sockets), socket, channel).await, "{channel}");
+        }
+        let recorded: Vec<String> = sockets
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|s| s.as_str().to_owned())
+            .collect();
+        assert_eq!(recorded, ["1.1", "1.2", "1.3", "1.4"]);
+    }
+
+    /// Without a master key the chat offers no encrypted channels: a denial (403), nothing
+    /// remembered, and the other channels as before.
+    #[tokio::test]
+    async fn without_a_master_key_encrypted_channels_are_denied() {
+        let policy = ChatPolicy::new(&credentials(false));
+        let sockets = Arc::new(Sockets::default());
+        let denied = Authorizer::authorize(
+            &policy,
+            ann_with(&sockets),
+            request("1.1", "private-encrypted-chat"),
+        )
+        .await;
+        assert!(matches!(denied, Ok(ChannelDecision::Deny(reason)) if reason == NO_MASTER_KEY));
+        assert!(decide(&policy, ann_with(&sockets), "1.2", "private-chat").await);
+        let recorded = sockets.0.lock().unwrap_or_else(PoisonError::into_inner).len();
+        assert_eq!(recorded, 1);
+    }
+
+    #[tokio::test]
+    async fn a_user_signs_in_as_themselves_with_their_name() {
+        let (head, ()) = pusher_auth::http::Request::new(()).into_parts();
+        let request = SigninRequest::new(
+            SocketId::new("1.1").unwrap_or_else(|_| unreachable!("a valid socket id")),
+            pusher_auth::Params::default(),
+            head,
+        );
+        let sockets = Arc::new(Sockets::default());
+        let decision = signin(ann_with(&sockets), request).await;
+        let expected = SigninDecision::user(
+            UserData::new(ann().id).with_info(serde_json::json!({ "name": "ann" })),
+        );
+        assert_eq!(decision, expected);
     }
 
     fn message(text: &str, encrypted: bool) -> SendMessage {
