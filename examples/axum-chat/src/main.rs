@@ -39,8 +39,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use axum_login::{AuthManagerLayerBuilder, AuthSession, AuthUser, AuthnBackend};
 use chat_common::{BoxFuture, Chat, ChatPolicy, ChatUser, SendMessage, SocketLog, User, Whisper};
-use pusher_auth::SocketId;
-use pusher_auth_axum::{authorize_with, PusherAuthLayer, RouterExt, SenderSocket};
+use pusher_auth::{Endpoints, SocketId};
+use pusher_auth_axum::{RouterExt, SenderSocket};
 use serde::Deserialize;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::csrf::CsrfLayer;
@@ -127,8 +127,9 @@ impl SocketLog for SessionSockets {
     }
 }
 
-/// The logged-in user of a request, for handlers and for pusher-auth's routes: a 401 when
-/// nobody is logged in (pusher-js then gets a 403), a 500 when axum-login's layer is missing.
+/// The logged-in user of a request, for handlers and for pusher-auth's endpoints (the user type
+/// they extract, with the router's state): a 401 when nobody is logged in (pusher-js then gets
+/// a 403), a 500 when axum-login's layer is missing (pusher-js then gets a 500).
 #[derive(Clone)]
 struct CurrentUser(ChatUser);
 
@@ -149,7 +150,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
     }
 }
 
-/// pusher-auth's routes receive the `ChatUser` inside.
+/// The chat's authorizer and sign-in handler take the `ChatUser` inside.
 impl From<CurrentUser> for ChatUser {
     fn from(user: CurrentUser) -> Self {
         user.0
@@ -285,19 +286,17 @@ async fn webhook_events(State(chat): State<Chat>, CurrentUser(_me): CurrentUser)
 /// The app, with its session store.
 fn app<Store: SessionStore + Clone>(chat: Chat, store: Store) -> Router {
     let config = Arc::clone(&chat.config);
-    // The page's paths, and Laravel Echo's defaults for Echo clients.
-    let pusher = PusherAuthLayer::new(
-        config.credentials.clone(),
-        authorize_with::<CurrentUser, _>(ChatPolicy::default()),
-    )
-    .with_channel_path("/channels/authorize")
-    .with_user_path("/channels/user-auth")
-    .with_webhooks("/pusher/webhooks", chat.webhooks.handler());
-    let echo = PusherAuthLayer::new(
-        config.credentials.clone(),
-        authorize_with::<CurrentUser, _>(ChatPolicy::default()),
-    )
-    .for_laravel_echo();
+    // The page's paths, and Laravel Echo's defaults for Echo clients; both decide for the
+    // `CurrentUser` that `pusher_auth` extracts.
+    let policy = ChatPolicy::new(&config.credentials);
+    let pusher = Endpoints::<CurrentUser>::new(config.credentials.clone(), policy.clone())
+        .with_signin(chat_common::signin)
+        .with_channel_path("/channels/authorize")
+        .with_signin_path("/channels/user-auth")
+        .with_webhooks("/pusher/webhooks", chat.webhooks.handler());
+    let echo = Endpoints::<CurrentUser>::new(config.credentials.clone(), policy)
+        .with_signin(chat_common::signin)
+        .for_laravel_echo();
     // Saved on every request that has a session (`always_save`): tower-sessions moves the
     // expiry on only when it saves, and a session is to expire when unused, not when
     // unchanged. An anonymous visitor still has no session, so nothing is saved for them.
