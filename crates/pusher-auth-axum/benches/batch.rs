@@ -18,11 +18,11 @@ use axum::http::request::Parts;
 use axum::http::{Request, StatusCode};
 use axum::Router;
 use criterion::{criterion_group, criterion_main, Criterion};
-use pusher_auth::authorizer::{ChannelDecision, ChannelRequest};
-use pusher_auth::request::Limits;
-use pusher_auth::routes::ChannelRoutes;
-use pusher_auth::{Authorizer, Credentials};
-use pusher_auth_axum::{authorize_with, PusherAuthLayer, RouterExt};
+use pusher_auth::{
+    Authorizer, BoxAuthorizer, ChannelDecision, ChannelRequest, ChannelRoutes, Credentials,
+    Endpoints, Limits,
+};
+use pusher_auth_axum::RouterExt;
 use tower::ServiceExt;
 
 /// The user, found by a 1 ms lookup.
@@ -44,20 +44,20 @@ fn routes() -> ChannelRoutes<User> {
     })
 }
 
-/// The previous behaviour: every channel extracts the user again (no `authorize_channels`
-/// override), decided one at a time (concurrency 1).
-struct PerChannel<A>(A);
+/// The previous behaviour: every channel extracts the user again, decided one at a time
+/// (concurrency 1).
+struct PerChannel(BoxAuthorizer<User>);
 
-impl<A: Authorizer> Authorizer for PerChannel<A> {
-    type Error = A::Error;
-    fn authorize_channel(
+impl Authorizer<()> for PerChannel {
+    type Error = pusher_auth::authorizer::BoxError;
+    async fn authorize(
         &self,
+        (): (),
         request: ChannelRequest,
-    ) -> impl std::future::Future<Output = Result<ChannelDecision, A::Error>> + Send {
-        self.0.authorize_channel(request)
-    }
-    fn signs_in(&self) -> bool {
-        false
+    ) -> Result<ChannelDecision, Self::Error> {
+        let mut head = request.head().clone();
+        let user = User::from_request_parts(&mut head, &()).await.map_err(|s| s.to_string())?;
+        self.0.authorize(user, request).await
     }
 }
 
@@ -79,15 +79,12 @@ fn bench(c: &mut Criterion) {
         .unwrap();
     let credentials = Credentials::new("key", "secret").unwrap();
     let before = Router::new().pusher_auth(
-        PusherAuthLayer::new(credentials.clone(), PerChannel(authorize_with(routes())))
+        Endpoints::new(credentials.clone(), PerChannel(BoxAuthorizer::new(routes())))
             .with_limits(Limits::default().with_batch_concurrency(1)),
     );
-    let after = Router::new().pusher_auth(PusherAuthLayer::new(
-        credentials.clone(),
-        authorize_with(routes()),
-    ));
+    let after = Router::new().pusher_auth(Endpoints::new(credentials.clone(), routes()));
     let after_64 = Router::new().pusher_auth(
-        PusherAuthLayer::new(credentials, authorize_with(routes()))
+        Endpoints::new(credentials, routes())
             .with_limits(Limits::default().with_batch_concurrency(64)),
     );
     let mut group = c.benchmark_group("batch_100_channels_1ms");

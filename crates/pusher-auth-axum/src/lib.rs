@@ -277,7 +277,8 @@ impl<S: Send + Sync> FromRequestParts<S> for SenderSocket {
 ///
 /// ```
 /// use axum::extract::{FromRef, State};
-/// /// use axum::routing::post;
+/// use axum::http::StatusCode;
+/// use axum::routing::post;
 /// use axum::Router;
 /// use pusher_auth_axum::prelude::*;
 ///

@@ -17,13 +17,13 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use http_body_util::BodyExt;
-use pusher_auth::authorizer::{ChannelDecision, ChannelRequest, UserDecision, UserRequest};
-use pusher_auth::routes::ChannelRoutes;
-use pusher_auth::testing::{verify_channel_auth, verify_user_auth};
-use pusher_auth::{ChannelKind, Credentials, PresenceMember, UserData, UserId};
-use pusher_auth_axum::{
-    authorize_with, authorize_with_state, PusherAuthLayer, RouterExt, SenderSocket,
+use pusher_auth::testing::{verify_channel_auth, verify_user_auth, webhook_request};
+use pusher_auth::{
+    ChannelDecision, ChannelKind, ChannelRequest, ChannelRoutes, Credentials, Endpoints,
+    PresenceMember, SigninDecision, SigninRequest, UserData, UserId, WebhookEvent,
+    WebhookVerifier,
 };
+use pusher_auth_axum::{PusherAuthLayer, RouterExt, SenderSocket, VerifiedWebhook};
 use tower::ServiceExt;
 
 #[derive(Clone)]
@@ -77,8 +77,8 @@ fn credentials() -> Credentials {
     Credentials::new("key", "secret").unwrap()
 }
 
-fn layer() -> PusherAuthLayer<impl pusher_auth::Authorizer> {
-    let authorizer = authorize_with(|user: User, request: ChannelRequest| async move {
+fn endpoints() -> Endpoints<User> {
+    let authorizer = |user: User, request: ChannelRequest| async move {
         Ok::<_, Infallible>(match request.channel().kind() {
             ChannelKind::Presence => ChannelDecision::member(
                 PresenceMember::new(UserId::new(user.name.clone()).unwrap())
@@ -86,13 +86,24 @@ fn layer() -> PusherAuthLayer<impl pusher_auth::Authorizer> {
             ),
             _ => ChannelDecision::Allow,
         })
-    })
-    .sign_in(|user: User, _request: UserRequest| async move {
-        Ok::<_, Infallible>(UserDecision::sign_in(UserData::new(
-            UserId::new(user.name).unwrap(),
-        )))
-    });
-    PusherAuthLayer::new(credentials(), authorizer).with_channel_path("/channels/authorize")
+    };
+    let signin = |user: User, _request: SigninRequest| async move {
+        SigninDecision::user(UserData::new(UserId::new(user.name).unwrap()))
+    };
+    Endpoints::new(credentials(), authorizer)
+        .with_signin(signin)
+        .with_channel_path("/channels/authorize")
+}
+
+/// A login middleware for the layer form: `Option<User>` in every request.
+async fn login(mut request: Request<Body>, next: axum::middleware::Next) -> axum::response::Response {
+    let user = request
+        .headers()
+        .get("x-user")
+        .and_then(|v| v.to_str().ok())
+        .map(|name| User { name: name.to_string() });
+    request.extensions_mut().insert(user);
+    next.run(request).await
 }
 
 fn post(path: &str, body: &str, user: Option<&str>) -> Request<Body> {
@@ -126,11 +137,12 @@ async fn extractor_users_decide_channels_and_sign_in() {
     for app in [
         Router::new()
             .route("/", get(|| async { "home" }))
-            .pusher_auth(layer()),
-        // Intercepting as a layer answers the same.
+            .pusher_auth(endpoints()),
+        // Intercepting as a layer, with the user from a login middleware, answers the same.
         Router::new()
             .route("/", get(|| async { "home" }))
-            .layer(layer()),
+            .layer(PusherAuthLayer::new(endpoints()))
+            .layer(axum::middleware::from_fn(login)),
     ] {
         let (status, body) = call(
             app.clone(),
@@ -186,14 +198,13 @@ async fn extractor_users_decide_channels_and_sign_in() {
 }
 
 #[tokio::test]
-async fn extractors_with_state() {
-    let authorizer = authorize_with_state(
-        Admins(vec!["root"]),
-        |admin: Admin, _request: ChannelRequest| async move {
-            Ok::<_, Infallible>(ChannelDecision::allow_if(!admin.0.is_empty(), "empty"))
-        },
-    );
-    let app = Router::new().pusher_auth(PusherAuthLayer::new(credentials(), authorizer));
+async fn extractors_read_the_router_state() {
+    let authorizer = |admin: Admin, _request: ChannelRequest| async move {
+        Ok::<_, Infallible>(ChannelDecision::allow_if(!admin.0.is_empty(), "empty"))
+    };
+    let app = Router::new()
+        .pusher_auth(Endpoints::new(credentials(), authorizer))
+        .with_state(Admins(vec!["root"]));
     assert_eq!(
         call(
             app.clone(),
@@ -239,7 +250,7 @@ async fn later_fallbacks_merges_and_nesting_do_not_hide_the_endpoints() {
     let base = || {
         Router::new()
             .route("/", get(|| async { "home" }))
-            .pusher_auth(layer())
+            .pusher_auth(endpoints())
     };
     let fallback = base().fallback(|| async { (StatusCode::NOT_FOUND, "app 404") });
     let fallback_service =
@@ -308,7 +319,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Broken {
 async fn server_error_rejections_stay_server_errors() {
     let allow =
         |_: Broken, _: ChannelRequest| async { Ok::<_, Infallible>(ChannelDecision::Allow) };
-    let app = Router::new().pusher_auth(PusherAuthLayer::new(credentials(), authorize_with(allow)));
+    let app = Router::new().pusher_auth(Endpoints::new(credentials(), allow));
     let (status, body) = call(
         app.clone(),
         post("/pusher/auth", "socket_id=1.2&channel_name=private-a", None),
@@ -316,15 +327,12 @@ async fn server_error_rejections_stay_server_errors() {
     .await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
     assert!(body.contains("authorizer_error"), "{body}");
+    // A batch whose user cannot be found fails whole, as one request.
     let batch = "socket_id=1.2&channel_name[0]=private-a&channel_name[1]=private-b";
     let (status, body) = call(app, post("/pusher/auth", batch, None)).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(
-        body,
-        r#"{"private-a":{"status":500},"private-b":{"status":500}}"#
-    );
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
     // A 401 rejection (not logged in) denies.
-    let app = Router::new().pusher_auth(layer());
+    let app = Router::new().pusher_auth(endpoints());
     let (status, _) = call(
         app,
         post(
@@ -351,7 +359,7 @@ async fn tower_sessions_without_its_layer_is_a_500() {
             "not logged in",
         ))
     };
-    let pusher = PusherAuthLayer::new(credentials(), authorize_with(policy));
+    let pusher = Endpoints::new(credentials(), policy);
     let forgot = Router::new().pusher_auth(pusher.clone());
     let (status, _) = call(
         forgot,
@@ -388,8 +396,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Counted {
 async fn a_batch_extracts_the_user_once() {
     let routes =
         ChannelRoutes::new().private("c.{n}", |_: Counted, n: u32| async move { n % 2 == 0 });
-    let app =
-        Router::new().pusher_auth(PusherAuthLayer::new(credentials(), authorize_with(routes)));
+    let app = Router::new().pusher_auth(Endpoints::new(credentials(), routes));
     let batch: String = (0..100)
         .map(|i| format!("&channel_name[{i}]=private-c.{i}"))
         .collect();
@@ -418,10 +425,13 @@ async fn channel_routes_receive_the_extracted_user() {
         .presence("chat", |user: User, (): ()| async move {
             PresenceMember::new(UserId::new(user.name.clone()).unwrap())
                 .with_info(serde_json::json!({ "name": user.name }))
-        })
-        .user(|user: User| async move { UserData::new(UserId::new(user.name).unwrap()) });
+        });
     let app = Router::new().pusher_auth(
-        PusherAuthLayer::new(credentials(), authorize_with(routes)).for_laravel_echo(),
+        Endpoints::new(credentials(), routes)
+            .with_signin(|user: User, _: SigninRequest| async move {
+                UserData::new(UserId::new(user.name).unwrap())
+            })
+            .for_laravel_echo(),
     );
     let ch = |name: &str, user: Option<&str>| {
         post(
@@ -495,7 +505,7 @@ async fn sender_socket_reads_x_socket_id() {
 
 #[tokio::test]
 async fn routes_form_nests() {
-    let app = Router::new().nest("/api", Router::new().pusher_auth(layer()));
+    let app = Router::new().nest("/api", Router::new().pusher_auth(endpoints()));
     let (status, _) = call(
         app,
         post(
@@ -506,4 +516,146 @@ async fn routes_form_nests() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
+}
+
+/// axum-login, the recommended login stack: `AuthSession` with its layers missing is a 500
+/// (the app's mistake), a visitor who is not logged in a 403, a logged-in user decides.
+mod axum_login_stack {
+    use super::*;
+    // axum-login 0.18 builds on tower-sessions 0.14, which it re-exports.
+    use axum_login::tower_sessions::{MemoryStore, SessionManagerLayer};
+    use axum_login::{AuthManagerLayerBuilder, AuthSession, AuthUser, AuthnBackend};
+
+    #[derive(Debug, Clone)]
+    struct Account(String);
+
+    impl AuthUser for Account {
+        type Id = String;
+        fn id(&self) -> String {
+            self.0.clone()
+        }
+        fn session_auth_hash(&self) -> &[u8] {
+            self.0.as_bytes()
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    struct Accounts;
+
+    impl AuthnBackend for Accounts {
+        type User = Account;
+        type Credentials = String;
+        type Error = Infallible;
+        async fn authenticate(&self, name: String) -> Result<Option<Account>, Infallible> {
+            Ok(Some(Account(name)))
+        }
+        async fn get_user(&self, id: &String) -> Result<Option<Account>, Infallible> {
+            Ok(Some(Account(id.clone())))
+        }
+    }
+
+    /// The user type, as the README recommends: axum-login's session, then its user.
+    #[derive(Clone)]
+    struct CurrentUser(Account);
+
+    impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
+        type Rejection = StatusCode;
+        async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, StatusCode> {
+            let auth = AuthSession::<Accounts>::from_request_parts(parts, state)
+                .await
+                .map_err(|(status, _)| status)?;
+            auth.user.map(CurrentUser).ok_or(StatusCode::UNAUTHORIZED)
+        }
+    }
+
+    fn app(with_layers: bool) -> Router {
+        let routes = ChannelRoutes::new()
+            .private("chat", |user: CurrentUser, (): ()| async move { user.0 .0 == "ann" });
+        let router = Router::new()
+            .pusher_auth(Endpoints::new(credentials(), routes))
+            .route(
+                "/login",
+                axum::routing::post(|mut auth: AuthSession<Accounts>, body: String| async move {
+                    let account = auth.authenticate(body).await.unwrap().unwrap();
+                    auth.login(&account).await.unwrap();
+                    StatusCode::NO_CONTENT
+                }),
+            );
+        if !with_layers {
+            return router;
+        }
+        let sessions = SessionManagerLayer::new(MemoryStore::default());
+        router.layer(AuthManagerLayerBuilder::new(Accounts, sessions).build())
+    }
+
+    #[tokio::test]
+    async fn missing_layers_are_500_and_visitors_403() {
+        let channel = || post("/pusher/auth", "socket_id=1.2&channel_name=private-chat", None);
+        let (status, body) = call(app(false), channel()).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+        let app = app(true);
+        let (status, _) = call(app.clone(), channel()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        // Logged in: the session cookie carries the user to the routes.
+        let response = app
+            .clone()
+            .oneshot(Request::post("/login").body(Body::from("ann")).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        let cookie = response.headers()["set-cookie"].to_str().unwrap();
+        let cookie = cookie.split(';').next().unwrap().to_owned();
+        let mut request = channel();
+        request
+            .headers_mut()
+            .insert("cookie", cookie.parse().unwrap());
+        let (status, body) = call(app, request).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        verify_channel_auth(&credentials(), "1.2", "private-chat", body.as_bytes()).unwrap();
+    }
+}
+
+/// Webhooks on an ordinary route: the handler has the router state, the extractor verifies.
+#[tokio::test]
+async fn verified_webhooks_reach_a_handler_with_the_router_state() {
+    #[derive(Clone)]
+    struct App {
+        webhooks: WebhookVerifier,
+        seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    }
+    impl FromRef<App> for WebhookVerifier {
+        fn from_ref(app: &App) -> Self {
+            app.webhooks.clone()
+        }
+    }
+    async fn webhooks(State(app): State<App>, VerifiedWebhook(webhook): VerifiedWebhook) -> StatusCode {
+        for event in webhook.events() {
+            if let WebhookEvent::MemberAdded { channel, user_id, .. } = event {
+                app.seen.lock().unwrap().push(format!("{user_id} joined {channel}"));
+            }
+        }
+        StatusCode::OK
+    }
+    let state = App {
+        webhooks: WebhookVerifier::new(credentials()),
+        seen: Default::default(),
+    };
+    let app: Router = Router::new()
+        .route("/pusher/webhooks", axum::routing::post(webhooks))
+        .with_state(state.clone());
+    let event = serde_json::json!({"name": "member_added", "channel": "presence-team.3", "user_id": "7"});
+    let request = webhook_request(&credentials(), "/pusher/webhooks", [event.clone()]).map(Body::from);
+    assert_eq!(call(app.clone(), request).await.0, StatusCode::OK);
+    assert_eq!(*state.seen.lock().unwrap(), ["7 joined presence-team.3"]);
+    // Signed with another secret: 401 with the endpoints' refusal, and the handler never runs.
+    let forged = webhook_request(
+        &Credentials::new("key", "another secret").unwrap(),
+        "/pusher/webhooks",
+        [event],
+    )
+    .map(Body::from);
+    let (status, body) = call(app, forged).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body.contains("bad_signature"), "{body}");
+    assert_eq!(state.seen.lock().unwrap().len(), 1);
 }

@@ -1,6 +1,7 @@
-// An extractor that reads the router state, used with `authorize_with` (no state).
+// An extractor that reads a part of the router state, mounted on a router whose state lacks it.
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::{request::Parts, StatusCode};
+use axum::Router;
 use pusher_auth_axum::prelude::*;
 
 #[derive(Clone)]
@@ -8,6 +9,10 @@ struct Db;
 
 #[derive(Clone)]
 struct User;
+
+/// The app's state, which does not hand out a `Db`.
+#[derive(Clone)]
+struct AppState;
 
 impl<S> FromRequestParts<S> for User
 where
@@ -23,7 +28,7 @@ where
 
 fn main() {
     let routes = ChannelRoutes::new().private("chat", |_user: User, (): ()| async { true });
-    let credentials = Credentials::new("key", "secret").unwrap();
-    // Should be `authorize_with_state(Db, routes)`:
-    let _layer = PusherAuthLayer::new(credentials, authorize_with(routes));
+    let endpoints = Endpoints::new(Credentials::new("key", "secret").unwrap(), routes);
+    // `AppState` has no `Db` (no `impl FromRef<AppState> for Db`):
+    let _app: Router = Router::<AppState>::new().pusher_auth(endpoints).with_state(AppState);
 }

@@ -1,8 +1,7 @@
 // A closure with the wrong shape given as an authorizer.
-use pusher_auth::Credentials;
-use pusher_auth_axum::PusherAuthLayer;
+use pusher_auth::{Credentials, Endpoints};
 
 fn main() {
     let credentials = Credentials::new("key", "secret").unwrap();
-    let _layer = PusherAuthLayer::new(credentials, |_channel: &str| true);
+    let _endpoints = Endpoints::new(credentials, |_channel: &str| true);
 }

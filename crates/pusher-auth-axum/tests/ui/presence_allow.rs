@@ -1,5 +1,5 @@
 // A presence route must say who the member is; a bare "allowed" does not compile.
-use pusher_auth::routes::ChannelRoutes;
+use pusher_auth::ChannelRoutes;
 
 #[derive(Clone)]
 struct User;
