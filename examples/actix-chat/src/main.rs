@@ -33,8 +33,7 @@ use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, App, FromRequest, HttpMessage, HttpRequest, HttpResponse, HttpServer};
 use chat_common::{BoxFuture, Chat, ChatPolicy, ChatUser, SendMessage, SocketLog, User, Whisper};
 use futures_util::future::LocalBoxFuture;
-use pusher_auth::authorizer::from_extensions;
-use pusher_auth::SocketId;
+use pusher_auth::{Endpoints, SocketId};
 use pusher_auth_actix_web::{PusherAuthRoutes, SenderSocket};
 use serde::Deserialize;
 
@@ -117,8 +116,9 @@ impl SocketLog for RequestSockets {
     }
 }
 
-/// The logged-in user of an auth request, for pusher-auth's routes: from actix-identity, with
-/// the session's connections (a 401 when nobody is logged in, so pusher-js gets a 403).
+/// The logged-in user of an auth request, the extractor of pusher-auth's endpoints: from
+/// actix-identity, with the session's connections (a 401 when nobody is logged in, so pusher-js
+/// gets a 403).
 struct SessionUser(ChatUser);
 
 impl FromRequest for SessionUser {
@@ -390,17 +390,24 @@ where
 {
     let config = Arc::clone(&chat.config);
     let state = AppState { chat: chat.clone() };
-    let policy = from_extensions::<ChatUser, _>(ChatPolicy::default());
-    // The logged-in user of each auth request, with the session's connections.
-    let user_of = |user: SessionUser| Some(user.0);
-    let pusher = PusherAuthRoutes::new(config.credentials.clone(), policy.clone())
-        .with_channel_path("/channels/authorize")
-        .with_user_path("/channels/user-auth")
-        .with_webhooks("/pusher/webhooks", chat.webhooks.handler())
-        .with_extractor(user_of);
-    let echo = PusherAuthRoutes::new(config.credentials.clone(), policy)
-        .for_laravel_echo()
-        .with_extractor(user_of);
+    // The page's paths, and Laravel Echo's defaults for Echo clients; both decide for the
+    // `ChatUser` of each auth request, with the session's connections.
+    let policy = ChatPolicy::new(&config.credentials);
+    let user_of = |user: SessionUser| user.0;
+    let pusher = PusherAuthRoutes::new(
+        Endpoints::<ChatUser>::new(config.credentials.clone(), policy.clone())
+            .with_signin(chat_common::signin)
+            .with_channel_path("/channels/authorize")
+            .with_signin_path("/channels/user-auth")
+            .with_webhooks("/pusher/webhooks", chat.webhooks.handler()),
+    )
+    .with_extractor(user_of);
+    let echo = PusherAuthRoutes::new(
+        Endpoints::<ChatUser>::new(config.credentials.clone(), policy)
+            .with_signin(chat_common::signin)
+            .for_laravel_echo(),
+    )
+    .with_extractor(user_of);
     let idle = actix_web::cookie::time::Duration::try_from(config.session_idle)
         .unwrap_or(actix_web::cookie::time::Duration::days(7));
     let bind = config.bind.clone();
