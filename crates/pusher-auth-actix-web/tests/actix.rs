@@ -12,11 +12,12 @@ use std::future::{ready, Ready};
 
 use actix_web::dev::Payload;
 use actix_web::{test, App, FromRequest, HttpRequest};
-use pusher_auth::authorizer::{ChannelDecision, ChannelRequest};
-use pusher_auth::routes::ChannelRoutes;
-use pusher_auth::testing::verify_channel_auth;
-use pusher_auth::{ChannelKind, Credentials, PresenceMember, UserId};
-use pusher_auth_actix_web::{PusherAuthRoutes, SenderSocket};
+use pusher_auth::testing::{verify_channel_auth, webhook_request};
+use pusher_auth::{
+    ChannelDecision, ChannelKind, ChannelRequest, ChannelRoutes, Credentials, Endpoints,
+    PresenceMember, SigninRequest, UserData, UserId, WebhookEvent, WebhookVerifier,
+};
+use pusher_auth_actix_web::{PusherAuthRoutes, SenderSocket, VerifiedWebhook};
 
 /// An actix-native extractor (as a session or identity extractor would be): fails without a
 /// `x-user` header.
@@ -38,14 +39,11 @@ impl FromRequest for Identity {
 #[derive(Clone)]
 struct User(String);
 
-fn pusher() -> PusherAuthRoutes<impl pusher_auth::Authorizer> {
-    PusherAuthRoutes::new(
+fn endpoints() -> Endpoints<User> {
+    Endpoints::new(
         Credentials::new("key", "secret").unwrap(),
-        |req: ChannelRequest| async move {
-            let Some(User(name)) = req.extensions().get::<User>().cloned() else {
-                return Ok::<_, Infallible>(ChannelDecision::deny("no user"));
-            };
-            Ok(match req.channel().kind() {
+        |User(name): User, req: ChannelRequest| async move {
+            Ok::<_, Infallible>(match req.channel().kind() {
                 ChannelKind::Presence => {
                     ChannelDecision::member(PresenceMember::new(UserId::new(name).unwrap()))
                 }
@@ -53,8 +51,11 @@ fn pusher() -> PusherAuthRoutes<impl pusher_auth::Authorizer> {
             })
         },
     )
-    .with_extractor(|identity: Identity| Some(User(identity.0)))
     .with_body_limit(256)
+}
+
+fn pusher() -> PusherAuthRoutes<User> {
+    PusherAuthRoutes::new(endpoints()).with_extractor(|identity: Identity| User(identity.0))
 }
 
 #[actix_web::test]
@@ -110,7 +111,8 @@ async fn bodies_over_the_limit_without_a_length_are_refused() {
 
 #[actix_web::test]
 async fn other_paths_are_not_ours() {
-    let pusher = pusher().without_user_auth();
+    // No sign-in handler: the sign-in path is the app's.
+    let pusher = pusher();
     let app = test::init_service(App::new().configure(|cfg| pusher.configure(cfg))).await;
     let response = test::call_service(
         &app,
@@ -167,7 +169,7 @@ impl FromRequest for BrokenSession {
 #[actix_web::test]
 async fn server_error_rejections_stay_server_errors() {
     let routes = ChannelRoutes::new().private("room", |_: User, (): ()| async { true });
-    let pusher = PusherAuthRoutes::new(Credentials::new("key", "secret").unwrap(), routes)
+    let pusher = PusherAuthRoutes::new(Endpoints::new(Credentials::new("key", "secret").unwrap(), routes))
         .with_extractor(|_: BrokenSession| Some(User("x".into())));
     let app = test::init_service(App::new().configure(|cfg| pusher.configure(cfg))).await;
     let response = test::call_service(
@@ -189,11 +191,13 @@ async fn routes_receive_the_user_the_extractor_found() {
     let routes = ChannelRoutes::new()
         .private("orders.{id}", |user: User, id: u64| async move {
             user.0 == "ann" && id == 7
+        });
+    let endpoints = Endpoints::new(Credentials::new("key", "secret").unwrap(), routes)
+        .with_signin(|user: User, _: SigninRequest| async move {
+            UserData::new(UserId::new(user.0).unwrap())
         })
-        .user(|user: User| async move { pusher_auth::UserData::new(UserId::new(user.0).unwrap()) });
-    let pusher = PusherAuthRoutes::new(Credentials::new("key", "secret").unwrap(), routes)
-        .for_laravel_echo()
-        .with_extractor(|identity: Identity| Some(User(identity.0)));
+        .for_laravel_echo();
+    let pusher = PusherAuthRoutes::new(endpoints).with_extractor(|identity: Identity| Some(User(identity.0)));
     let app = test::init_service(App::new().configure(|cfg| pusher.configure(cfg))).await;
     let call = |path: &'static str, body: &'static str, user: &'static str| {
         test::TestRequest::post()
@@ -234,11 +238,12 @@ async fn routes_receive_the_user_the_extractor_found() {
 #[actix_web::test]
 async fn webhook_verifier_and_limits_are_configurable() {
     use pusher_auth::webhook::Webhook;
-    let pusher = pusher().with_webhook_verifier(
+    let pusher = PusherAuthRoutes::new(endpoints().with_webhook_verifier(
         "/pusher/webhooks",
         |_: Webhook, _: http::request::Parts| async { Ok::<_, Infallible>(()) },
         |v| v.with_max_age(std::time::Duration::from_secs(60)),
-    );
+    ))
+    .with_extractor(|identity: Identity| User(identity.0));
     let app = test::init_service(App::new().configure(|cfg| pusher.configure(cfg))).await;
     let credentials = Credentials::new("key", "secret").unwrap();
     let now_ms = std::time::SystemTime::now()
@@ -315,14 +320,14 @@ impl FromRequest for Counted {
 #[actix_web::test]
 async fn extractors_run_only_for_requests_that_parse() {
     let routes = ChannelRoutes::new().private("room", |_: User, (): ()| async { true });
-    let pusher = PusherAuthRoutes::new(Credentials::new("key", "secret").unwrap(), routes)
+    let endpoints = Endpoints::new(Credentials::new("key", "secret").unwrap(), routes)
         .with_webhooks(
             "/pusher/webhooks",
             |_: pusher_auth::webhook::Webhook, _: http::request::Parts| async {
                 Ok::<_, Infallible>(())
             },
-        )
-        .with_extractor(|_: Counted| Some(User("x".into())));
+        );
+    let pusher = PusherAuthRoutes::new(endpoints).with_extractor(|_: Counted| Some(User("x".into())));
     let app = test::init_service(App::new().configure(|cfg| pusher.configure(cfg))).await;
     let form = |body: &'static str| {
         test::TestRequest::post()
@@ -349,16 +354,10 @@ async fn extractors_run_only_for_requests_that_parse() {
         .to_request();
     assert_eq!(test::call_service(&app, hook).await.status(), 401);
     // Refusals that need no user are answered as under tower, even with the backend down: a
-    // public channel (400), an encrypted channel without a master key (403), a batch with
-    // nothing left to decide (200, each channel refused on its own).
+    // public channel (400), a batch with nothing left to decide (200, each channel refused on
+    // its own).
     let public = test::call_service(&app, form("socket_id=1.2&channel_name=room")).await;
     assert_eq!(public.status(), 400);
-    let encrypted = test::call_service(
-        &app,
-        form("socket_id=1.2&channel_name=private-encrypted-room"),
-    )
-    .await;
-    assert_eq!(encrypted.status(), 403);
     let batch = test::call_service(
         &app,
         form("socket_id=1.2&channel_name[0]=room&channel_name[1]=bad%20name"),
@@ -373,4 +372,136 @@ async fn extractors_run_only_for_requests_that_parse() {
     let valid = test::call_service(&app, form("socket_id=1.2&channel_name=private-room")).await;
     assert_eq!(valid.status(), 500);
     assert_eq!(RUNS.load(std::sync::atomic::Ordering::SeqCst), before + 1);
+}
+
+/// Without an extractor, routes for a user type fail at start-up, naming the fix; an
+/// authorizer for `()` needs none.
+#[actix_web::test]
+async fn a_missing_extractor_is_a_start_up_error() {
+    let routes = ChannelRoutes::new().private("room", |_: User, (): ()| async { true });
+    let pusher = PusherAuthRoutes::new(Endpoints::new(Credentials::new("key", "secret").unwrap(), routes));
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = App::new().configure(|cfg| pusher.configure(cfg));
+    }))
+    .unwrap_err();
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("nothing finds that user") && message.contains("with_extractor"), "{message}");
+    let anyone = |(): (), _: ChannelRequest| async { Ok::<_, Infallible>(ChannelDecision::Allow) };
+    let pusher = PusherAuthRoutes::new(Endpoints::new(Credentials::new("key", "secret").unwrap(), anyone));
+    let _ = App::new().configure(|cfg| pusher.configure(cfg));
+}
+
+/// The recommended stack, actix-session + actix-identity: what each missing middleware and an
+/// anonymous visitor give, as the crate docs say.
+mod identity_stack {
+    use super::*;
+    use actix_identity::{Identity, IdentityMiddleware};
+    use actix_session::storage::CookieSessionStore;
+    use actix_session::SessionMiddleware;
+    use actix_web::cookie::Key;
+    use actix_web::{web, HttpMessage, HttpResponse};
+
+    fn pusher() -> PusherAuthRoutes<User> {
+        let routes = ChannelRoutes::new().private("room", |user: User, (): ()| async move { user.0 == "ann" });
+        PusherAuthRoutes::new(Endpoints::new(Credentials::new("key", "secret").unwrap(), routes))
+            .with_extractor(|identity: Identity| identity.id().ok().map(User))
+    }
+
+    async fn login(req: HttpRequest) -> HttpResponse {
+        Identity::login(&req.extensions(), "ann".into()).unwrap();
+        HttpResponse::NoContent().finish()
+    }
+
+    fn auth() -> test::TestRequest {
+        test::TestRequest::post()
+            .uri("/pusher/auth")
+            .insert_header(("content-type", "application/x-www-form-urlencoded"))
+            .set_payload("socket_id=1.2&channel_name=private-room")
+    }
+
+    #[actix_web::test]
+    async fn each_missing_middleware_and_a_visitor_answer_as_documented() {
+        let key = Key::generate();
+        let full = pusher();
+        // Both middlewares: a visitor is 403, a logged-in user 200.
+        let app = test::init_service(
+            App::new()
+                .configure(|cfg| full.configure(cfg))
+                .route("/login", web::post().to(login))
+                .wrap(IdentityMiddleware::default())
+                .wrap(SessionMiddleware::new(CookieSessionStore::default(), key.clone())),
+        )
+        .await;
+        assert_eq!(test::call_service(&app, auth().to_request()).await.status(), 403);
+        let logged_in = test::call_service(&app, test::TestRequest::post().uri("/login").to_request()).await;
+        let cookie = logged_in.response().cookies().next().unwrap().into_owned();
+        let request = auth().cookie(cookie).to_request();
+        assert_eq!(test::call_service(&app, request).await.status(), 200);
+
+        // Without IdentityMiddleware, actix-identity panics: a 500 `misconfigured`, not a
+        // dropped connection.
+        let no_identity = pusher();
+        let app = test::init_service(
+            App::new()
+                .configure(|cfg| no_identity.configure(cfg))
+                .wrap(SessionMiddleware::new(CookieSessionStore::default(), key.clone())),
+        )
+        .await;
+        let response = test::call_service(&app, auth().to_request()).await;
+        assert_eq!(response.status(), 500);
+        let body: serde_json::Value = serde_json::from_slice(&test::read_body(response).await).unwrap();
+        assert_eq!(body["error"]["code"], "misconfigured");
+
+        // Without SessionMiddleware, actix-session hands out empty sessions: every request
+        // looks anonymous, a 403 (the one mistake no extractor can tell from a visitor).
+        let no_session = pusher();
+        let app = test::init_service(
+            App::new()
+                .configure(|cfg| no_session.configure(cfg))
+                .wrap(IdentityMiddleware::default()),
+        )
+        .await;
+        assert_eq!(test::call_service(&app, auth().to_request()).await.status(), 403);
+    }
+}
+
+/// Webhooks on an ordinary route: the handler takes the app's data, the extractor verifies.
+#[actix_web::test]
+async fn verified_webhooks_reach_a_handler_with_app_data() {
+    use actix_web::{web, HttpResponse};
+    use std::sync::Mutex;
+    async fn webhooks(seen: web::Data<Mutex<Vec<String>>>, VerifiedWebhook(webhook): VerifiedWebhook) -> HttpResponse {
+        for event in webhook.events() {
+            if let WebhookEvent::MemberAdded { channel, user_id, .. } = event {
+                seen.lock().unwrap().push(format!("{user_id} joined {channel}"));
+            }
+        }
+        HttpResponse::Ok().finish()
+    }
+    let credentials = Credentials::new("key", "secret").unwrap();
+    let seen = web::Data::new(Mutex::new(Vec::<String>::new()));
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(WebhookVerifier::new(credentials.clone())))
+            .app_data(seen.clone())
+            .route("/pusher/webhooks", web::post().to(webhooks)),
+    )
+    .await;
+    let event = serde_json::json!({"name": "member_added", "channel": "presence-team.3", "user_id": "7"});
+    let to_actix = |request: http::Request<String>| {
+        let mut r = test::TestRequest::post().uri(&request.uri().to_string());
+        for (name, value) in request.headers() {
+            r = r.insert_header((name.as_str(), value.to_str().unwrap()));
+        }
+        r.set_payload(request.into_body()).to_request()
+    };
+    let ok = test::call_service(&app, to_actix(webhook_request(&credentials, "/pusher/webhooks", [event.clone()]))).await;
+    assert_eq!(ok.status(), 200);
+    assert_eq!(*seen.lock().unwrap(), ["7 joined presence-team.3"]);
+    let forged = webhook_request(&Credentials::new("key", "other").unwrap(), "/pusher/webhooks", [event]);
+    let refused = test::call_service(&app, to_actix(forged)).await;
+    assert_eq!(refused.status(), 401);
+    let body: serde_json::Value = serde_json::from_slice(&test::read_body(refused).await).unwrap();
+    assert_eq!(body["error"]["code"], "bad_signature");
+    assert_eq!(seen.lock().unwrap().len(), 1);
 }
