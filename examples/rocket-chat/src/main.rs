@@ -57,8 +57,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chat_common::{Chat, ChatPolicy, ChatUser, SendError, SendMessage, User, Whisper};
-use pusher_auth::authorizer::from_extensions;
-use pusher_auth_rocket::{InvalidSocketId, PusherAuthRoutes, SenderSocket};
+use pusher_auth::Endpoints;
+use pusher_auth_rocket::{PusherAuthRoutes, SenderSocket};
 use rocket::data::{self, ByteUnit, Data, FromData};
 use rocket::fairing::AdHoc;
 use rocket::fs::NamedFile;
@@ -118,7 +118,7 @@ impl<'r> Responder<'r, 'static> for ApiError {
 #[derive(rocket::Responder)]
 enum Refusal {
     Api(ApiError),
-    Socket(InvalidSocketId),
+    Socket(pusher_auth_rocket::Refusal),
 }
 
 impl From<ApiError> for Refusal {
@@ -127,8 +127,8 @@ impl From<ApiError> for Refusal {
     }
 }
 
-impl From<InvalidSocketId> for Refusal {
-    fn from(e: InvalidSocketId) -> Self {
+impl From<pusher_auth_rocket::Refusal> for Refusal {
+    fn from(e: pusher_auth_rocket::Refusal) -> Self {
         Refusal::Socket(e)
     }
 }
@@ -164,8 +164,8 @@ impl<'r> FromRequest<'r> for CurrentSession {
 }
 
 /// The logged-in user of a request, with the session's connections log: for the handlers and
-/// for pusher-auth's routes (no session: no user, so pusher-js gets a 403; the sessions
-/// missing: a 500).
+/// as the guard of pusher-auth's endpoints (no session: no user, so pusher-js gets a 403; the
+/// sessions missing: a 500).
 #[derive(Clone)]
 struct CurrentUser(ChatUser);
 
@@ -399,7 +399,7 @@ fn logout(
 async fn send_message(
     chat: &State<Chat>,
     me: Option<CurrentUser>,
-    sender: Result<SenderSocket, InvalidSocketId>,
+    sender: Result<SenderSocket, pusher_auth_rocket::Refusal>,
     body: Result<JsonBody<SendMessage>, ApiError>,
 ) -> Result<Status, Refusal> {
     let Some(CurrentUser(me)) = me else {
@@ -483,16 +483,23 @@ fn any_error(status: Status, _: &Request<'_>) -> ApiError {
 /// catchers.
 fn app(chat: Chat, rocket: Rocket<Build>) -> Rocket<Build> {
     let config = Arc::clone(&chat.config);
-    let policy = from_extensions::<ChatUser, _>(ChatPolicy::default());
-    // The page's paths, and Laravel Echo's defaults for Echo clients; the user from the session.
-    let pusher = PusherAuthRoutes::new(config.credentials.clone(), policy.clone())
-        .with_channel_path("/channels/authorize")
-        .with_user_path("/channels/user-auth")
-        .with_webhooks("/pusher/webhooks", chat.webhooks.handler())
-        .with_guard(|user: CurrentUser| Some(user.0));
-    let echo = PusherAuthRoutes::new(config.credentials.clone(), policy)
-        .for_laravel_echo()
-        .with_guard(|user: CurrentUser| Some(user.0));
+    // The page's paths, and Laravel Echo's defaults for Echo clients; both decide for the
+    // `ChatUser` of the session, found by the `CurrentUser` guard.
+    let policy = ChatPolicy::new(&config.credentials);
+    let pusher = PusherAuthRoutes::new(
+        Endpoints::<ChatUser>::new(config.credentials.clone(), policy.clone())
+            .with_signin(chat_common::signin)
+            .with_channel_path("/channels/authorize")
+            .with_signin_path("/channels/user-auth")
+            .with_webhooks("/pusher/webhooks", chat.webhooks.handler()),
+    )
+    .with_guard(|user: CurrentUser| user.0);
+    let echo = PusherAuthRoutes::new(
+        Endpoints::<ChatUser>::new(config.credentials.clone(), policy)
+            .with_signin(chat_common::signin)
+            .for_laravel_echo(),
+    )
+    .with_guard(|user: CurrentUser| user.0);
     let mut routes = rocket::routes![
         index,
         pusher_js,
