@@ -17,9 +17,7 @@ use hyper::server::conn::http1;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
-use pusher_auth::authorizer::{ChannelDecision, ChannelRequest};
-use pusher_auth::ChannelKind;
-use pusher_auth::Credentials;
+use pusher_auth::{ChannelDecision, ChannelKind, ChannelRequest, Credentials, Endpoints};
 use pusher_auth_tower::PusherAuthLayer;
 use tower::ServiceBuilder;
 
@@ -33,15 +31,17 @@ async fn app(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infall
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let credentials = Credentials::from_env()?;
-    // Every private channel, for the demonstration only: a real app decides per user.
-    let authorizer = |request: ChannelRequest| async move {
+    // Every private channel, for the demonstration only: a real app decides per user (its login
+    // middleware inserts `Option<User>` into every request, and the authorizer decides for
+    // `User`). This one needs no user: it decides for `()`.
+    let authorizer = |(): (), request: ChannelRequest| async move {
         Ok::<_, Infallible>(ChannelDecision::allow_if(
             request.channel().kind() == ChannelKind::Private,
             "only private channels in this demonstration",
         ))
     };
     let service = ServiceBuilder::new()
-        .layer(PusherAuthLayer::new(credentials, authorizer))
+        .layer(PusherAuthLayer::new(Endpoints::new(credentials, authorizer)))
         .service_fn(app);
     let addr = std::env::var("HYPER_ADDR").unwrap_or_else(|_| "127.0.0.1:3002".into());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
