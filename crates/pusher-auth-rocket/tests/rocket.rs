@@ -15,11 +15,12 @@ use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use pusher_auth::authorizer::{ChannelDecision, ChannelRequest};
-use pusher_auth::routes::ChannelRoutes;
-use pusher_auth::testing::verify_channel_auth;
-use pusher_auth::{ChannelKind, Credentials, PresenceMember, UserData, UserId};
-use pusher_auth_rocket::{InvalidSocketId, PusherAuthRoutes, SenderSocket};
+use pusher_auth::testing::{verify_channel_auth, webhook_request};
+use pusher_auth::{
+    ChannelDecision, ChannelKind, ChannelRequest, ChannelRoutes, Credentials, Endpoints,
+    PresenceMember, SigninRequest, UserData, UserId, WebhookEvent, WebhookVerifier,
+};
+use pusher_auth_rocket::{PusherAuthRoutes, Refusal, SenderSocket, VerifiedWebhook};
 use rocket::data::{Limits, ToByteUnit};
 use rocket::http::{ContentType, Header, Method, Status};
 use rocket::local::asynchronous::{Client, LocalResponse};
@@ -47,20 +48,20 @@ fn credentials() -> Credentials {
     Credentials::new("key", "secret").unwrap()
 }
 
-fn pusher() -> PusherAuthRoutes<impl pusher_auth::Authorizer> {
-    PusherAuthRoutes::new(credentials(), |req: ChannelRequest| async move {
-        let Some(User(name)) = req.extensions().get::<User>().cloned() else {
-            return Ok::<_, Infallible>(ChannelDecision::deny("no user"));
-        };
-        Ok(match req.channel().kind() {
+fn endpoints() -> Endpoints<User> {
+    Endpoints::new(credentials(), |User(name): User, req: ChannelRequest| async move {
+        Ok::<_, Infallible>(match req.channel().kind() {
             ChannelKind::Presence => {
                 ChannelDecision::member(PresenceMember::new(UserId::new(name).unwrap()))
             }
             _ => ChannelDecision::Allow,
         })
     })
-    .with_guard(|identity: Identity| Some(User(identity.0)))
     .with_body_limit(256)
+}
+
+fn pusher() -> PusherAuthRoutes<User> {
+    PusherAuthRoutes::new(endpoints()).with_guard(|identity: Identity| User(identity.0))
 }
 
 /// A quiet Rocket (no launch log), configured by `figment` changes.
@@ -155,12 +156,13 @@ async fn rocket_limits_lower_the_body_limits() {
     let limits = Limits::default()
         .limit("pusher-auth", 64.bytes())
         .limit("pusher-webhook", 32.bytes());
-    let pusher = pusher().with_webhooks(
+    let pusher = PusherAuthRoutes::new(endpoints().with_webhooks(
         "/pusher/webhooks",
         |_: pusher_auth::webhook::Webhook, _: http::request::Parts| async {
             Ok::<_, Infallible>(())
         },
-    );
+    ))
+    .with_guard(|identity: Identity| User(identity.0));
     let client = client(rocket_with(Some(limits)).mount("/", pusher)).await;
     let body = format!("socket_id=1.2&channel_name=private-{}", "a".repeat(60));
     let response = post(&client, "/pusher/auth", Some("ann"), &body).await;
@@ -234,7 +236,7 @@ async fn other_methods_get_the_shared_405_and_options_is_left_to_the_app() {
 
 #[rocket::async_test]
 async fn other_paths_are_not_ours_and_a_base_prefixes_the_paths() {
-    let client = client(rocket_with(None).mount("/api", pusher().without_user_auth())).await;
+    let client = client(rocket_with(None).mount("/api", pusher())).await;
     let response = post(
         &client,
         "/api/pusher/user-auth",
@@ -298,7 +300,7 @@ impl<'r> FromRequest<'r> for Broken {
 async fn server_error_guards_stay_server_errors_and_client_errors_deny() {
     let routes = ChannelRoutes::new().private("room", |_: User, (): ()| async { true });
     let pusher =
-        PusherAuthRoutes::new(credentials(), routes).with_guard(|_: Broken| Some(User("x".into())));
+        PusherAuthRoutes::new(Endpoints::new(credentials(), routes)).with_guard(|_: Broken| Some(User("x".into())));
     let client = client(rocket_with(None).mount("/", pusher)).await;
     let send = |status: &'static str| {
         client
@@ -329,8 +331,6 @@ async fn server_error_guards_stay_server_errors_and_client_errors_deny() {
     };
     let public = refused("socket_id=1.2&channel_name=room").await;
     assert_eq!(public.status(), Status::BadRequest);
-    let encrypted = refused("socket_id=1.2&channel_name=private-encrypted-room").await;
-    assert_eq!(encrypted.status(), Status::Forbidden);
     let batch = refused("socket_id=1.2&channel_name[0]=room&channel_name[1]=bad%20name").await;
     assert_eq!(batch.status(), Status::Ok);
 }
@@ -359,7 +359,7 @@ async fn guard_errors_are_never_logged() {
     let _guard = tracing::subscriber::set_default(subscriber);
     let routes = ChannelRoutes::new().private("room", |_: User, (): ()| async { true });
     let pusher =
-        PusherAuthRoutes::new(credentials(), routes).with_guard(|_: Leaky| Some(User("x".into())));
+        PusherAuthRoutes::new(Endpoints::new(credentials(), routes)).with_guard(|_: Leaky| Some(User("x".into())));
     let client = client(rocket_with(None).mount("/", pusher)).await;
     for (token, status) in [
         ("Bearer SECRET-TOKEN-down", Status::InternalServerError),
@@ -404,11 +404,13 @@ async fn routes_receive_the_user_the_guard_found_once_per_request() {
         .private("orders.{id}", move |user: User, id: u64| {
             seen.fetch_add(1, Ordering::SeqCst);
             async move { user.0 == "ann" && id == 7 }
+        });
+    let endpoints = Endpoints::new(credentials(), routes)
+        .with_signin(|user: User, _: SigninRequest| async move {
+            UserData::new(UserId::new(user.0).unwrap())
         })
-        .user(|user: User| async move { UserData::new(UserId::new(user.0).unwrap()) });
-    let pusher = PusherAuthRoutes::new(credentials(), routes)
-        .for_laravel_echo()
-        .with_guard(|counted: Counted| Some(User(counted.0)));
+        .for_laravel_echo();
+    let pusher = PusherAuthRoutes::new(endpoints).with_guard(|counted: Counted| Some(User(counted.0)));
     let client = client(rocket_with(None).mount("/", pusher)).await;
     let ok = post(
         &client,
@@ -458,11 +460,12 @@ async fn routes_receive_the_user_the_guard_found_once_per_request() {
 #[rocket::async_test]
 async fn webhook_verifier_and_limits_are_configurable() {
     use pusher_auth::webhook::Webhook;
-    let pusher = pusher().with_webhook_verifier(
+    let pusher = PusherAuthRoutes::new(endpoints().with_webhook_verifier(
         "/pusher/webhooks",
         |_: Webhook, _: http::request::Parts| async { Ok::<_, Infallible>(()) },
         |v| v.with_max_age(std::time::Duration::from_secs(60)),
-    );
+    ))
+    .with_guard(|identity: Identity| User(identity.0));
     let client = client(rocket_with(None).mount("/", pusher)).await;
     let credentials = credentials();
     let now_ms = std::time::SystemTime::now()
@@ -500,8 +503,8 @@ fn send(sender: SenderSocket) -> String {
 
 #[rocket::post("/send-json")]
 fn send_json(
-    sender: Result<SenderSocket, InvalidSocketId>,
-) -> Result<&'static str, InvalidSocketId> {
+    sender: Result<SenderSocket, Refusal>,
+) -> Result<&'static str, Refusal> {
     sender.map(|_| "sent")
 }
 
@@ -555,10 +558,11 @@ async fn a_private_cookie_guard_feeds_the_routes() {
     let routes = ChannelRoutes::new()
         .private("orders.{id}", |user: CookieUser, id: u64| async move {
             user.0 == "ann" && id == 7
-        })
-        .user(|user: CookieUser| async move { UserData::new(UserId::new(user.0).unwrap()) });
-    let pusher =
-        PusherAuthRoutes::new(credentials(), routes).with_guard(|user: CookieUser| Some(user));
+        });
+    let endpoints = Endpoints::new(credentials(), routes).with_signin(
+        |user: CookieUser, _: SigninRequest| async move { UserData::new(UserId::new(user.0).unwrap()) },
+    );
+    let pusher = PusherAuthRoutes::new(endpoints).with_guard(|user: CookieUser| user);
     // A tracked client keeps the cookies it is sent.
     let client = client(
         rocket_with(None)
@@ -605,11 +609,66 @@ async fn a_private_cookie_guard_feeds_the_routes() {
 
 #[test]
 fn debug_hides_the_secret() {
-    let pusher = PusherAuthRoutes::new(
+    let pusher = PusherAuthRoutes::new(Endpoints::new(
         Credentials::new("key", "very-secret-value").unwrap(),
         ChannelRoutes::<User>::new(),
-    );
+    ));
     let debug = format!("{pusher:?}");
     assert!(debug.contains("PusherAuthRoutes"), "{debug}");
     assert!(!debug.contains("very-secret-value"), "{debug}");
+}
+
+/// Without a guard, routes for a user type fail at start-up, naming the fix.
+#[test]
+fn a_missing_guard_is_a_start_up_error() {
+    let routes = ChannelRoutes::new().private("room", |_: User, (): ()| async { true });
+    let pusher = PusherAuthRoutes::new(Endpoints::new(credentials(), routes));
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pusher.routes())).unwrap_err();
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("nothing finds that user") && message.contains("with_guard"), "{message}");
+    let anyone = |(): (), _: ChannelRequest| async { Ok::<_, Infallible>(ChannelDecision::Allow) };
+    assert_eq!(PusherAuthRoutes::new(Endpoints::new(credentials(), anyone)).routes().len(), 7);
+}
+
+#[rocket::post("/pusher/webhooks", data = "<webhook>")]
+fn webhooks(
+    seen: &rocket::State<std::sync::Mutex<Vec<String>>>,
+    webhook: Result<VerifiedWebhook, Refusal>,
+) -> Result<Status, Refusal> {
+    let VerifiedWebhook(webhook) = webhook?;
+    for event in webhook.events() {
+        if let WebhookEvent::MemberAdded { channel, user_id, .. } = event {
+            seen.lock().unwrap().push(format!("{user_id} joined {channel}"));
+        }
+    }
+    Ok(Status::Ok)
+}
+
+/// Webhooks on an ordinary route: the handler takes managed state, the guard verifies.
+#[rocket::async_test]
+async fn verified_webhooks_reach_a_handler_with_managed_state() {
+    let client = client(
+        rocket_with(None)
+            .manage(WebhookVerifier::new(credentials()))
+            .manage(std::sync::Mutex::new(Vec::<String>::new()))
+            .mount("/", rocket::routes![webhooks]),
+    )
+    .await;
+    let send = |request: http::Request<String>| {
+        let mut local = client.post(request.uri().to_string());
+        for (name, value) in request.headers() {
+            local = local.header(Header::new(name.as_str().to_owned(), value.to_str().unwrap().to_owned()));
+        }
+        local.body(request.into_body()).dispatch()
+    };
+    let event = serde_json::json!({"name": "member_added", "channel": "presence-team.3", "user_id": "7"});
+    let ok = send(webhook_request(&credentials(), "/pusher/webhooks", [event.clone()])).await;
+    assert_eq!(ok.status(), Status::Ok);
+    let seen = client.rocket().state::<std::sync::Mutex<Vec<String>>>().unwrap();
+    assert_eq!(*seen.lock().unwrap(), ["7 joined presence-team.3"]);
+    let forged = webhook_request(&Credentials::new("key", "other").unwrap(), "/pusher/webhooks", [event]);
+    let refused = send(forged).await;
+    assert_eq!(refused.status(), Status::Unauthorized);
+    assert_eq!(code(refused).await, "bad_signature");
+    assert_eq!(seen.lock().unwrap().len(), 1);
 }
