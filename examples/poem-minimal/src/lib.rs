@@ -7,11 +7,11 @@
 //! poem's middleware compatibility (its inner service receives poem's `Request`, not an
 //! `http::Request`), and is not needed: the endpoints are routes.
 //!
-//! The user reaches the authorizer through the request extensions: poem's compatibility hands
+//! The user reaches the endpoints through the request extensions: poem's compatibility hands
 //! the tower service the `http::Request` with poem's extensions, so a poem middleware that
-//! inserts the user there ([`FindUser`]) is all `ChannelRoutes<User>` needs. poem's own
-//! `CookieSession` keeps the `Session` in the same extensions, which is how [`app`] finds the
-//! logged-in user.
+//! inserts `Option<User>` there into every request ([`FindUser`]) is all `ChannelRoutes<User>`
+//! and the sign-in handler need. poem's own `CookieSession` keeps the `Session` in the same
+//! extensions, which is how [`app`] finds the logged-in user.
 //!
 //! ```text
 //! PUSHER_KEY=app-key PUSHER_SECRET=app-secret cargo run -p poem-minimal
@@ -25,22 +25,30 @@ use poem::session::{CookieConfig, CookieSession, Session};
 use poem::web::cookie::CookieKey;
 use poem::web::Form;
 use poem::{handler, post, Endpoint, EndpointExt, Middleware, Request, Route};
-use pusher_auth::routes::ChannelRoutes;
-use pusher_auth::{Authorizer, PresenceMember, UserData, UserId};
+use pusher_auth::{
+    ChannelRoutes, Credentials, Endpoints, PresenceMember, SigninRequest, UserData, UserId,
+};
 use pusher_auth_tower::PusherAuthLayer;
 use serde::Deserialize;
 
 /// Mounts every answered path of `pusher` on `route`, each through poem's tower
 /// compatibility.
-pub fn mount<A: Authorizer>(route: Route, pusher: &PusherAuthLayer<A>) -> Route {
-    pusher.services().fold(route, |route, (path, service)| {
-        route.at(path, service.compat())
-    })
+pub fn mount<U>(route: Route, pusher: &PusherAuthLayer<U>) -> Route
+where
+    U: Clone + Send + Sync + 'static,
+{
+    pusher
+        .services()
+        .into_iter()
+        .fold(route, |route, (path, service)| {
+            route.at(path, service.compat())
+        })
 }
 
 /// A poem middleware that finds the user once per request and puts it in the request
-/// extensions, where `ChannelRoutes<T>` reads it. Finding none leaves the extensions alone, so
-/// the routes deny (403).
+/// extensions as `Option<T>`, where the endpoints read it: `Some(user)` for a logged-in user,
+/// `None` otherwise (the endpoints then deny, 403). It inserts the `Option` into every request:
+/// without one, the endpoints take the middleware for missing and answer 500 `misconfigured`.
 #[derive(Debug, Clone)]
 pub struct FindUser<F>(pub F);
 
@@ -76,9 +84,8 @@ where
     type Output = E::Output;
 
     async fn call(&self, mut req: Request) -> poem::Result<Self::Output> {
-        if let Some(user) = (self.find)(&req) {
-            req.extensions_mut().insert(user);
-        }
+        let user = (self.find)(&req);
+        req.extensions_mut().insert(user);
         self.inner.call(req).await
     }
 }
@@ -98,15 +105,35 @@ impl CurrentUser {
     }
 }
 
-/// The channel routes of the example: anyone logged in may join `private-chat`,
-/// `private-encrypted-chat` and `presence-chat`, and sign in.
-pub fn routes() -> ChannelRoutes<CurrentUser> {
-    ChannelRoutes::new()
-        .channel("chat", |_user: CurrentUser, (): ()| async { true })
-        .presence("chat", |user: CurrentUser, (): ()| async move {
-            Some(PresenceMember::new(UserId::new(user.id).ok()?))
-        })
-        .user(|user: CurrentUser| async move { UserId::new(user.id).ok().map(UserData::new) })
+/// The channel routes of the example: anyone logged in may join `private-chat` and
+/// `presence-chat`, and `private-encrypted-chat` when `encrypted` (the credentials have an
+/// encryption master key; without one the app offers no encrypted channels, and denies them).
+pub fn routes(encrypted: bool) -> ChannelRoutes<CurrentUser> {
+    let anyone = |_user: CurrentUser, (): ()| async { true };
+    let routes = if encrypted {
+        ChannelRoutes::new().channel("chat", anyone)
+    } else {
+        ChannelRoutes::new().private("chat", anyone)
+    };
+    routes.presence("chat", |user: CurrentUser, (): ()| async move {
+        Some(PresenceMember::new(UserId::new(user.id).ok()?))
+    })
+}
+
+/// The sign-in handler of the example: anyone logged in signs in as themselves (refused when
+/// the name is not a valid user id).
+pub async fn signin(user: CurrentUser, _request: SigninRequest) -> Option<UserData> {
+    UserId::new(user.id).ok().map(UserData::new)
+}
+
+/// The example's endpoints at Laravel Echo's paths (`/broadcasting/auth` and
+/// `/broadcasting/user-auth`): the [`routes`] (with encrypted channels when `credentials` have
+/// an encryption master key) and [`signin`], for the logged-in [`CurrentUser`].
+pub fn endpoints(credentials: Credentials) -> Endpoints<CurrentUser> {
+    let encrypted = credentials.has_encryption_master_key();
+    Endpoints::new(credentials, routes(encrypted))
+        .with_signin(signin)
+        .for_laravel_echo()
 }
 
 #[derive(Deserialize)]
@@ -123,7 +150,7 @@ fn login(session: &Session, Form(login): Form<Login>) -> StatusCode {
 
 /// The whole app: `POST /login` and the pusher-auth endpoints, the user found in poem's
 /// private cookie session under `key`.
-pub fn app<A: Authorizer>(pusher: &PusherAuthLayer<A>, key: CookieKey) -> impl Endpoint {
+pub fn app(pusher: &PusherAuthLayer<CurrentUser>, key: CookieKey) -> impl Endpoint {
     mount(Route::new().at("/login", post(login)), pusher)
         .with(FindUser(CurrentUser::from_session))
         .with(CookieSession::new(CookieConfig::private(key)))

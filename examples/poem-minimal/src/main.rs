@@ -9,8 +9,7 @@ use pusher_auth_tower::PusherAuthLayer;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let pusher =
-        PusherAuthLayer::new(Credentials::from_env()?, poem_minimal::routes()).for_laravel_echo();
+    let pusher = PusherAuthLayer::new(poem_minimal::endpoints(Credentials::from_env()?));
     let app = poem_minimal::app(&pusher, CookieKey::generate());
     let addr = std::env::var("POEM_ADDR").unwrap_or_else(|_| "127.0.0.1:3003".into());
     println!("listening on http://{addr}");
