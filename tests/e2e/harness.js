@@ -257,6 +257,28 @@ function once(target, event, timeoutMs = 10000) {
   });
 }
 
+/**
+ * Waits for the first `event` on `target` whose data satisfies `matches`, with a timeout that
+ * names what did arrive.
+ */
+function until(target, event, matches, timeoutMs = 10000) {
+  return new Promise((resolve, reject) => {
+    const seen = [];
+    const timer = setTimeout(() => {
+      target.unbind(event, handler);
+      reject(new Error(`no matching ${event} within ${timeoutMs} ms; received ${JSON.stringify(seen)}`));
+    }, timeoutMs);
+    const handler = (data) => {
+      seen.push(data);
+      if (!matches(data)) return;
+      clearTimeout(timer);
+      target.unbind(event, handler);
+      resolve(data);
+    };
+    target.bind(event, handler);
+  });
+}
+
 /** Subscribes and resolves with "ok" or the subscription error. */
 function subscribe(pusher, name, timeoutMs = 10000) {
   const channel = pusher.subscribe(name);
@@ -292,4 +314,4 @@ function rssKiB(pid) {
   return Number(status.match(/VmRSS:\s+(\d+) kB/)[1]);
 }
 
-module.exports = { APP, MASTER_KEY, OUTPUT, ROOT, allowCookieHeader, authHeaders, connected, connectionOptions, cookieOf, get, login, once, post, pusherOptions, rssKiB, session, sleep, startApp, startRedis, startSockudo, startStack, stop, subscribe };
+module.exports = { APP, MASTER_KEY, OUTPUT, ROOT, allowCookieHeader, authHeaders, connected, connectionOptions, cookieOf, get, login, once, post, pusherOptions, rssKiB, session, sleep, startApp, startRedis, startSockudo, startStack, stop, subscribe, until };
