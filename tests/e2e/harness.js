@@ -6,6 +6,9 @@ const fs = require("node:fs");
 const net = require("node:net");
 const path = require("node:path");
 
+// On a Node.js major version the suite is not tested on, every test file fails here, saying so.
+require("./node-version").checkNodeVersion();
+
 const ROOT = path.resolve(__dirname, "../..");
 const APP = { id: "e2e-app", key: "e2e-key", secret: "e2e-secret" };
 const MASTER_KEY = "zyrm8pvV2C9fJcBfhyXzvxbJVN/H7QLmbe0xJi1GhPU=";
