@@ -647,7 +647,6 @@ fn node_sdk_agrees_byte_for_byte() {
         if case.kind == Kind::WebhookSpelling {
             let context = format!("seed {seed} case {i}");
             spellings.check(case, &theirs, &ok(canonical.unwrap()), &context);
-            *tally.total.entry(kind_name(case.kind)).or_default() += 1;
             continue;
         }
         let theirs = if case.kind == Kind::Webhook {
@@ -665,7 +664,8 @@ fn node_sdk_agrees_byte_for_byte() {
     }
     report("node pusher@5.3.4", seed, &tally);
     spellings.report("node pusher@5.3.4", seed);
-    assert_eq!(tally.total.len(), KINDS.len());
+    // Every kind compared (the respelled webhooks in `spellings`).
+    assert_eq!(tally.total.len(), KINDS.len() - 1);
     assert!(tally.total.values().all(|&n| n >= cases_per_kind()));
     // Both verdicts occur, so the webhook comparison is not one-sided.
     let valid = cases
@@ -706,9 +706,16 @@ fn python_sdk_agrees() {
             let (result, canonical) = by_encoder[j][i];
             let name = kind_name(case.kind);
             if case.kind == Kind::WebhookSpelling {
+                // The encoder plays no part in a webhook: one check per case.
+                if encoder == "compact" {
+                    continue;
+                }
                 let ok = |r: &Value| -> Value {
                     r.get("ok").cloned().unwrap_or_else(|| {
-                        panic!("seed {seed} case {i}: the Python SDK refused {:?}: {r}", case.input)
+                        panic!(
+                            "seed {seed} case {i}: the Python SDK refused {:?}: {r}",
+                            case.input
+                        )
                     })
                 };
                 let context = format!("seed {seed} case {i} ({encoder})");
