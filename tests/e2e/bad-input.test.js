@@ -170,6 +170,52 @@ for (const appName of APPS) {
         assert.equal(code(got.body), expected, `${name}: ${got.body.slice(0, 300)}`);
         assert.ok(got.status < 500, `${name}: ${got.status}`);
       }
+      // The limits and answers SECURITY.md states, at their edges: 100 channels in a batch and
+      // 64 extra parameters are answered, one more is refused; a body of 16 KiB is read, one
+      // byte more is refused; a denial's whole body; a 405's `Allow`.
+      const edge = async (name, contentType, body) => {
+        const res = await fetch(`${stack.base}${auth}`, {
+          method: "POST",
+          headers: { "Content-Type": contentType, "X-CSRF-Token": s.csrf, Cookie: s.cookie },
+          body,
+        });
+        const text = await res.text();
+        return [name, res.status, res.status === 200 ? `${Object.keys(JSON.parse(text)).length} keys` : code(text)];
+      };
+      const batchOf = (n) => `socket_id=1.2&${Array.from({ length: n }, (_, i) => `channel_name[${i}]=private-room.${i + 1}`).join("&")}`;
+      const paramsOf = (n) => `socket_id=1.2&channel_name=private-chat&${Array.from({ length: n }, (_, i) => `p${i}=v`).join("&")}`;
+      const jsonOf = (bytes) => {
+        const body = '{"socket_id":"1.2","channel_name":"private-chat"}';
+        return body + " ".repeat(bytes - body.length);
+      };
+      const formType = "application/x-www-form-urlencoded";
+      const edges = [
+        await edge("a batch of 100 channels", formType, batchOf(100)),
+        await edge("a batch of 101 channels", formType, batchOf(101)),
+        await edge("64 extra parameters", formType, paramsOf(64)),
+        await edge("65 extra parameters", formType, paramsOf(65)),
+        await edge("a body of 16,384 bytes", "application/json", jsonOf(16 * 1024)),
+        await edge("a body of 16,385 bytes", "application/json", jsonOf(16 * 1024 + 1)),
+      ];
+      const denied = await fetch(`${stack.base}${auth}`, {
+        method: "POST",
+        headers: { "Content-Type": formType, "X-CSRF-Token": s.csrf, Cookie: s.cookie },
+        body: "socket_id=1.2&channel_name=private-nope",
+      });
+      edges.push(["a denial", denied.status, await denied.text()]);
+      const get = await fetch(`${stack.base}${auth}`);
+      await get.text();
+      edges.push(["GET", get.status, `Allow: ${get.headers.get("allow")}`]);
+      assert.deepEqual(edges, [
+        ["a batch of 100 channels", 200, "100 keys"],
+        ["a batch of 101 channels", 400, "batch_too_large"],
+        ["64 extra parameters", 200, "1 keys"],
+        ["65 extra parameters", 400, "too_many_params"],
+        ["a body of 16,384 bytes", 200, "1 keys"],
+        ["a body of 16,385 bytes", 413, "payload_too_large"],
+        ["a denial", 403, '{"error":{"code":"forbidden","message":"not authorized"}}'],
+        ["GET", 405, "Allow: POST"],
+      ]);
       if (rocket) {
         // The gap as it is: a lie that stops within Rocket's 14-byte peek gets no answer. A
         // Rocket that answers it fails here; then send every app the same lie.

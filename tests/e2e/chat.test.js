@@ -13,7 +13,7 @@ const crypto = require("node:crypto");
 
 const {
   APP, OUTPUT, allowCookieHeader, authHeaders, connected, connectionOptions, cookieOf, get, login, once, post,
-  pusherOptions, rssKiB, session, sleep, startApp, startStack, subscribe,
+  pusherOptions, rssKiB, session, sleep, startApp, startStack, subscribe, until,
 } = require("./harness");
 
 const jsDir = path.join(__dirname, "../js");
@@ -37,17 +37,28 @@ async function chromium() {
   });
 }
 
-/** A raw TCP exchange: sends `pieces`, resolves when the server closes, with what it said. */
+/**
+ * A raw TCP exchange: connects, sends `pieces`, and resolves when the server closes the
+ * connection (`closed`) or after `timeoutMs` (`closed: false`), with what it said. A
+ * connection that never opens (nothing listening) rejects: it is not a server closing it.
+ */
 function rawExchange(port, pieces, timeoutMs) {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const started = Date.now();
     const socket = net.connect(port, "127.0.0.1");
     let data = "";
+    let connected = false;
+    let error = null;
     const timer = setTimeout(() => { socket.destroy(); resolve({ closed: false, data, ms: Date.now() - started }); }, timeoutMs);
     socket.on("data", (chunk) => (data += chunk.toString("latin1")));
-    socket.on("error", () => {});
-    socket.on("close", () => { clearTimeout(timer); resolve({ closed: true, data, ms: Date.now() - started }); });
-    socket.on("connect", () => { for (const p of pieces) socket.write(p); });
+    // A reset after the connection opened is the server closing it; before, a refusal.
+    socket.on("error", (e) => (error = e));
+    socket.on("close", () => {
+      clearTimeout(timer);
+      if (!connected) return reject(new Error(`could not connect to 127.0.0.1:${port}: ${error ? error.code || error.message : "closed before connecting"}`));
+      resolve({ closed: true, data, ms: Date.now() - started, reset: error ? error.code : null });
+    });
+    socket.on("connect", () => { connected = true; for (const p of pieces) socket.write(p); });
   });
 }
 
@@ -93,16 +104,25 @@ for (const appName of APPS) {
       const receiver = client(bob);
       const [mine, theirs] = [await subscribe(sender, "private-chat"), await subscribe(receiver, "private-chat")];
       assert.equal(mine.ok && theirs.ok, true, JSON.stringify([mine.error, theirs.error]));
-      let echoed = false;
-      mine.channel.bind("send-message", () => (echoed = true));
-      const arrived = once(theirs.channel, "send-message");
+      // Everything each connection receives, in order.
+      const toSender = [];
+      const toReceiver = [];
+      mine.channel.bind("send-message", (m) => toSender.push(m));
+      theirs.channel.bind("send-message", (m) => toReceiver.push(m));
+      const sentinel = { name: "bob", message: "sentinel from bob" };
+      const sentinelAtSender = until(mine.channel, "send-message", (m) => m.message === sentinel.message);
+      const sentinelAtReceiver = until(theirs.channel, "send-message", (m) => m.message === sentinel.message);
       const res = await post(ann, "/channels/send-message", { message: "hello from ann" }, { "X-Socket-ID": sender.connection.socket_id });
       assert.equal(res.status, 204);
-      const message = await arrived;
-      events.push(message);
-      assert.deepEqual(message, { name: "ann", message: "hello from ann" });
-      await sleep(500);
-      assert.equal(echoed, false, "the sender's own connection received its message");
+      // Then a message for everyone, published after ann's was: sockudo delivers a channel's
+      // events to a connection in the order they were published, so once this one reaches
+      // ann's connection, her own would have reached it before, had it been sent to it.
+      assert.equal((await post(bob, "/channels/send-message", { message: sentinel.message })).status, 204);
+      await sentinelAtSender;
+      await sentinelAtReceiver;
+      events.push({ toSender, toReceiver });
+      assert.deepEqual(toReceiver, [{ name: "ann", message: "hello from ann" }, sentinel]);
+      assert.deepEqual(toSender, [sentinel], "the sender's own connection received its message");
     });
 
     scenario("2. a socket id the session was not authorized for is not excluded", async (events) => {
@@ -182,18 +202,50 @@ for (const appName of APPS) {
     });
 
     scenario("7. a batch of 10 messages is published in one request and all arrive", async (events) => {
-      const hal = await session(stack.base, "hal");
-      const p = client(await session(stack.base, "hank"));
-      const sub = await subscribe(p, "private-chat");
-      assert.equal(sub.ok, true);
-      const received = [];
-      const all = new Promise((resolve) => sub.channel.bind("send-message", (m) => { received.push(m.message); if (received.length === 10) resolve(); }));
-      const messages = Array.from({ length: 10 }, (_, i) => `batch ${i}`);
-      assert.equal((await post(hal, "/channels/send-message", { messages })).status, 204);
-      await Promise.race([all, sleep(10000)]);
-      events.push(received);
-      assert.deepEqual([...received].sort(), [...messages].sort());
-      assert.equal((await post(hal, "/channels/send-message", { messages: [...messages, "eleven"] })).status, 400);
+      // A second instance of the app publishes through a proxy that records every request it
+      // makes to the Pusher server, then forwards it to sockudo.
+      const published = [];
+      const proxy = http.createServer((req, res) => {
+        published.push(`${req.method} ${req.url.split("?")[0]}`);
+        const upstream = http.request({ host: "127.0.0.1", port: stack.wsPort, path: req.url, method: req.method, headers: req.headers }, (up) => {
+          res.writeHead(up.statusCode, up.headers);
+          up.pipe(res);
+        });
+        upstream.on("error", (e) => res.destroy(e));
+        req.pipe(upstream);
+      });
+      await new Promise((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+      let app;
+      try {
+        app = await startApp(appName, proxy.address().port);
+        const hal = await session(app.base, "hal");
+        const p = client(await session(stack.base, "hank"));
+        const sub = await subscribe(p, "private-chat");
+        assert.equal(sub.ok, true);
+        const received = [];
+        const all = new Promise((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`${received.length} of 10 messages arrived within 10 s: ${JSON.stringify(received)}`)), 10000);
+          sub.channel.bind("send-message", (m) => {
+            received.push(m.message);
+            if (received.length === 10) { clearTimeout(timer); resolve(); }
+          });
+        });
+        const messages = Array.from({ length: 10 }, (_, i) => `batch ${i}`);
+        const before = published.length;
+        assert.equal((await post(hal, "/channels/send-message", { messages })).status, 204);
+        await all;
+        const requests = published.slice(before);
+        events.push({ received, requests });
+        assert.deepEqual([...received].sort(), [...messages].sort());
+        assert.deepEqual(requests, [`POST /apps/${APP.id}/batch_events`], `${requests.length} requests to the Pusher server for a batch of 10`);
+        // Eleven are refused before anything is published.
+        assert.equal((await post(hal, "/channels/send-message", { messages: [...messages, "eleven"] })).status, 400);
+        assert.equal(published.length, before + 1, "a refused batch was published");
+      } finally {
+        proxy.closeAllConnections();
+        proxy.close();
+        if (app) await app.close();
+      }
     });
 
     scenario("8. stats: presence members, typed subscription count and the channel list agree with the clients", async (events) => {
@@ -311,8 +363,11 @@ for (const appName of APPS) {
       const old = new Pusher(APP.key, pusherOptions(stack, first));
       clients.push(old);
       const sub = await subscribe(old, "private-chat");
+      events.push(sub.error);
       assert.equal(sub.ok, false, "the pre-login session id still authorizes");
-      assert.equal((await subscribe(client(lea), "private-chat")).ok, true);
+      assert.equal(sub.error.status, 403, `the pre-login session was answered ${sub.error.status}, not refused: ${JSON.stringify(sub.error)}`);
+      const now = await subscribe(client(lea), "private-chat");
+      assert.equal(now.ok, true, JSON.stringify(now.error));
     });
 
     scenario("11. an idle session expires; one in use does not", async (events) => {
@@ -582,13 +637,27 @@ for (const appName of APPS) {
           customHandler: ({ socketId, channelName }, callback) => callback(null, wrong.authorizeChannel(socketId, channelName)),
         },
       });
-      const errors = [];
-      p.connection.bind("error", (e) => errors.push(e));
-      // sockudo answers a bad signature with a pusher:error (or silence), never with
-      // subscription_succeeded.
-      const sub = await subscribe(p, "private-chat", 3000).catch((e) => ({ ok: false, error: e.message }));
-      events.push(sub.error, errors);
-      assert.equal(sub.ok, false, "sockudo accepted a signature made with the wrong secret");
+      await connected(p);
+      // sockudo 5.2.0 refuses a bad signature with a pusher:error on the connection (code 4009,
+      // "Authentication error"); a subscription_error would be a refusal too. Silence is not.
+      const channel = p.subscribe("private-chat");
+      const outcome = await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error("sockudo neither refused nor accepted the tampered signature within 5 s")), 5000);
+        const done = (x) => { clearTimeout(timer); resolve(x); };
+        channel.bind("pusher:subscription_succeeded", () => done({ accepted: true }));
+        channel.bind("pusher:subscription_error", (e) => done({ refused: "subscription_error", error: e }));
+        p.connection.bind("error", (e) => done({ refused: "pusher:error", error: e }));
+      });
+      events.push(outcome);
+      assert.equal(outcome.accepted, undefined, "sockudo accepted a signature made with the wrong secret");
+      if (outcome.refused === "pusher:error") {
+        assert.equal(outcome.error.data.code, 4009, JSON.stringify(outcome.error));
+        assert.match(outcome.error.data.message, /^Authentication error/);
+      }
+      // A later subscription on the same connection is answered: the refusal was not followed
+      // by a late success for the tampered one (sockudo answers a connection in order).
+      assert.equal((await subscribe(p, "sentinel")).ok, true);
+      assert.equal(channel.subscribed, false, "the tampered subscription succeeded after all");
       const good = client(kit);
       assert.equal((await subscribe(good, "private-chat")).ok, true);
     });

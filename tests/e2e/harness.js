@@ -6,6 +6,9 @@ const fs = require("node:fs");
 const net = require("node:net");
 const path = require("node:path");
 
+// On a Node.js major version the suite is not tested on, every test file fails here, saying so.
+require("./node-version").checkNodeVersion();
+
 const ROOT = path.resolve(__dirname, "../..");
 const APP = { id: "e2e-app", key: "e2e-key", secret: "e2e-secret" };
 const MASTER_KEY = "zyrm8pvV2C9fJcBfhyXzvxbJVN/H7QLmbe0xJi1GhPU=";
@@ -257,6 +260,28 @@ function once(target, event, timeoutMs = 10000) {
   });
 }
 
+/**
+ * Waits for the first `event` on `target` whose data satisfies `matches`, with a timeout that
+ * names what did arrive.
+ */
+function until(target, event, matches, timeoutMs = 10000) {
+  return new Promise((resolve, reject) => {
+    const seen = [];
+    const timer = setTimeout(() => {
+      target.unbind(event, handler);
+      reject(new Error(`no matching ${event} within ${timeoutMs} ms; received ${JSON.stringify(seen)}`));
+    }, timeoutMs);
+    const handler = (data) => {
+      seen.push(data);
+      if (!matches(data)) return;
+      clearTimeout(timer);
+      target.unbind(event, handler);
+      resolve(data);
+    };
+    target.bind(event, handler);
+  });
+}
+
 /** Subscribes and resolves with "ok" or the subscription error. */
 function subscribe(pusher, name, timeoutMs = 10000) {
   const channel = pusher.subscribe(name);
@@ -292,4 +317,4 @@ function rssKiB(pid) {
   return Number(status.match(/VmRSS:\s+(\d+) kB/)[1]);
 }
 
-module.exports = { APP, MASTER_KEY, OUTPUT, ROOT, allowCookieHeader, authHeaders, connected, connectionOptions, cookieOf, get, login, once, post, pusherOptions, rssKiB, session, sleep, startApp, startRedis, startSockudo, startStack, stop, subscribe };
+module.exports = { APP, MASTER_KEY, OUTPUT, ROOT, allowCookieHeader, authHeaders, connected, connectionOptions, cookieOf, get, login, once, post, pusherOptions, rssKiB, session, sleep, startApp, startRedis, startSockudo, startStack, stop, subscribe, until };

@@ -8,7 +8,7 @@ const assert = require("node:assert/strict");
 const path = require("node:path");
 const crypto = require("node:crypto");
 
-const { APP, allowCookieHeader, cookieOf, once, post, session, sleep, startApp, startRedis, startSockudo, subscribe, connected } = require("./harness");
+const { APP, allowCookieHeader, cookieOf, once, post, session, sleep, startApp, startRedis, startSockudo, subscribe, connected, until } = require("./harness");
 
 const jsDir = path.join(__dirname, "../js");
 const Pusher = require(path.join(jsDir, "node_modules/pusher-js"));
@@ -87,15 +87,24 @@ for (const appName of APPS) {
         // the shared session and excludes it. bob (authorized by B, on node 2) receives it.
         const chatB = await subscribe(b, "private-chat");
         assert.equal(chatB.ok, true);
-        let echoed = false;
-        chatA.channel.bind("send-message", (m) => { if (m.message === "not back to me") echoed = true; });
-        const toBob = once(chatB.channel, "send-message");
+        // Everything each connection receives from here on, in order.
+        const toAnn = [];
+        const toBob = [];
+        chatA.channel.bind("send-message", (m) => toAnn.push(m));
+        chatB.channel.bind("send-message", (m) => toBob.push(m));
+        const sentinel = { name: "bob", message: "sentinel from bob" };
+        const sentinelAtAnn = until(chatA.channel, "send-message", (m) => m.message === sentinel.message);
+        const sentinelAtBob = until(chatB.channel, "send-message", (m) => m.message === sentinel.message);
         const viaB = { ...ann, base: appB.base };
         const sent = await post(viaB, "/channels/send-message", { message: "not back to me" }, { "X-Socket-ID": a.connection.socket_id });
         assert.equal(sent.status, 204);
-        assert.deepEqual(await toBob, { name: "ann", message: "not back to me" });
-        await sleep(500);
-        assert.equal(echoed, false, "a connection authorized by instance A was not excluded by instance B");
+        // Then a message for everyone, published the same way (through B, to node 2) after
+        // ann's: it reaches ann's connection after hers would have, had it been sent to it.
+        assert.equal((await post(bob, "/channels/send-message", { message: sentinel.message })).status, 204);
+        await sentinelAtAnn;
+        await sentinelAtBob;
+        assert.deepEqual(toBob, [{ name: "ann", message: "not back to me" }, sentinel]);
+        assert.deepEqual(toAnn, [sentinel], "a connection authorized by instance A was not excluded by instance B");
 
         // Instance A stops: the sessions it created live on in Redis, and B serves them.
         await appA.close();
@@ -119,20 +128,40 @@ for (const appName of APPS) {
       // Requests that take a while (a send-message waits for the Pusher server) and end by
       // writing the session back (each records the visit, or a connection), in waves, while
       // the logout happens.
+      // Each request with when it was sent and when its answer came (ms since the start).
+      const t0 = performance.now();
+      const timed = (what, request) => {
+        const sent = performance.now() - t0;
+        return request.then((response) => ({ what, response, status: response.status, sent, answered: performance.now() - t0 }));
+      };
       const inFlight = [];
       for (let wave = 0; wave < 10; wave++) {
         for (let i = 0; i < 10; i++) {
-          inFlight.push(post(carol, "/channels/send-message", { message: `wave ${wave}` }));
-          inFlight.push(authorize(carol, wave * 100 + i));
+          inFlight.push(timed("send-message", post(carol, "/channels/send-message", { message: `wave ${wave}` })));
+          inFlight.push(timed("authorize", authorize(carol, wave * 100 + i)));
         }
-        if (wave === 5) inFlight.push(post(carol, "/logout").then((r) => ({ logout: r.status })));
+        if (wave === 5) inFlight.push(timed("logout", post(carol, "/logout")));
         await sleep(3);
       }
       const answers = await Promise.all(inFlight);
-      assert.deepEqual(answers.filter((a) => a.logout !== undefined), [{ logout: 204 }]);
+      const logouts = answers.filter((a) => a.what === "logout");
+      assert.deepEqual(logouts.map((a) => a.status), [204]);
+      const [logout] = logouts;
+      // Requests the session still admitted (any answer but the 403 of a session gone) that were
+      // sent before the logout and answered after its answer: on the server, they loaded the
+      // session before the logout deleted it, and ended after, when they save it. Without one,
+      // this test would prove nothing about the race.
+      const count = (list) => {
+        const statuses = {};
+        for (const a of list) statuses[`${a.what} ${a.status}`] = (statuses[`${a.what} ${a.status}`] || 0) + 1;
+        return JSON.stringify(statuses);
+      };
+      const straddling = answers.filter((a) => a.what !== "logout" && a.status !== 403 && a.sent < logout.sent && a.answered > logout.answered);
+      console.log(`${appName}: logout sent at ${logout.sent.toFixed(1)} ms, answered at ${logout.answered.toFixed(1)} ms; in flight across it with the session: ${count(straddling)}; all answers: ${count(answers)}`);
+      assert.ok(straddling.length > 0, `no request the session admitted was in flight during the logout: ${count(answers)}`);
       // The old cookie and every cookie a straggler was sent must be logged out.
       const cookies = new Set([carol.cookie]);
-      for (const a of answers) if (a.headers && cookieOf(a)) cookies.add(cookieOf(a));
+      for (const a of answers) if (cookieOf(a.response)) cookies.add(cookieOf(a.response));
       for (const cookie of cookies) {
         const after = await authorize({ ...carol, cookie }, 9999);
         assert.equal(after.status, 403, `a cookie still authorizes after the logout (${cookies.size} cookies seen)`);

@@ -3,7 +3,20 @@
 //!
 //! The Node and Python SDKs run as child processes from `tests/js` and a virtual environment
 //! that `scripts/install-test-tools` creates; a missing tool fails these tests (it never skips
-//! them). Set `DIFF_SEED` to replay a run and `DIFF_CASES` to change the case count per kind.
+//! them). Set `DIFF_SEED` to replay a run and `DIFF_CASES` to change the case count per kind
+//! (at least 100: fewer would let the counts these tests assert on be zero).
+//!
+//! Webhook signatures: Pusher sends the HMAC-SHA256 of the body as 64 lowercase hex digits, and
+//! the Node and Python SDKs compare the header's text with that spelling exactly. Our verifier
+//! decodes the header into the 32-byte tag and compares the tag: it also accepts uppercase and
+//! mixed-case hex, and whitespace around the digits (`str::trim`). That is the intended
+//! behaviour: every spelling of the correct tag is one the sender could only make with the
+//! secret, so no forgery gets through that the SDKs would stop; HTTP already removes spaces and
+//! tabs around a header value (RFC 9110, 5.5), so a caller that reads the header from a
+//! framework that keeps them gets the same verdict as the layer; and the crates.io `pusher`
+//! crate decodes either case too. The `webhook spelling` cases generate exactly those inputs
+//! and assert the difference both ways: the SDKs refuse every other spelling, and we give it
+//! the verdict the SDKs give the canonical spelling.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -80,11 +93,22 @@ fn seed() -> u64 {
         })
 }
 
+/// The fewest cases per kind a run may have.
+const MIN_CASES: usize = 100;
+
 fn cases_per_kind() -> usize {
-    std::env::var("DIFF_CASES")
+    let n = std::env::var("DIFF_CASES")
         .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1000)
+        .map(|s| {
+            s.parse()
+                .unwrap_or_else(|_| panic!("DIFF_CASES={s:?} is not a number"))
+        })
+        .unwrap_or(1000);
+    assert!(
+        n >= MIN_CASES,
+        "DIFF_CASES={n}: at least {MIN_CASES} cases per kind, or the comparisons prove little"
+    );
+    n
 }
 
 #[derive(Clone)]
@@ -230,15 +254,18 @@ enum Kind {
     Encrypted,
     User,
     Webhook,
+    /// A webhook whose signature is spelled other than Pusher spells it (see the module docs).
+    WebhookSpelling,
 }
 
-const KINDS: [Kind; 6] = [
+const KINDS: [Kind; 7] = [
     Kind::Private,
     Kind::PresenceBare,
     Kind::PresenceInfo,
     Kind::Encrypted,
     Kind::User,
     Kind::Webhook,
+    Kind::WebhookSpelling,
 ];
 
 struct Case {
@@ -248,6 +275,18 @@ struct Case {
     ours: Value,
     /// The case as the oracles read it.
     input: Map<String, Value>,
+    /// For [`Kind::WebhookSpelling`]: the same case with the signature spelled as Pusher does.
+    spelling: Option<Spelling>,
+}
+
+/// The canonical form of a respelled webhook signature, and how it was respelled.
+struct Spelling {
+    /// The case with the signature as generated (lowercase hex, or the malformed text).
+    canonical_input: Map<String, Value>,
+    /// What this crate answers for it.
+    canonical_ours: Value,
+    /// `upper`, `mixed`, `padded` or `upper+padded`.
+    how: &'static str,
 }
 
 fn make_case(rng: &mut Rng, kind: Kind) -> Case {
@@ -256,6 +295,7 @@ fn make_case(rng: &mut Rng, kind: Kind) -> Case {
     let socket = socket_id(rng);
     let mut input = app.json();
     input.insert("socket_id".into(), json!(socket.as_str()));
+    let mut spelling = None;
     let ours = match kind {
         Kind::Private | Kind::Encrypted => {
             let ch = channel(
@@ -310,12 +350,72 @@ fn make_case(rng: &mut Rng, kind: Kind) -> Case {
             serde_json::to_value(auth).unwrap()
         }
         Kind::Webhook => webhook_case(rng, &app, &mut input),
+        Kind::WebhookSpelling => {
+            let canonical_ours = webhook_case(rng, &app, &mut input);
+            let canonical_input = input.clone();
+            let signature = canonical_input["signature"].as_str().unwrap();
+            let (respelled, how) = respell(rng, signature);
+            input.insert("signature".into(), json!(respelled));
+            let key_header = input["key_header"].as_str().unwrap();
+            let body = input["body"].as_str().unwrap();
+            let ours = webhook_verdict(&app, key_header, &respelled, body);
+            spelling = Some(Spelling {
+                canonical_input,
+                canonical_ours,
+                how,
+            });
+            ours
+        }
     };
     Case {
         kind,
         app,
         ours,
         input,
+        spelling,
+    }
+}
+
+/// `signature` spelled otherwise: uppercase or mixed-case hex, whitespace around it, or both.
+/// Never the same text (a signature without letters is padded instead).
+fn respell(rng: &mut Rng, signature: &str) -> (String, &'static str) {
+    const PADS: &[&str] = &["", " ", "  ", "\t", " \t", "\n", "\r\n"];
+    let pad = |rng: &mut Rng, s: &str| loop {
+        let (before, after) = (*rng.pick(PADS), *rng.pick(PADS));
+        if !before.is_empty() || !after.is_empty() {
+            break format!("{before}{s}{after}");
+        }
+    };
+    let upper = signature.to_ascii_uppercase();
+    let has_letters = upper != signature;
+    match rng.below(4) {
+        0 if has_letters => (upper, "upper"),
+        1 if has_letters => loop {
+            // Some letters uppercased, at least one, and not all of them.
+            let mixed: String = signature
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_lowercase() && rng.chance(50) {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            let letters = signature.bytes().filter(u8::is_ascii_lowercase).count();
+            if mixed != signature && (mixed != upper || letters < 2) {
+                break (mixed, "mixed");
+            }
+        },
+        2 if has_letters => (pad(rng, &upper), "upper+padded"),
+        _ => (pad(rng, signature), "padded"),
+    }
+}
+
+fn webhook_verdict(app: &App, key_header: &str, signature: &str, body: &str) -> Value {
+    match WebhookVerifier::new(app.credentials()).verify(key_header, signature, body.as_bytes()) {
+        Ok(w) => json!({"valid": true, "events": serde_json::to_value(w.events()).unwrap()}),
+        Err(_) => json!({"valid": false, "events": null}),
     }
 }
 
@@ -383,12 +483,7 @@ fn webhook_case(rng: &mut Rng, app: &App, input: &mut Map<String, Value>) -> Val
     input.insert("key_header".into(), json!(key_header));
     input.insert("signature".into(), json!(signature));
     input.insert("body".into(), json!(body));
-    let verdict =
-        WebhookVerifier::new(credentials).verify(&key_header, &signature, body.as_bytes());
-    match verdict {
-        Ok(w) => json!({"valid": true, "events": serde_json::to_value(w.events()).unwrap()}),
-        Err(_) => json!({"valid": false, "events": null}),
-    }
+    webhook_verdict(app, &key_header, &signature, &body)
 }
 
 fn generate(seed: u64, n: usize) -> Vec<Case> {
@@ -419,7 +514,102 @@ fn kind_name(kind: Kind) -> &'static str {
         Kind::Encrypted => "encrypted",
         Kind::User => "user",
         Kind::Webhook => "webhook",
+        Kind::WebhookSpelling => "webhook spelling",
     }
+}
+
+/// Counts of the respelled-signature cases, by how they were respelled and by verdict.
+#[derive(Default)]
+struct SpellingTally {
+    how: HashMap<&'static str, usize>,
+    accepted: usize,
+    refused: usize,
+}
+
+impl SpellingTally {
+    /// Checks one respelled case against the SDK's verdicts on its two spellings.
+    fn check(&mut self, case: &Case, theirs: &Value, their_canonical: &Value, context: &str) {
+        let spelling = case.spelling.as_ref().unwrap();
+        let theirs = json!({"valid": theirs["valid"], "events": theirs["events"]});
+        let their_canonical =
+            json!({"valid": their_canonical["valid"], "events": their_canonical["events"]});
+        // The SDK and we agree on the signature as Pusher spells it...
+        assert_eq!(
+            spelling.canonical_ours, their_canonical,
+            "{context}: canonical spelling {:?}",
+            spelling.canonical_input["signature"]
+        );
+        // ...the SDK compares the text, so it refuses any other spelling...
+        assert_eq!(
+            theirs,
+            json!({"valid": false, "events": null}),
+            "{context}: the SDK accepted a signature spelled {} ({:?}); our verifier's leniency is no longer a difference",
+            spelling.how,
+            case.input["signature"]
+        );
+        // ...and we compare the tag: the verdict of the canonical spelling, whatever the spelling.
+        assert_eq!(
+            case.ours, spelling.canonical_ours,
+            "{context}: a signature spelled {} ({:?}) got another verdict than its canonical spelling {:?}",
+            spelling.how, case.input["signature"], spelling.canonical_input["signature"]
+        );
+        *self.how.entry(spelling.how).or_default() += 1;
+        if case.ours["valid"] == true {
+            self.accepted += 1;
+        } else {
+            self.refused += 1;
+        }
+    }
+
+    /// Prints the counts and asserts that every respelling, and both verdicts, occurred.
+    fn report(&self, sdk: &str, seed: u64) {
+        let mut how: Vec<_> = self.how.iter().collect();
+        how.sort();
+        println!(
+            "{sdk} seed={seed} webhook spelling: {} cases ({how:?}); {} correct tags in another spelling accepted by us and refused by the SDK, {} wrong or malformed refused by both",
+            self.accepted + self.refused,
+            self.accepted,
+            self.refused
+        );
+        assert!(self.accepted + self.refused >= MIN_CASES);
+        for h in ["upper", "mixed", "padded", "upper+padded"] {
+            assert!(
+                self.how.get(h).copied().unwrap_or(0) > 0,
+                "no signature spelled {h}"
+            );
+        }
+        assert!(self.accepted > 0, "no correct tag in another spelling");
+        assert!(self.refused > 0, "no wrong tag in another spelling");
+    }
+}
+
+/// The oracle inputs for `cases`: each case's input, then, for a respelled webhook, its
+/// canonical spelling. `split` gives each case its result(s) back.
+fn oracle_inputs(cases: &[Case]) -> Vec<Map<String, Value>> {
+    let mut inputs = Vec::new();
+    for case in cases {
+        inputs.push(case.input.clone());
+        if let Some(s) = &case.spelling {
+            inputs.push(s.canonical_input.clone());
+        }
+    }
+    inputs
+}
+
+/// Each case's result, and for a respelled webhook the result of its canonical spelling.
+fn split<'a>(cases: &[Case], results: &'a [Value]) -> Vec<(&'a Value, Option<&'a Value>)> {
+    let mut out = Vec::new();
+    let mut results = results.iter();
+    for case in cases {
+        let result = results.next().expect("a result for every input");
+        let canonical = case
+            .spelling
+            .as_ref()
+            .map(|_| results.next().expect("a result for every input"));
+        out.push((result, canonical));
+    }
+    assert!(results.next().is_none(), "more results than inputs");
+    out
 }
 
 fn report(sdk: &str, seed: u64, tally: &Tally) {
@@ -441,20 +631,28 @@ fn report(sdk: &str, seed: u64, tally: &Tally) {
 fn node_sdk_agrees_byte_for_byte() {
     let seed = seed();
     let cases = generate(seed, cases_per_kind());
-    let inputs: Vec<_> = cases.iter().map(|c| c.input.clone()).collect();
-    let results = run_oracle(node(&["pusher"]), &inputs);
+    let results = run_oracle(node(&["pusher"]), &oracle_inputs(&cases));
     let mut tally = Tally::default();
-    for (i, (case, result)) in cases.iter().zip(&results).enumerate() {
-        let theirs = result.get("ok").unwrap_or_else(|| {
-            panic!(
-                "seed {seed} case {i}: the Node SDK refused {:?}: {result}",
-                case.input
-            )
-        });
+    let mut spellings = SpellingTally::default();
+    for (i, (case, (result, canonical))) in cases.iter().zip(split(&cases, &results)).enumerate() {
+        let ok = |result: &'_ Value| -> Value {
+            result.get("ok").cloned().unwrap_or_else(|| {
+                panic!(
+                    "seed {seed} case {i}: the Node SDK refused {:?}: {result}",
+                    case.input
+                )
+            })
+        };
+        let theirs = ok(result);
+        if case.kind == Kind::WebhookSpelling {
+            let context = format!("seed {seed} case {i}");
+            spellings.check(case, &theirs, &ok(canonical.unwrap()), &context);
+            continue;
+        }
         let theirs = if case.kind == Kind::Webhook {
             json!({"valid": theirs["valid"], "events": theirs["events"]})
         } else {
-            theirs.clone()
+            theirs
         };
         assert_eq!(
             case.ours, theirs,
@@ -465,6 +663,9 @@ fn node_sdk_agrees_byte_for_byte() {
         *tally.total.entry(kind_name(case.kind)).or_default() += 1;
     }
     report("node pusher@5.3.4", seed, &tally);
+    spellings.report("node pusher@5.3.4", seed);
+    // Every kind compared (the respelled webhooks in `spellings`).
+    assert_eq!(tally.total.len(), KINDS.len() - 1);
     assert!(tally.total.values().all(|&n| n >= cases_per_kind()));
     // Both verdicts occur, so the webhook comparison is not one-sided.
     let valid = cases
@@ -482,22 +683,45 @@ fn node_sdk_agrees_byte_for_byte() {
 fn python_sdk_agrees() {
     let seed = seed();
     let cases = generate(seed ^ 0x5151, cases_per_kind());
-    // Each case twice: with the SDK's default json.dumps and with a compact encoder.
+    // Each case twice: with the SDK's default json.dumps and with a compact encoder (a
+    // respelled webhook signature, with its canonical spelling after it each time).
     let mut inputs = Vec::new();
-    for case in &cases {
-        for encoder in ["default", "compact"] {
-            let mut input = case.input.clone();
+    for encoder in ["default", "compact"] {
+        for mut input in oracle_inputs(&cases) {
             input.insert("encoder".into(), json!(encoder));
             inputs.push(input);
         }
     }
     let results = run_oracle(python(), &inputs);
+    let (default_results, compact_results) = results.split_at(results.len() / 2);
+    let by_encoder = [
+        split(&cases, default_results),
+        split(&cases, compact_results),
+    ];
     let mut tally = Tally::default();
+    let mut spellings = SpellingTally::default();
     let mut python_refused: HashMap<&'static str, usize> = HashMap::new();
     for (i, case) in cases.iter().enumerate() {
         for (j, encoder) in ["default", "compact"].into_iter().enumerate() {
-            let result = &results[2 * i + j];
+            let (result, canonical) = by_encoder[j][i];
             let name = kind_name(case.kind);
+            if case.kind == Kind::WebhookSpelling {
+                // The encoder plays no part in a webhook: one check per case.
+                if encoder == "compact" {
+                    continue;
+                }
+                let ok = |r: &Value| -> Value {
+                    r.get("ok").cloned().unwrap_or_else(|| {
+                        panic!(
+                            "seed {seed} case {i}: the Python SDK refused {:?}: {r}",
+                            case.input
+                        )
+                    })
+                };
+                let context = format!("seed {seed} case {i} ({encoder})");
+                spellings.check(case, &ok(result), &ok(canonical.unwrap()), &context);
+                continue;
+            }
             // The Python SDK alone applies the channel-name charset to sign-in user ids; we
             // accept what the protocol (and pusher-js, and the Node SDK) accept.
             if case.kind == Kind::User {
@@ -532,6 +756,7 @@ fn python_sdk_agrees() {
             );
             match case.kind {
                 Kind::Webhook => assert_eq!(case.ours, *theirs, "{context}"),
+                Kind::WebhookSpelling => unreachable!("checked above"),
                 Kind::Private | Kind::Encrypted => assert_eq!(case.ours, *theirs, "{context}"),
                 Kind::PresenceBare | Kind::PresenceInfo | Kind::User => {
                     let field = if case.kind == Kind::User {
@@ -581,8 +806,9 @@ fn python_sdk_agrees() {
         cases_per_kind()
     );
     assert!(refused > 0, "the generator makes ids outside the charset");
+    spellings.report("python pusher==3.3.4", seed);
     // With the compact encoder, every case the SDK accepts is byte-identical.
-    for kind in KINDS {
+    for kind in KINDS.into_iter().filter(|&k| k != Kind::WebhookSpelling) {
         let label = format!("{} (compact encoder)", kind_name(kind));
         let expected = cases_per_kind() - python_refused.get(kind_name(kind)).copied().unwrap_or(0);
         assert_eq!(
@@ -599,6 +825,7 @@ fn rust_pusher_crate_agrees() {
     let mut rng = Rng(seed ^ 0xC0DE);
     let n = cases_per_kind();
     let (mut private, mut presence_identical, mut presence_total, mut webhooks) = (0, 0, 0, 0);
+    let (mut webhooks_valid, mut webhooks_upper) = (0, 0);
     for i in 0..n {
         let app = App::random(&mut rng, false);
         let c = app.credentials();
@@ -694,6 +921,11 @@ fn rust_pusher_crate_agrees() {
         if rng.chance(30) {
             sig = c.sign_hex(format!("{body} ").as_bytes());
         }
+        // The crate decodes the hex in either case, as we do (it panics on whitespace).
+        if rng.chance(30) && sig.bytes().any(|b| b.is_ascii_lowercase()) {
+            sig = sig.to_ascii_uppercase();
+            webhooks_upper += 1;
+        }
         let their_ok = theirs.webhook(&app.key, &sig, &body).is_ok();
         let ours = WebhookVerifier::new(c.clone()).without_max_age().verify(
             &app.key,
@@ -702,6 +934,7 @@ fn rust_pusher_crate_agrees() {
         );
         assert_eq!(their_ok, ours.is_ok(), "seed {seed} case {i}");
         if let Ok(w) = ours {
+            webhooks_valid += 1;
             let theirs = theirs.webhook(&app.key, &sig, &body).unwrap();
             let theirs: Vec<Value> = theirs
                 .events
@@ -716,7 +949,11 @@ fn rust_pusher_crate_agrees() {
         }
         webhooks += 1;
     }
-    println!("crates.io pusher 0.4.5 seed={seed}: private {private}/{n} identical; presence {presence_identical}/{presence_total} identical bytes, all {presence_total} signatures agree; webhook verdicts {webhooks}/{n} agree");
+    println!("crates.io pusher 0.4.5 seed={seed}: private {private}/{n} identical; presence {presence_identical}/{presence_total} identical bytes, all {presence_total} signatures agree; webhook verdicts {webhooks}/{n} agree ({webhooks_valid} valid, {} refused; {webhooks_upper} in uppercase hex)", webhooks - webhooks_valid);
+    assert!(private >= MIN_CASES && presence_total >= MIN_CASES && webhooks >= MIN_CASES);
+    assert!(presence_identical > 0);
+    assert!(webhooks_valid > 0 && webhooks_valid < webhooks);
+    assert!(webhooks_upper > 0);
 }
 
 #[test]
