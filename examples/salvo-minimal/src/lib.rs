@@ -7,11 +7,11 @@
 //! needed. They accept any request body, so the compat handler must be told which one salvo
 //! hands over: `TowerServiceCompat::<ReqBody, _, _, _>::compat(service)`.
 //!
-//! The user reaches the authorizer through the request extensions, which salvo copies into
-//! the `http::Request` the tower service receives. salvo keeps per-request data, the session
-//! among it, in the `Depot`, which does not cross into tower services: a hoop that copies the
-//! user from the depot into `req.extensions_mut()` ([`FindUser`]) is what `ChannelRoutes<User>`
-//! needs.
+//! The user reaches the endpoints through the request extensions, which salvo copies into the
+//! `http::Request` the tower service receives. salvo keeps per-request data, the session among
+//! it, in the `Depot`, which does not cross into tower services: a hoop that copies the user
+//! from the depot into `req.extensions_mut()` as `Option<User>`, on every request
+//! ([`FindUser`]), is what `ChannelRoutes<User>` and the sign-in handler need.
 //!
 //! ```text
 //! PUSHER_KEY=app-key PUSHER_SECRET=app-secret cargo run -p salvo-minimal
@@ -19,8 +19,9 @@
 //! curl -b jar -d 'socket_id=1.2&channel_name=private-chat' http://127.0.0.1:3004/broadcasting/auth
 //! ```
 
-use pusher_auth::routes::ChannelRoutes;
-use pusher_auth::{Authorizer, PresenceMember, UserData, UserId};
+use pusher_auth::{
+    ChannelRoutes, Credentials, Endpoints, PresenceMember, SigninRequest, UserData, UserId,
+};
 use pusher_auth_tower::PusherAuthLayer;
 use salvo::http::{ReqBody, StatusCode};
 use salvo::prelude::TowerServiceCompat;
@@ -29,30 +30,38 @@ use salvo::{async_trait, handler, Depot, FlowCtrl, Handler, Request, Response, R
 
 /// Mounts every answered path of `pusher` on `router`, each through salvo's tower
 /// compatibility.
-pub fn mount<A: Authorizer>(router: Router, pusher: &PusherAuthLayer<A>) -> Router {
-    pusher.services().fold(router, |router, (path, service)| {
-        // The body type salvo hands over, which the services (generic over bodies) cannot
-        // tell the compiler themselves.
-        let handler = TowerServiceCompat::<ReqBody, _, _, _>::compat(service);
-        // salvo matches decoded, non-empty segments (`/pusher/auth/`, `//pusher//auth` and
-        // `/pusher/%61uth` all match `/pusher/auth`); answer only the path as sent, as every
-        // other adapter does. (A parent router's prefix comes before it, hence `ends_with`.)
-        let exact = path.to_owned();
-        router.push(
-            Router::with_path(path)
-                .filter_fn(move |req, _| {
-                    let sent = req.uri().path();
-                    sent.strip_suffix(exact.as_str())
-                        .is_some_and(|prefix| !prefix.ends_with('/'))
-                })
-                .goal(handler),
-        )
-    })
+pub fn mount<U>(router: Router, pusher: &PusherAuthLayer<U>) -> Router
+where
+    U: Clone + Send + Sync + 'static,
+{
+    pusher
+        .services()
+        .into_iter()
+        .fold(router, |router, (path, service)| {
+            // The body type salvo hands over, which the services (generic over bodies) cannot
+            // tell the compiler themselves.
+            let handler = TowerServiceCompat::<ReqBody, _, _, _>::compat(service);
+            // salvo matches decoded, non-empty segments (`/pusher/auth/`, `//pusher//auth` and
+            // `/pusher/%61uth` all match `/pusher/auth`); answer only the path as sent, as every
+            // other adapter does. (A parent router's prefix comes before it, hence `ends_with`.)
+            let exact = path.to_owned();
+            router.push(
+                Router::with_path(path)
+                    .filter_fn(move |req, _| {
+                        let sent = req.uri().path();
+                        sent.strip_suffix(exact.as_str())
+                            .is_some_and(|prefix| !prefix.ends_with('/'))
+                    })
+                    .goal(handler),
+            )
+        })
 }
 
 /// A salvo hoop that finds the user once per request (in the request or the depot) and puts it
-/// in the request extensions, where `ChannelRoutes<T>` reads it. Finding none leaves the
-/// extensions alone, so the routes deny (403).
+/// in the request extensions as `Option<T>`, where the endpoints read it: `Some(user)` for a
+/// logged-in user, `None` otherwise (the endpoints then deny, 403). It inserts the `Option`
+/// into every request: without one, the endpoints take the hoop for missing and answer 500
+/// `misconfigured`.
 #[derive(Debug, Clone)]
 pub struct FindUser<F>(pub F);
 
@@ -69,9 +78,8 @@ where
         _res: &mut Response,
         _ctrl: &mut FlowCtrl,
     ) {
-        if let Some(user) = (self.0)(req, depot) {
-            req.extensions_mut().insert(user);
-        }
+        let user = (self.0)(req, depot);
+        req.extensions_mut().insert(user);
     }
 }
 
@@ -90,15 +98,35 @@ impl CurrentUser {
     }
 }
 
-/// The channel routes of the example: anyone logged in may join `private-chat`,
-/// `private-encrypted-chat` and `presence-chat`, and sign in.
-pub fn routes() -> ChannelRoutes<CurrentUser> {
-    ChannelRoutes::new()
-        .channel("chat", |_user: CurrentUser, (): ()| async { true })
-        .presence("chat", |user: CurrentUser, (): ()| async move {
-            Some(PresenceMember::new(UserId::new(user.id).ok()?))
-        })
-        .user(|user: CurrentUser| async move { UserId::new(user.id).ok().map(UserData::new) })
+/// The channel routes of the example: anyone logged in may join `private-chat` and
+/// `presence-chat`, and `private-encrypted-chat` when `encrypted` (the credentials have an
+/// encryption master key; without one the app offers no encrypted channels, and denies them).
+pub fn routes(encrypted: bool) -> ChannelRoutes<CurrentUser> {
+    let anyone = |_user: CurrentUser, (): ()| async { true };
+    let routes = if encrypted {
+        ChannelRoutes::new().channel("chat", anyone)
+    } else {
+        ChannelRoutes::new().private("chat", anyone)
+    };
+    routes.presence("chat", |user: CurrentUser, (): ()| async move {
+        Some(PresenceMember::new(UserId::new(user.id).ok()?))
+    })
+}
+
+/// The sign-in handler of the example: anyone logged in signs in as themselves (refused when
+/// the name is not a valid user id).
+pub async fn signin(user: CurrentUser, _request: SigninRequest) -> Option<UserData> {
+    UserId::new(user.id).ok().map(UserData::new)
+}
+
+/// The example's endpoints at Laravel Echo's paths (`/broadcasting/auth` and
+/// `/broadcasting/user-auth`): the [`routes`] (with encrypted channels when `credentials` have
+/// an encryption master key) and [`signin`], for the logged-in [`CurrentUser`].
+pub fn endpoints(credentials: Credentials) -> Endpoints<CurrentUser> {
+    let encrypted = credentials.has_encryption_master_key();
+    Endpoints::new(credentials, routes(encrypted))
+        .with_signin(signin)
+        .for_laravel_echo()
 }
 
 /// Logs in whoever asks: a demonstration, not authentication.
@@ -122,10 +150,7 @@ async fn login(req: &mut Request, depot: &mut Depot, res: &mut Response) {
 /// # Errors
 ///
 /// When the session secret is too short.
-pub fn app<A: Authorizer>(
-    pusher: &PusherAuthLayer<A>,
-    secret: &[u8],
-) -> Result<Router, salvo::Error> {
+pub fn app(pusher: &PusherAuthLayer<CurrentUser>, secret: &[u8]) -> Result<Router, salvo::Error> {
     let session = SessionHandler::builder(MemoryStore::new(), secret).build()?;
     let router = Router::new()
         .hoop(session)

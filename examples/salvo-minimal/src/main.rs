@@ -8,8 +8,7 @@ use salvo::{Listener, Server};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let pusher =
-        PusherAuthLayer::new(Credentials::from_env()?, salvo_minimal::routes()).for_laravel_echo();
+    let pusher = PusherAuthLayer::new(salvo_minimal::endpoints(Credentials::from_env()?));
     // A fresh key per run logs everyone out on restart; a real app loads a fixed one.
     let key = salvo::http::cookie::Key::generate();
     let app = salvo_minimal::app(&pusher, key.master())?;
