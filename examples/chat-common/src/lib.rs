@@ -908,8 +908,8 @@ mod tests {
     }
 
     fn credentials(master_key: bool) -> Credentials {
-        let credentials = Credentials::new("key", "secret")
-            .unwrap_or_else(|_| unreachable!("valid credentials"));
+        let credentials =
+            Credentials::new("key", "secret").unwrap_or_else(|_| unreachable!("valid credentials"));
         if master_key {
             credentials
                 .with_encryption_master_key_base64("zyrm8pvV2C9fJcBfhyXzvxbJVN/H7QLmbe0xJi1GhPU=")
@@ -938,7 +938,10 @@ mod tests {
             ("1.4", "presence-chat"),
         ];
         for (socket, channel) in admitted {
-            assert!(decide(&policy, ann_with(&sockets), socket, channel).await, "{channel}");
+            assert!(
+                decide(&policy, ann_with(&sockets), socket, channel).await,
+                "{channel}"
+            );
         }
         for (socket, channel) in [
             ("2.1", "private-room.0"),
@@ -946,7 +949,10 @@ mod tests {
             ("2.3", "private-other"),
             ("2.4", "presence-room.1"),
         ] {
-            assert!(!decide(&policy, ann_with(&sockets), socket, channel).await, "{channel}");
+            assert!(
+                !decide(&policy, ann_with(&sockets), socket, channel).await,
+                "{channel}"
+            );
         }
         let recorded: Vec<String> = sockets
             .0
@@ -972,7 +978,11 @@ mod tests {
         .await;
         assert!(matches!(denied, Ok(ChannelDecision::Deny(reason)) if reason == NO_MASTER_KEY));
         assert!(decide(&policy, ann_with(&sockets), "1.2", "private-chat").await);
-        let recorded = sockets.0.lock().unwrap_or_else(PoisonError::into_inner).len();
+        let recorded = sockets
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len();
         assert_eq!(recorded, 1);
     }
 
