@@ -1,3 +1,3 @@
 //! The form, JSON and batch request parsers, for channel and user requests.
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| pusher_auth::fuzzing::request(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| pusher_auth_fuzz_targets::request(data));
