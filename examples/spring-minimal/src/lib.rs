@@ -4,7 +4,8 @@
 //! - `WebConfigurator::add_router` registers the router holding the endpoints
 //!   (`RouterExt::pusher_auth`) and the app's own routes;
 //! - `LayerConfigurator::add_router_layer` adds the session layer around the merged router, so
-//!   the `CurrentUser` extractor the channel routes receive finds the session.
+//!   the `CurrentUser` that the endpoints extract for the channel routes and the sign-in
+//!   handler finds the session.
 //!
 //! ```text
 //! PUSHER_KEY=app-key PUSHER_SECRET=app-secret cargo run -p spring-minimal
@@ -49,15 +50,36 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
     }
 }
 
-/// The channel routes of the example: anyone logged in may join `private-chat`,
-/// `private-encrypted-chat` and `presence-chat`, and sign in.
-pub fn routes() -> ChannelRoutes<CurrentUser> {
-    ChannelRoutes::new()
-        .channel("chat", |_user: CurrentUser, (): ()| async { true })
-        .presence("chat", |user: CurrentUser, (): ()| async move {
-            Some(PresenceMember::new(UserId::new(user.id).ok()?))
-        })
-        .user(|user: CurrentUser| async move { UserId::new(user.id).ok().map(UserData::new) })
+/// The channel routes of the example: anyone logged in may join `private-chat` and
+/// `presence-chat`, and `private-encrypted-chat` when `encrypted` (the credentials have an
+/// encryption master key; without one the app offers no encrypted channels, and denies them).
+pub fn routes(encrypted: bool) -> ChannelRoutes<CurrentUser> {
+    let anyone = |_user: CurrentUser, (): ()| async { true };
+    let routes = if encrypted {
+        ChannelRoutes::new().channel("chat", anyone)
+    } else {
+        ChannelRoutes::new().private("chat", anyone)
+    };
+    routes.presence("chat", |user: CurrentUser, (): ()| async move {
+        Some(PresenceMember::new(UserId::new(user.id).ok()?))
+    })
+}
+
+/// The sign-in handler of the example: anyone logged in signs in as themselves (refused when
+/// the name is not a valid user id).
+pub async fn signin(user: CurrentUser, _request: SigninRequest) -> Option<UserData> {
+    UserId::new(user.id).ok().map(UserData::new)
+}
+
+/// The example's endpoints at Laravel Echo's paths (`/broadcasting/auth` and
+/// `/broadcasting/user-auth`): the [`routes`] (with encrypted channels when `credentials` have
+/// an encryption master key) and [`signin`], for the [`CurrentUser`] that `pusher_auth`
+/// extracts.
+pub fn endpoints(credentials: Credentials) -> Endpoints<CurrentUser> {
+    let encrypted = credentials.has_encryption_master_key();
+    Endpoints::new(credentials, routes(encrypted))
+        .with_signin(signin)
+        .for_laravel_echo()
 }
 
 /// Logs in whoever asks: a demonstration, not authentication.
@@ -72,12 +94,11 @@ async fn login(session: Session, Json(user): Json<CurrentUser>) -> StatusCode {
 /// (Laravel Echo's paths) with `add_router`, the session layer around them with
 /// `add_router_layer`.
 pub fn register(app: &mut AppBuilder, credentials: Credentials) -> &mut AppBuilder {
-    let pusher = PusherAuthLayer::new(credentials, authorize_with(routes())).for_laravel_echo();
     let store = MemoryStore::default();
     app.add_router(
         Router::new()
             .route("/login", post(login))
-            .pusher_auth(pusher),
+            .pusher_auth(endpoints(credentials)),
     )
     .add_router_layer(move |router| router.layer(SessionManagerLayer::new(store.clone())))
 }
