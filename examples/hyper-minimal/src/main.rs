@@ -40,11 +40,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "only private channels in this demonstration",
         ))
     };
+    let endpoints = Endpoints::new(credentials, authorizer);
     let service = ServiceBuilder::new()
-        .layer(PusherAuthLayer::new(Endpoints::new(
-            credentials,
-            authorizer,
-        )))
+        .layer(PusherAuthLayer::new(endpoints))
         .service_fn(app);
     let addr = std::env::var("HYPER_ADDR").unwrap_or_else(|_| "127.0.0.1:3002".into());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
