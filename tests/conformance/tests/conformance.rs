@@ -3,10 +3,11 @@
 //! headers and body must be identical, byte for byte, to the plain tower service's.
 //!
 //! The routes receive the user first. Each adapter finds it its own way, from the same `x-user`
-//! header: tower from the request extensions (a middleware puts it there), axum through a
-//! `FromRequestParts` extractor, actix-web through its extractor hook, Rocket through a
-//! `FromRequest` guard, poem through a poem middleware and salvo through a hoop (both put it in
-//! the request extensions their tower compatibility hands to the standalone services).
+//! header: tower from the request extensions (a middleware inserts `Option<User>`), axum
+//! through a `FromRequestParts` extractor, actix-web through its extractor, Rocket through a
+//! `FromRequest` guard, poem through a poem middleware and salvo through a hoop (both insert
+//! `Option<User>` in the request extensions their tower compatibility hands to the standalone
+//! services).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -20,11 +21,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use pusher_auth::routes::{Access, ChannelRoutes};
 use pusher_auth::testing::{verify_channel_auth, verify_user_auth, webhook_signature};
-use pusher_auth::webhook::Webhook;
-use pusher_auth::{Credentials, PresenceMember, UserData, UserId};
-use pusher_auth_axum::{authorize_with, RouterExt};
+use pusher_auth::{
+    Access, ChannelRoutes, Credentials, Endpoints, PresenceMember, SigninRequest, UserData,
+    UserId, Webhook,
+};
+use pusher_auth_axum::RouterExt;
 use pusher_auth_tower::PusherAuthLayer;
 use serde_json::{json, Value};
 use tower::{service_fn, Layer, ServiceExt};
@@ -90,10 +92,17 @@ fn routes() -> ChannelRoutes<User> {
             PresenceMember::new(UserId::new(user.0.clone()).unwrap())
                 .with_info(json!({"name": user.0, "ünï": "☃\n\"q\""}))
         })
-        .user(|user: User| async move {
+}
+
+/// One configuration for every adapter: the routes, sign-in, the paths and webhooks.
+fn endpoints() -> Endpoints<User> {
+    Endpoints::new(credentials(), routes())
+        .with_signin(|user: User, _: SigninRequest| async move {
             UserData::new(UserId::new(user.0).unwrap())
                 .with_watchlist([UserId::new("friend").unwrap()])
         })
+        .with_channel_path("/channels/authorize")
+        .with_webhooks("/pusher/webhooks", webhook_handler)
 }
 
 async fn webhook_handler(webhook: Webhook, _head: http::request::Parts) -> Result<(), Infallible> {
@@ -288,10 +297,8 @@ fn keep_interesting(headers: Vec<(&str, &[u8])>) -> Vec<(String, String)> {
     kept
 }
 
-fn layer<A: pusher_auth::Authorizer>(authorizer: A) -> PusherAuthLayer<A> {
-    PusherAuthLayer::new(credentials(), authorizer)
-        .with_channel_path("/channels/authorize")
-        .with_webhooks("/pusher/webhooks", webhook_handler)
+fn layer() -> PusherAuthLayer<User> {
+    PusherAuthLayer::new(endpoints())
 }
 
 /// Checks the pinned status and code, and that successes verify as a Pusher server would.
@@ -335,7 +342,10 @@ fn check_expected(c: &Case, observed: &Observed) {
                 assert_eq!(entries[channel]["status"], status, "batch {channel}");
                 if status == 200 {
                     let data = serde_json::to_vec(&entries[channel]["data"]).unwrap();
-                    verify_channel_auth(&credentials(), "1.2", channel, &data).unwrap();
+                    let verified = verify_channel_auth(&credentials(), "1.2", channel, &data).unwrap();
+                    if channel.starts_with("presence-") {
+                        assert_eq!(verified.member().map(|m| &m["user_id"]), Some(&json!("ann")), "batch {channel}");
+                    }
                 }
             }
         }
@@ -345,8 +355,17 @@ fn check_expected(c: &Case, observed: &Observed) {
                 .find_map(|p| p.strip_prefix("channel_name="))
                 .map(str::to_owned)
                 .unwrap_or_else(|| "presence-chat".into());
-            verify_channel_auth(&credentials(), "1.2", &channel, observed.body.as_slice())
-                .unwrap_or_else(|e| panic!("{}: {e}", c.name));
+            let verified =
+                verify_channel_auth(&credentials(), "1.2", &channel, observed.body.as_slice())
+                    .unwrap_or_else(|e| panic!("{}: {e}", c.name));
+            // A presence answer must name the member the routes decided: ann.
+            if channel.starts_with("presence-") {
+                let member = verified
+                    .member()
+                    .unwrap_or_else(|| panic!("{}: a presence answer without a member", c.name));
+                assert_eq!(member["user_id"], "ann", "{}", c.name);
+                assert_eq!(member["user_info"]["name"], "ann", "{}", c.name);
+            }
         }
     }
 }
@@ -354,7 +373,7 @@ fn check_expected(c: &Case, observed: &Observed) {
 /// The plain tower layer around a 404 service, with a middleware putting the user in the
 /// extensions.
 async fn run_tower(cases: &[Case]) -> Vec<Observed> {
-    let layer = layer(routes());
+    let layer = layer();
     let mut observed = Vec::new();
     for c in cases {
         let inner = service_fn(|_req: http::Request<Full<Bytes>>| async {
@@ -367,9 +386,8 @@ async fn run_tower(cases: &[Case]) -> Vec<Observed> {
         });
         let svc = tower::ServiceBuilder::new()
             .map_request(|mut req: http::Request<Full<Bytes>>| {
-                if let Some(user) = user_from(req.headers()) {
-                    req.extensions_mut().insert(user);
-                }
+                let user = user_from(req.headers());
+                req.extensions_mut().insert(user);
                 req
             })
             .service(layer.layer(inner));
@@ -392,9 +410,7 @@ async fn run_axum(cases: &[Case], app: axum::Router) -> Vec<Observed> {
 }
 
 async fn run_actix(cases: &[Case]) -> Vec<Observed> {
-    let pusher = pusher_auth_actix_web::PusherAuthRoutes::new(credentials(), routes())
-        .with_channel_path("/channels/authorize")
-        .with_webhooks("/pusher/webhooks", webhook_handler)
+    let pusher = pusher_auth_actix_web::PusherAuthRoutes::new(endpoints())
         .with_extractor(|req: actix_web::HttpRequest| {
             req.headers()
                 .get("x-user")
@@ -433,10 +449,7 @@ async fn run_actix(cases: &[Case]) -> Vec<Observed> {
 }
 
 async fn run_rocket(cases: &[Case]) -> Vec<Observed> {
-    let pusher = pusher_auth_rocket::PusherAuthRoutes::new(credentials(), routes())
-        .with_channel_path("/channels/authorize")
-        .with_webhooks("/pusher/webhooks", webhook_handler)
-        .with_guard(|user: User| Some(user));
+    let pusher = pusher_auth_rocket::PusherAuthRoutes::new(endpoints()).with_guard(|user: User| user);
     let quiet = rocket::Config::figment().merge(("log_level", "off"));
     let rocket = rocket::custom(quiet).mount("/", pusher.routes());
     let client = rocket::local::asynchronous::Client::tracked(rocket)
@@ -480,7 +493,7 @@ async fn run_rocket(cases: &[Case]) -> Vec<Observed> {
 /// poem: the example's mounting through `tower-compat`, the user from a poem middleware.
 async fn run_poem(cases: &[Case]) -> Vec<Observed> {
     use poem::EndpointExt;
-    let app = poem_minimal::mount(poem::Route::new(), &layer(routes())).with(
+    let app = poem_minimal::mount(poem::Route::new(), &layer()).with(
         poem_minimal::FindUser(|req: &poem::Request| user_from(req.headers())),
     );
     let client = poem::test::TestClient::new(app);
@@ -515,7 +528,7 @@ async fn run_salvo(cases: &[Case]) -> Vec<Observed> {
     let router = salvo::Router::new().hoop(salvo_minimal::FindUser(
         |req: &salvo::Request, _: &salvo::Depot| user_from(req.headers()),
     ));
-    let service = salvo::Service::new(salvo_minimal::mount(router, &layer(routes())));
+    let service = salvo::Service::new(salvo_minimal::mount(router, &layer()));
     let mut observed = Vec::new();
     for c in cases {
         let url = format!("http://127.0.0.1:5800{}", c.path);
@@ -553,17 +566,21 @@ async fn every_adapter_answers_as_pinned_and_alike() {
     let adapters: Vec<(&str, Vec<Observed>)> = vec![
         (
             "axum routes (RouterExt::pusher_auth)",
-            run_axum(
-                &cases,
-                axum::Router::new().pusher_auth(layer(authorize_with(routes()))),
-            )
-            .await,
+            run_axum(&cases, axum::Router::new().pusher_auth(endpoints())).await,
         ),
         (
             "axum layer (Router::layer)",
             run_axum(
                 &cases,
-                axum::Router::new().layer(layer(authorize_with(routes()))),
+                axum::Router::new()
+                    .layer(layer())
+                    .layer(axum::middleware::map_request(
+                        |mut req: axum::extract::Request| async move {
+                            let user = user_from(req.headers());
+                            req.extensions_mut().insert(user);
+                            req
+                        },
+                    )),
             )
             .await,
         ),
