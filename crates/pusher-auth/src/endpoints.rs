@@ -145,17 +145,18 @@ fn check_path(path: &str, what: &str) {
 /// Refuses channel routes that grant encrypted channels when there is no master key.
 #[track_caller]
 #[allow(clippy::panic)]
-fn check_encrypted<U: Clone + Send + Sync + 'static>(credentials: &Credentials, authorizer: &dyn std::any::Any) {
+fn check_encrypted<U: Clone + Send + Sync + 'static>(
+    credentials: &Credentials,
+    authorizer: &dyn std::any::Any,
+) {
     if credentials.has_encryption_master_key() {
         return;
     }
-    let routes = authorizer
-        .downcast_ref::<ChannelRoutes<U>>()
-        .or_else(|| {
-            authorizer
-                .downcast_ref::<BoxAuthorizer<U>>()
-                .and_then(|boxed| boxed.as_any().downcast_ref::<ChannelRoutes<U>>())
-        });
+    let routes = authorizer.downcast_ref::<ChannelRoutes<U>>().or_else(|| {
+        authorizer
+            .downcast_ref::<BoxAuthorizer<U>>()
+            .and_then(|boxed| boxed.as_any().downcast_ref::<ChannelRoutes<U>>())
+    });
     if let Some((pattern, method)) = routes.and_then(|r| r.encrypted_routes().next()) {
         panic!(
             "pusher-auth: the channel route `.{method}(\"{pattern}\", …)` grants private-encrypted- channels, but the credentials have no encryption master key: set one (PUSHER_ENCRYPTION_MASTER_KEY_BASE64, or Credentials::with_encryption_master_key_base64), or register the route with `.private(…)` if it is meant for private- channels only"

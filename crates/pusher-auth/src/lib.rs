@@ -70,8 +70,7 @@ pub use pusher_protocol;
 
 pub use authorizer::{Authorizer, BoxAuthorizer, ChannelDecision, ChannelRequest, Misconfigured};
 pub use endpoints::{
-    Endpoints, DEFAULT_BODY_LIMIT, DEFAULT_WEBHOOK_BODY_LIMIT, LARAVEL_ECHO_PATHS,
-    PUSHER_JS_PATHS,
+    Endpoints, DEFAULT_BODY_LIMIT, DEFAULT_WEBHOOK_BODY_LIMIT, LARAVEL_ECHO_PATHS, PUSHER_JS_PATHS,
 };
 pub use pusher_protocol::{
     ChannelAuth, ChannelData, ChannelKind, ChannelName, ConfigError, Credentials, NameError,

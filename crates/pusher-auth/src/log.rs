@@ -32,7 +32,12 @@ impl Limiter {
         if now >= next
             && self
                 .next_ms
-                .compare_exchange(next, now.saturating_add(period), Ordering::Relaxed, Ordering::Relaxed)
+                .compare_exchange(
+                    next,
+                    now.saturating_add(period),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
                 .is_ok()
         {
             Some(self.held_back.swap(0, Ordering::Relaxed))

@@ -83,4 +83,3 @@ impl<H: WebhookHandler> DynWebhookHandler for H {
         })
     }
 }
-

@@ -13,8 +13,8 @@ use pusher_auth::adapter::{parse_channel_request, parse_signin_request, BodyForm
 use pusher_auth::testing::{verify_channel_auth, verify_user_auth};
 use pusher_auth::webhook::WebhookVerifier;
 use pusher_auth::{
-    ChannelData, ChannelKind, ChannelName, Credentials, Limits, PresenceMember,
-    SerializedUserData, SocketId, UserData, UserId,
+    ChannelData, ChannelKind, ChannelName, Credentials, Limits, PresenceMember, SerializedUserData,
+    SocketId, UserData, UserId,
 };
 
 fn credentials() -> Credentials {

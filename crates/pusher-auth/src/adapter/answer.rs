@@ -143,7 +143,10 @@ mod tests {
         assert_eq!(answer.code(), Some("bad"));
         let names: Vec<_> = answer.headers().map(|(n, _)| n).collect();
         assert_eq!(names, [CONTENT_TYPE, CACHE_CONTROL]);
-        let names: Vec<_> = Answer::method_not_allowed().headers().map(|(n, _)| n).collect();
+        let names: Vec<_> = Answer::method_not_allowed()
+            .headers()
+            .map(|(n, _)| n)
+            .collect();
         assert_eq!(names, [CONTENT_TYPE, CACHE_CONTROL, ALLOW]);
         assert_eq!(Answer::ok("{}".into()).code(), None);
     }

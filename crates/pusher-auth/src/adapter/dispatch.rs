@@ -252,10 +252,8 @@ impl<'a, U: Clone + Send + Sync + 'static> Engine<'a, U> {
             Ok(ChannelDecision::Member(member)) => match member.channel_data() {
                 Ok(data) => credentials.authorize_presence(socket_id, channel, data),
                 Err(e) => {
-                    return Err(self.misconfigured(
-                        &format!("the decided member of {channel} is invalid"),
-                        e,
-                    ))
+                    return Err(self
+                        .misconfigured(&format!("the decided member of {channel} is invalid"), e))
                 }
             },
             Ok(ChannelDecision::SignedInMember) => {

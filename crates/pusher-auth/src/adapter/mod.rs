@@ -174,9 +174,7 @@ pub fn no_user<U: Clone + 'static>() -> Option<U> {
 /// head.extensions.insert(Some(User(7)));
 /// assert_eq!(user_from_extensions::<User>(&head), UserLookup::Found(User(7)));
 /// ```
-pub fn user_from_extensions<U: Clone + Send + Sync + 'static>(
-    head: &RequestHead,
-) -> UserLookup<U> {
+pub fn user_from_extensions<U: Clone + Send + Sync + 'static>(head: &RequestHead) -> UserLookup<U> {
     if let Some(user) = no_user::<U>() {
         return UserLookup::Found(user);
     }
@@ -323,4 +321,293 @@ where
     dispatch::Engine::new(endpoints)
         .answer(checked, head, body, find_user)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    use std::cell::Cell;
+    use std::convert::Infallible;
+
+    use super::*;
+    use crate::authorizer::{ChannelDecision, ChannelRequest};
+    use crate::{ChannelRoutes, Credentials, PresenceMember, SigninRequest, UserData, UserId};
+
+    const MASTER: &str = "zyrm8pvV2C9fJcBfhyXzvxbJVN/H7QLmbe0xJi1GhPU=";
+
+    fn block_on<F: Future>(fut: F) -> F::Output {
+        use std::task::{Context, Poll, Waker};
+        let mut fut = std::pin::pin!(fut);
+        let mut cx = Context::from_waker(Waker::noop());
+        loop {
+            if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+                return v;
+            }
+        }
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    struct User(&'static str);
+
+    fn credentials() -> Credentials {
+        Credentials::new("key", "secret")
+            .unwrap()
+            .with_encryption_master_key_base64(MASTER)
+            .unwrap()
+    }
+
+    fn endpoints() -> Endpoints<User> {
+        let routes = ChannelRoutes::new()
+            .private("chat", |user: User, (): ()| async move { user.0 == "ann" })
+            .presence("chat", |user: User, (): ()| async move {
+                PresenceMember::new(UserId::new(user.0).unwrap())
+            })
+            .presence("big", |_: User, (): ()| async move {
+                PresenceMember::new(UserId::new("u").unwrap())
+                    .with_info(serde_json::json!({ "bio": "x".repeat(2000) }))
+            });
+        Endpoints::new(credentials(), routes).with_signin(|user: User, _: SigninRequest| async move {
+            UserData::new(UserId::new(user.0).unwrap())
+        })
+    }
+
+    fn head(path: &str) -> RequestHead {
+        http::Request::post(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(())
+            .unwrap()
+            .into_parts()
+            .0
+    }
+
+    /// Answers `body` at `path`, finding `lookup` as the user; counts the lookups.
+    fn answer_with(
+        endpoints: &Endpoints<User>,
+        path: &str,
+        body: &str,
+        lookup: UserLookup<User>,
+        lookups: &Cell<usize>,
+    ) -> Answer {
+        let head = head(path);
+        let endpoint = endpoint_at(endpoints, path).unwrap();
+        let checked = precheck(endpoints, endpoint, &head).unwrap();
+        let find_user = |head| {
+            lookups.set(lookups.get() + 1);
+            async move { (head, lookup) }
+        };
+        block_on(answer(endpoints, checked, head, body.as_bytes(), find_user))
+    }
+
+    fn found() -> UserLookup<User> {
+        UserLookup::Found(User("ann"))
+    }
+
+    #[test]
+    fn the_head_alone_refuses_method_type_and_declared_length() {
+        let endpoints = endpoints();
+        let mut get = head("/pusher/auth");
+        get.method = http::Method::GET;
+        let refused = precheck(&endpoints, Endpoint::Channel, &get).unwrap_err();
+        assert_eq!(
+            (refused.status().as_u16(), refused.code()),
+            (405, Some("method_not_allowed"))
+        );
+        let mut text = head("/pusher/auth");
+        text.headers
+            .insert("content-type", "text/plain".parse().unwrap());
+        let refused = precheck(&endpoints, Endpoint::Channel, &text).unwrap_err();
+        assert_eq!(refused.status().as_u16(), 415);
+        let mut long = head("/pusher/auth");
+        long.headers
+            .insert("content-length", "16385".parse().unwrap());
+        let refused = precheck(&endpoints, Endpoint::Channel, &long).unwrap_err();
+        assert_eq!(refused.status().as_u16(), 413);
+        // Webhooks take any content type, and have their own limit.
+        long.headers
+            .insert("content-length", "100000".parse().unwrap());
+        assert!(precheck(&endpoints, Endpoint::Webhook, &long).is_ok());
+    }
+
+    #[test]
+    fn each_user_lookup_outcome_has_its_answer() {
+        let endpoints = endpoints();
+        let body = "socket_id=1.2&channel_name=private-chat";
+        let cases = [
+            (found(), 200, None),
+            (UserLookup::Found(User("bob")), 403, Some("forbidden")),
+            (
+                UserLookup::Anonymous("no session".into()),
+                403,
+                Some("forbidden"),
+            ),
+            (
+                UserLookup::Failed("store down".into()),
+                500,
+                Some("authorizer_error"),
+            ),
+            (
+                UserLookup::Misconfigured("no layer".into()),
+                500,
+                Some("misconfigured"),
+            ),
+        ];
+        for (lookup, status, code) in cases {
+            let lookups = Cell::new(0);
+            let answer = answer_with(&endpoints, "/pusher/auth", body, lookup.clone(), &lookups);
+            assert_eq!(
+                (answer.status().as_u16(), answer.code()),
+                (status, code),
+                "{lookup:?}"
+            );
+            assert_eq!(lookups.get(), 1);
+        }
+    }
+
+    #[test]
+    fn the_user_is_looked_up_once_and_only_when_asked() {
+        let endpoints = endpoints();
+        let cases = [
+            // Malformed, public: refused before any lookup.
+            ("socket_id=1.2:&channel_name=private-chat", 400, 0),
+            ("socket_id=1.2&channel_name=public", 400, 0),
+            // A batch of three, one of them public: one lookup.
+            ("socket_id=1.2&channel_name[0]=private-chat&channel_name[1]=presence-chat&channel_name[2]=public", 200, 1),
+            // A batch with nothing left to decide: no lookup.
+            ("socket_id=1.2&channel_name[0]=public&channel_name[1]=bad%20name", 200, 0),
+        ];
+        for (body, status, expected) in cases {
+            let lookups = Cell::new(0);
+            let answer = answer_with(&endpoints, "/pusher/auth", body, found(), &lookups);
+            assert_eq!(
+                answer.status().as_u16(),
+                status,
+                "{body}: {}",
+                answer.body()
+            );
+            assert_eq!(lookups.get(), expected, "{body}");
+        }
+        // An authorizer for `()` never asks.
+        let anyone = Endpoints::new(credentials(), |(): (), _: ChannelRequest| async {
+            Ok::<_, Infallible>(ChannelDecision::Allow)
+        });
+        let head = head("/pusher/auth");
+        let checked = precheck(&anyone, Endpoint::Channel, &head).unwrap();
+        let find_user = |_: RequestHead| async { panic!("no user to find") };
+        let answer = block_on(answer(
+            &anyone,
+            checked,
+            head,
+            b"socket_id=1.2&channel_name=private-a",
+            find_user,
+        ));
+        assert_eq!(answer.status().as_u16(), 200);
+    }
+
+    #[test]
+    fn an_anonymous_batch_refuses_each_channel_it_would_decide() {
+        let lookups = Cell::new(0);
+        let body = "socket_id=1.2&channel_name[0]=private-chat&channel_name[1]=public";
+        let answer = answer_with(
+            &endpoints(),
+            "/pusher/auth",
+            body,
+            UserLookup::Anonymous("no".into()),
+            &lookups,
+        );
+        assert_eq!(answer.status().as_u16(), 200);
+        assert_eq!(
+            answer.body(),
+            r#"{"private-chat":{"status":403},"public":{"status":400}}"#
+        );
+    }
+
+    #[test]
+    fn the_apps_mistakes_are_misconfigured_and_the_clients_are_not() {
+        let lookups = Cell::new(0);
+        // Member info over 1 KB.
+        let big = answer_with(
+            &endpoints(),
+            "/pusher/auth",
+            "socket_id=1.2&channel_name=presence-big",
+            found(),
+            &lookups,
+        );
+        assert_eq!(
+            (big.status().as_u16(), big.code()),
+            (500, Some("misconfigured"))
+        );
+        // Granting an encrypted channel without a master key.
+        let keyless = Endpoints::new(
+            Credentials::new("key", "secret").unwrap(),
+            |_: User, _: ChannelRequest| async { Ok::<_, Infallible>(ChannelDecision::Allow) },
+        );
+        let granted = answer_with(
+            &keyless,
+            "/pusher/auth",
+            "socket_id=1.2&channel_name=private-encrypted-a",
+            found(),
+            &lookups,
+        );
+        assert_eq!(
+            (granted.status().as_u16(), granted.code()),
+            (500, Some("misconfigured"))
+        );
+        // An encrypted channel with the key: signed, with its shared secret.
+        let signed = answer_with(
+            &endpoints(),
+            "/pusher/auth",
+            "socket_id=1.2&channel_name=presence-chat",
+            found(),
+            &lookups,
+        );
+        assert_eq!(signed.status().as_u16(), 200, "{}", signed.body());
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "grants private-encrypted- channels, but the credentials have no encryption master key"
+    )]
+    fn routes_granting_encrypted_channels_need_a_master_key() {
+        let routes = ChannelRoutes::new().channel("chat", |_: User, (): ()| async { true });
+        let _ = Endpoints::new(Credentials::new("key", "secret").unwrap(), routes);
+    }
+
+    #[test]
+    fn sign_in_is_answered_only_with_a_handler() {
+        let lookups = Cell::new(0);
+        let signed_in = answer_with(
+            &endpoints(),
+            "/pusher/user-auth",
+            "socket_id=1.2",
+            found(),
+            &lookups,
+        );
+        assert_eq!(signed_in.status().as_u16(), 200, "{}", signed_in.body());
+        assert!(
+            signed_in.body().contains(r#"\"id\":\"ann\""#),
+            "{}",
+            signed_in.body()
+        );
+        let anonymous = answer_with(
+            &endpoints(),
+            "/pusher/user-auth",
+            "socket_id=1.2",
+            UserLookup::Anonymous("no".into()),
+            &lookups,
+        );
+        assert_eq!(anonymous.status().as_u16(), 403);
+        let routes_only = Endpoints::new(credentials(), ChannelRoutes::<User>::new());
+        assert_eq!(endpoint_at(&routes_only, "/pusher/user-auth"), None);
+        assert_eq!(mounts(&routes_only), [("/pusher/auth", Endpoint::Channel)]);
+    }
+
+    #[test]
+    fn mounts_refuse_two_endpoints_at_one_path() {
+        let clash = endpoints().with_signin_path("/pusher/auth");
+        let panic =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| mounts(&clash))).unwrap_err();
+        let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert_eq!(message, "pusher-auth: the channel authorization and sign-in endpoints are both at `/pusher/auth`");
+    }
 }

@@ -596,7 +596,10 @@ mod tests {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 let s = String::deserialize(d)?;
                 if s.len() > 4 {
-                    return Err(serde::de::Error::invalid_length(s.len(), &"at most 4 bytes"));
+                    return Err(serde::de::Error::invalid_length(
+                        s.len(),
+                        &"at most 4 bytes",
+                    ));
                 }
                 Ok(Code(s))
             }

@@ -265,8 +265,6 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'_> {
     }
 }
 
-
-
 /// The shape a parameter type asks the deserializer for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Shape {
