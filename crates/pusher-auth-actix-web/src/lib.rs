@@ -91,9 +91,8 @@ pub mod prelude {
     pub use crate::{PusherAuthRoutes, Refusal, SenderSocket, VerifiedWebhook};
     pub use pusher_auth::{
         Access, Authorizer, ChannelDecision, ChannelKind, ChannelName, ChannelRequest,
-        ChannelRoutes, Credentials, Endpoints, Membership, PresenceMember, Signin,
-        SigninDecision, SigninRequest, SocketId, UserData, UserId, Webhook, WebhookEvent,
-        WebhookVerifier,
+        ChannelRoutes, Credentials, Endpoints, Membership, PresenceMember, Signin, SigninDecision,
+        SigninRequest, SocketId, UserData, UserId, Webhook, WebhookEvent, WebhookVerifier,
     };
 }
 

@@ -169,8 +169,11 @@ impl FromRequest for BrokenSession {
 #[actix_web::test]
 async fn server_error_rejections_stay_server_errors() {
     let routes = ChannelRoutes::new().private("room", |_: User, (): ()| async { true });
-    let pusher = PusherAuthRoutes::new(Endpoints::new(Credentials::new("key", "secret").unwrap(), routes))
-        .with_extractor(|_: BrokenSession| Some(User("x".into())));
+    let pusher = PusherAuthRoutes::new(Endpoints::new(
+        Credentials::new("key", "secret").unwrap(),
+        routes,
+    ))
+    .with_extractor(|_: BrokenSession| Some(User("x".into())));
     let app = test::init_service(App::new().configure(|cfg| pusher.configure(cfg))).await;
     let response = test::call_service(
         &app,
@@ -188,16 +191,16 @@ async fn server_error_rejections_stay_server_errors() {
 
 #[actix_web::test]
 async fn routes_receive_the_user_the_extractor_found() {
-    let routes = ChannelRoutes::new()
-        .private("orders.{id}", |user: User, id: u64| async move {
-            user.0 == "ann" && id == 7
-        });
+    let routes = ChannelRoutes::new().private("orders.{id}", |user: User, id: u64| async move {
+        user.0 == "ann" && id == 7
+    });
     let endpoints = Endpoints::new(Credentials::new("key", "secret").unwrap(), routes)
         .with_signin(|user: User, _: SigninRequest| async move {
             UserData::new(UserId::new(user.0).unwrap())
         })
         .for_laravel_echo();
-    let pusher = PusherAuthRoutes::new(endpoints).with_extractor(|identity: Identity| Some(User(identity.0)));
+    let pusher = PusherAuthRoutes::new(endpoints)
+        .with_extractor(|identity: Identity| Some(User(identity.0)));
     let app = test::init_service(App::new().configure(|cfg| pusher.configure(cfg))).await;
     let call = |path: &'static str, body: &'static str, user: &'static str| {
         test::TestRequest::post()
@@ -327,7 +330,8 @@ async fn extractors_run_only_for_requests_that_parse() {
                 Ok::<_, Infallible>(())
             },
         );
-    let pusher = PusherAuthRoutes::new(endpoints).with_extractor(|_: Counted| Some(User("x".into())));
+    let pusher =
+        PusherAuthRoutes::new(endpoints).with_extractor(|_: Counted| Some(User("x".into())));
     let app = test::init_service(App::new().configure(|cfg| pusher.configure(cfg))).await;
     let form = |body: &'static str| {
         test::TestRequest::post()
@@ -379,15 +383,24 @@ async fn extractors_run_only_for_requests_that_parse() {
 #[actix_web::test]
 async fn a_missing_extractor_is_a_start_up_error() {
     let routes = ChannelRoutes::new().private("room", |_: User, (): ()| async { true });
-    let pusher = PusherAuthRoutes::new(Endpoints::new(Credentials::new("key", "secret").unwrap(), routes));
+    let pusher = PusherAuthRoutes::new(Endpoints::new(
+        Credentials::new("key", "secret").unwrap(),
+        routes,
+    ));
     let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let _ = App::new().configure(|cfg| pusher.configure(cfg));
     }))
     .unwrap_err();
     let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
-    assert!(message.contains("nothing finds that user") && message.contains("with_extractor"), "{message}");
+    assert!(
+        message.contains("nothing finds that user") && message.contains("with_extractor"),
+        "{message}"
+    );
     let anyone = |(): (), _: ChannelRequest| async { Ok::<_, Infallible>(ChannelDecision::Allow) };
-    let pusher = PusherAuthRoutes::new(Endpoints::new(Credentials::new("key", "secret").unwrap(), anyone));
+    let pusher = PusherAuthRoutes::new(Endpoints::new(
+        Credentials::new("key", "secret").unwrap(),
+        anyone,
+    ));
     let _ = App::new().configure(|cfg| pusher.configure(cfg));
 }
 
@@ -402,9 +415,13 @@ mod identity_stack {
     use actix_web::{web, HttpMessage, HttpResponse};
 
     fn pusher() -> PusherAuthRoutes<User> {
-        let routes = ChannelRoutes::new().private("room", |user: User, (): ()| async move { user.0 == "ann" });
-        PusherAuthRoutes::new(Endpoints::new(Credentials::new("key", "secret").unwrap(), routes))
-            .with_extractor(|identity: Identity| identity.id().ok().map(User))
+        let routes = ChannelRoutes::new()
+            .private("room", |user: User, (): ()| async move { user.0 == "ann" });
+        PusherAuthRoutes::new(Endpoints::new(
+            Credentials::new("key", "secret").unwrap(),
+            routes,
+        ))
+        .with_extractor(|identity: Identity| identity.id().ok().map(User))
     }
 
     async fn login(req: HttpRequest) -> HttpResponse {
@@ -429,11 +446,18 @@ mod identity_stack {
                 .configure(|cfg| full.configure(cfg))
                 .route("/login", web::post().to(login))
                 .wrap(IdentityMiddleware::default())
-                .wrap(SessionMiddleware::new(CookieSessionStore::default(), key.clone())),
+                .wrap(SessionMiddleware::new(
+                    CookieSessionStore::default(),
+                    key.clone(),
+                )),
         )
         .await;
-        assert_eq!(test::call_service(&app, auth().to_request()).await.status(), 403);
-        let logged_in = test::call_service(&app, test::TestRequest::post().uri("/login").to_request()).await;
+        assert_eq!(
+            test::call_service(&app, auth().to_request()).await.status(),
+            403
+        );
+        let logged_in =
+            test::call_service(&app, test::TestRequest::post().uri("/login").to_request()).await;
         let cookie = logged_in.response().cookies().next().unwrap().into_owned();
         let request = auth().cookie(cookie).to_request();
         assert_eq!(test::call_service(&app, request).await.status(), 200);
@@ -441,15 +465,14 @@ mod identity_stack {
         // Without IdentityMiddleware, actix-identity panics: a 500 `misconfigured`, not a
         // dropped connection.
         let no_identity = pusher();
-        let app = test::init_service(
-            App::new()
-                .configure(|cfg| no_identity.configure(cfg))
-                .wrap(SessionMiddleware::new(CookieSessionStore::default(), key.clone())),
-        )
+        let app = test::init_service(App::new().configure(|cfg| no_identity.configure(cfg)).wrap(
+            SessionMiddleware::new(CookieSessionStore::default(), key.clone()),
+        ))
         .await;
         let response = test::call_service(&app, auth().to_request()).await;
         assert_eq!(response.status(), 500);
-        let body: serde_json::Value = serde_json::from_slice(&test::read_body(response).await).unwrap();
+        let body: serde_json::Value =
+            serde_json::from_slice(&test::read_body(response).await).unwrap();
         assert_eq!(body["error"]["code"], "misconfigured");
 
         // Without SessionMiddleware, actix-session hands out empty sessions: every request
@@ -461,7 +484,10 @@ mod identity_stack {
                 .wrap(IdentityMiddleware::default()),
         )
         .await;
-        assert_eq!(test::call_service(&app, auth().to_request()).await.status(), 403);
+        assert_eq!(
+            test::call_service(&app, auth().to_request()).await.status(),
+            403
+        );
     }
 }
 
@@ -470,10 +496,18 @@ mod identity_stack {
 async fn verified_webhooks_reach_a_handler_with_app_data() {
     use actix_web::{web, HttpResponse};
     use std::sync::Mutex;
-    async fn webhooks(seen: web::Data<Mutex<Vec<String>>>, VerifiedWebhook(webhook): VerifiedWebhook) -> HttpResponse {
+    async fn webhooks(
+        seen: web::Data<Mutex<Vec<String>>>,
+        VerifiedWebhook(webhook): VerifiedWebhook,
+    ) -> HttpResponse {
         for event in webhook.events() {
-            if let WebhookEvent::MemberAdded { channel, user_id, .. } = event {
-                seen.lock().unwrap().push(format!("{user_id} joined {channel}"));
+            if let WebhookEvent::MemberAdded {
+                channel, user_id, ..
+            } = event
+            {
+                seen.lock()
+                    .unwrap()
+                    .push(format!("{user_id} joined {channel}"));
             }
         }
         HttpResponse::Ok().finish()
@@ -487,7 +521,8 @@ async fn verified_webhooks_reach_a_handler_with_app_data() {
             .route("/pusher/webhooks", web::post().to(webhooks)),
     )
     .await;
-    let event = serde_json::json!({"name": "member_added", "channel": "presence-team.3", "user_id": "7"});
+    let event =
+        serde_json::json!({"name": "member_added", "channel": "presence-team.3", "user_id": "7"});
     let to_actix = |request: http::Request<String>| {
         let mut r = test::TestRequest::post().uri(&request.uri().to_string());
         for (name, value) in request.headers() {
@@ -495,10 +530,22 @@ async fn verified_webhooks_reach_a_handler_with_app_data() {
         }
         r.set_payload(request.into_body()).to_request()
     };
-    let ok = test::call_service(&app, to_actix(webhook_request(&credentials, "/pusher/webhooks", [event.clone()]))).await;
+    let ok = test::call_service(
+        &app,
+        to_actix(webhook_request(
+            &credentials,
+            "/pusher/webhooks",
+            [event.clone()],
+        )),
+    )
+    .await;
     assert_eq!(ok.status(), 200);
     assert_eq!(*seen.lock().unwrap(), ["7 joined presence-team.3"]);
-    let forged = webhook_request(&Credentials::new("key", "other").unwrap(), "/pusher/webhooks", [event]);
+    let forged = webhook_request(
+        &Credentials::new("key", "other").unwrap(),
+        "/pusher/webhooks",
+        [event],
+    );
     let refused = test::call_service(&app, to_actix(forged)).await;
     assert_eq!(refused.status(), 401);
     let body: serde_json::Value = serde_json::from_slice(&test::read_body(refused).await).unwrap();

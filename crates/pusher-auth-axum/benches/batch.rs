@@ -56,7 +56,9 @@ impl Authorizer<()> for PerChannel {
         request: ChannelRequest,
     ) -> Result<ChannelDecision, Self::Error> {
         let mut head = request.head().clone();
-        let user = User::from_request_parts(&mut head, &()).await.map_err(|s| s.to_string())?;
+        let user = User::from_request_parts(&mut head, &())
+            .await
+            .map_err(|s| s.to_string())?;
         self.0.authorize(user, request).await
     }
 }
@@ -79,8 +81,11 @@ fn bench(c: &mut Criterion) {
         .unwrap();
     let credentials = Credentials::new("key", "secret").unwrap();
     let before = Router::new().pusher_auth(
-        Endpoints::new(credentials.clone(), PerChannel(BoxAuthorizer::new(routes())))
-            .with_limits(Limits::default().with_batch_concurrency(1)),
+        Endpoints::new(
+            credentials.clone(),
+            PerChannel(BoxAuthorizer::new(routes())),
+        )
+        .with_limits(Limits::default().with_batch_concurrency(1)),
     );
     let after = Router::new().pusher_auth(Endpoints::new(credentials.clone(), routes()));
     let after_64 = Router::new().pusher_auth(

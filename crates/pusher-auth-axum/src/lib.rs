@@ -81,9 +81,8 @@ pub mod prelude {
     pub use crate::{RouterExt, SenderSocket, VerifiedWebhook};
     pub use pusher_auth::{
         Access, Authorizer, ChannelDecision, ChannelKind, ChannelName, ChannelRequest,
-        ChannelRoutes, Credentials, Endpoints, Membership, PresenceMember, Signin,
-        SigninDecision, SigninRequest, SocketId, UserData, UserId, Webhook, WebhookEvent,
-        WebhookVerifier,
+        ChannelRoutes, Credentials, Endpoints, Membership, PresenceMember, Signin, SigninDecision,
+        SigninRequest, SocketId, UserData, UserId, Webhook, WebhookEvent, WebhookVerifier,
     };
 }
 

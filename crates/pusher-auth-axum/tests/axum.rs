@@ -20,8 +20,7 @@ use http_body_util::BodyExt;
 use pusher_auth::testing::{verify_channel_auth, verify_user_auth, webhook_request};
 use pusher_auth::{
     ChannelDecision, ChannelKind, ChannelRequest, ChannelRoutes, Credentials, Endpoints,
-    PresenceMember, SigninDecision, SigninRequest, UserData, UserId, WebhookEvent,
-    WebhookVerifier,
+    PresenceMember, SigninDecision, SigninRequest, UserData, UserId, WebhookEvent, WebhookVerifier,
 };
 use pusher_auth_axum::{PusherAuthLayer, RouterExt, SenderSocket, VerifiedWebhook};
 use tower::ServiceExt;
@@ -96,12 +95,17 @@ fn endpoints() -> Endpoints<User> {
 }
 
 /// A login middleware for the layer form: `Option<User>` in every request.
-async fn login(mut request: Request<Body>, next: axum::middleware::Next) -> axum::response::Response {
+async fn login(
+    mut request: Request<Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
     let user = request
         .headers()
         .get("x-user")
         .and_then(|v| v.to_str().ok())
-        .map(|name| User { name: name.to_string() });
+        .map(|name| User {
+            name: name.to_string(),
+        });
     request.extensions_mut().insert(user);
     next.run(request).await
 }
@@ -569,8 +573,9 @@ mod axum_login_stack {
     }
 
     fn app(with_layers: bool) -> Router {
-        let routes = ChannelRoutes::new()
-            .private("chat", |user: CurrentUser, (): ()| async move { user.0 .0 == "ann" });
+        let routes = ChannelRoutes::new().private("chat", |user: CurrentUser, (): ()| async move {
+            user.0 .0 == "ann"
+        });
         let router = Router::new()
             .pusher_auth(Endpoints::new(credentials(), routes))
             .route(
@@ -590,7 +595,13 @@ mod axum_login_stack {
 
     #[tokio::test]
     async fn missing_layers_are_500_and_visitors_403() {
-        let channel = || post("/pusher/auth", "socket_id=1.2&channel_name=private-chat", None);
+        let channel = || {
+            post(
+                "/pusher/auth",
+                "socket_id=1.2&channel_name=private-chat",
+                None,
+            )
+        };
         let (status, body) = call(app(false), channel()).await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
         let app = app(true);
@@ -628,10 +639,19 @@ async fn verified_webhooks_reach_a_handler_with_the_router_state() {
             app.webhooks.clone()
         }
     }
-    async fn webhooks(State(app): State<App>, VerifiedWebhook(webhook): VerifiedWebhook) -> StatusCode {
+    async fn webhooks(
+        State(app): State<App>,
+        VerifiedWebhook(webhook): VerifiedWebhook,
+    ) -> StatusCode {
         for event in webhook.events() {
-            if let WebhookEvent::MemberAdded { channel, user_id, .. } = event {
-                app.seen.lock().unwrap().push(format!("{user_id} joined {channel}"));
+            if let WebhookEvent::MemberAdded {
+                channel, user_id, ..
+            } = event
+            {
+                app.seen
+                    .lock()
+                    .unwrap()
+                    .push(format!("{user_id} joined {channel}"));
             }
         }
         StatusCode::OK
@@ -643,8 +663,10 @@ async fn verified_webhooks_reach_a_handler_with_the_router_state() {
     let app: Router = Router::new()
         .route("/pusher/webhooks", axum::routing::post(webhooks))
         .with_state(state.clone());
-    let event = serde_json::json!({"name": "member_added", "channel": "presence-team.3", "user_id": "7"});
-    let request = webhook_request(&credentials(), "/pusher/webhooks", [event.clone()]).map(Body::from);
+    let event =
+        serde_json::json!({"name": "member_added", "channel": "presence-team.3", "user_id": "7"});
+    let request =
+        webhook_request(&credentials(), "/pusher/webhooks", [event.clone()]).map(Body::from);
     assert_eq!(call(app.clone(), request).await.0, StatusCode::OK);
     assert_eq!(*state.seen.lock().unwrap(), ["7 joined presence-team.3"]);
     // Signed with another secret: 401 with the endpoints' refusal, and the handler never runs.

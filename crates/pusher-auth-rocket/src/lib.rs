@@ -120,9 +120,8 @@ pub mod prelude {
     pub use crate::{PusherAuthRoutes, Refusal, SenderSocket, VerifiedWebhook};
     pub use pusher_auth::{
         Access, Authorizer, ChannelDecision, ChannelKind, ChannelName, ChannelRequest,
-        ChannelRoutes, Credentials, Endpoints, Membership, PresenceMember, Signin,
-        SigninDecision, SigninRequest, SocketId, UserData, UserId, Webhook, WebhookEvent,
-        WebhookVerifier,
+        ChannelRoutes, Credentials, Endpoints, Membership, PresenceMember, Signin, SigninDecision,
+        SigninRequest, SocketId, UserData, UserId, Webhook, WebhookEvent, WebhookVerifier,
     };
 }
 
@@ -175,15 +174,15 @@ where
                 },
                 // The guard's error is never logged: it may hold what the request carried (a
                 // token, a cookie). Its type and the status say which guard and how.
-                request::Outcome::Error((status, _)) if status.code >= 500 => UserLookup::Failed(
-                    format!("the request guard {guard} failed with {status}"),
-                ),
-                request::Outcome::Error((status, _)) => {
-                    UserLookup::Anonymous(format!("the request guard {guard} refused with {status}"))
+                request::Outcome::Error((status, _)) if status.code >= 500 => {
+                    UserLookup::Failed(format!("the request guard {guard} failed with {status}"))
                 }
-                request::Outcome::Forward(status) => {
-                    UserLookup::Anonymous(format!("the request guard {guard} forwarded with {status}"))
-                }
+                request::Outcome::Error((status, _)) => UserLookup::Anonymous(format!(
+                    "the request guard {guard} refused with {status}"
+                )),
+                request::Outcome::Forward(status) => UserLookup::Anonymous(format!(
+                    "the request guard {guard} forwarded with {status}"
+                )),
             }
         })
     }
@@ -288,8 +287,7 @@ impl<U: Clone + Send + Sync + 'static> PusherAuthRoutes<U> {
             Err(refusal) => return refusal,
         };
         let limit = body_limit(adapter::body_limit(endpoints, endpoint), endpoint, req);
-        let body = match read(data, limit, head.headers.get(http::header::CONTENT_LENGTH)).await
-        {
+        let body = match read(data, limit, head.headers.get(http::header::CONTENT_LENGTH)).await {
             Ok(body) => body,
             Err(refusal) => return refusal,
         };

@@ -49,14 +49,17 @@ fn credentials() -> Credentials {
 }
 
 fn endpoints() -> Endpoints<User> {
-    Endpoints::new(credentials(), |User(name): User, req: ChannelRequest| async move {
-        Ok::<_, Infallible>(match req.channel().kind() {
-            ChannelKind::Presence => {
-                ChannelDecision::member(PresenceMember::new(UserId::new(name).unwrap()))
-            }
-            _ => ChannelDecision::Allow,
-        })
-    })
+    Endpoints::new(
+        credentials(),
+        |User(name): User, req: ChannelRequest| async move {
+            Ok::<_, Infallible>(match req.channel().kind() {
+                ChannelKind::Presence => {
+                    ChannelDecision::member(PresenceMember::new(UserId::new(name).unwrap()))
+                }
+                _ => ChannelDecision::Allow,
+            })
+        },
+    )
     .with_body_limit(256)
 }
 
@@ -299,8 +302,8 @@ impl<'r> FromRequest<'r> for Broken {
 #[rocket::async_test]
 async fn server_error_guards_stay_server_errors_and_client_errors_deny() {
     let routes = ChannelRoutes::new().private("room", |_: User, (): ()| async { true });
-    let pusher =
-        PusherAuthRoutes::new(Endpoints::new(credentials(), routes)).with_guard(|_: Broken| Some(User("x".into())));
+    let pusher = PusherAuthRoutes::new(Endpoints::new(credentials(), routes))
+        .with_guard(|_: Broken| Some(User("x".into())));
     let client = client(rocket_with(None).mount("/", pusher)).await;
     let send = |status: &'static str| {
         client
@@ -358,8 +361,8 @@ async fn guard_errors_are_never_logged() {
     let subscriber = logs.subscriber(tracing::Level::DEBUG);
     let _guard = tracing::subscriber::set_default(subscriber);
     let routes = ChannelRoutes::new().private("room", |_: User, (): ()| async { true });
-    let pusher =
-        PusherAuthRoutes::new(Endpoints::new(credentials(), routes)).with_guard(|_: Leaky| Some(User("x".into())));
+    let pusher = PusherAuthRoutes::new(Endpoints::new(credentials(), routes))
+        .with_guard(|_: Leaky| Some(User("x".into())));
     let client = client(rocket_with(None).mount("/", pusher)).await;
     for (token, status) in [
         ("Bearer SECRET-TOKEN-down", Status::InternalServerError),
@@ -400,17 +403,17 @@ impl<'r> FromRequest<'r> for Counted {
 async fn routes_receive_the_user_the_guard_found_once_per_request() {
     let decided = Arc::new(AtomicUsize::new(0));
     let seen = Arc::clone(&decided);
-    let routes = ChannelRoutes::new()
-        .private("orders.{id}", move |user: User, id: u64| {
-            seen.fetch_add(1, Ordering::SeqCst);
-            async move { user.0 == "ann" && id == 7 }
-        });
+    let routes = ChannelRoutes::new().private("orders.{id}", move |user: User, id: u64| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        async move { user.0 == "ann" && id == 7 }
+    });
     let endpoints = Endpoints::new(credentials(), routes)
         .with_signin(|user: User, _: SigninRequest| async move {
             UserData::new(UserId::new(user.0).unwrap())
         })
         .for_laravel_echo();
-    let pusher = PusherAuthRoutes::new(endpoints).with_guard(|counted: Counted| Some(User(counted.0)));
+    let pusher =
+        PusherAuthRoutes::new(endpoints).with_guard(|counted: Counted| Some(User(counted.0)));
     let client = client(rocket_with(None).mount("/", pusher)).await;
     let ok = post(
         &client,
@@ -502,9 +505,7 @@ fn send(sender: SenderSocket) -> String {
 }
 
 #[rocket::post("/send-json")]
-fn send_json(
-    sender: Result<SenderSocket, Refusal>,
-) -> Result<&'static str, Refusal> {
+fn send_json(sender: Result<SenderSocket, Refusal>) -> Result<&'static str, Refusal> {
     sender.map(|_| "sent")
 }
 
@@ -559,9 +560,12 @@ async fn a_private_cookie_guard_feeds_the_routes() {
         .private("orders.{id}", |user: CookieUser, id: u64| async move {
             user.0 == "ann" && id == 7
         });
-    let endpoints = Endpoints::new(credentials(), routes).with_signin(
-        |user: CookieUser, _: SigninRequest| async move { UserData::new(UserId::new(user.0).unwrap()) },
-    );
+    let endpoints =
+        Endpoints::new(credentials(), routes).with_signin(
+            |user: CookieUser, _: SigninRequest| async move {
+                UserData::new(UserId::new(user.0).unwrap())
+            },
+        );
     let pusher = PusherAuthRoutes::new(endpoints).with_guard(|user: CookieUser| user);
     // A tracked client keeps the cookies it is sent.
     let client = client(
@@ -623,11 +627,20 @@ fn debug_hides_the_secret() {
 fn a_missing_guard_is_a_start_up_error() {
     let routes = ChannelRoutes::new().private("room", |_: User, (): ()| async { true });
     let pusher = PusherAuthRoutes::new(Endpoints::new(credentials(), routes));
-    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pusher.routes())).unwrap_err();
+    let panic =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pusher.routes())).unwrap_err();
     let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
-    assert!(message.contains("nothing finds that user") && message.contains("with_guard"), "{message}");
+    assert!(
+        message.contains("nothing finds that user") && message.contains("with_guard"),
+        "{message}"
+    );
     let anyone = |(): (), _: ChannelRequest| async { Ok::<_, Infallible>(ChannelDecision::Allow) };
-    assert_eq!(PusherAuthRoutes::new(Endpoints::new(credentials(), anyone)).routes().len(), 7);
+    assert_eq!(
+        PusherAuthRoutes::new(Endpoints::new(credentials(), anyone))
+            .routes()
+            .len(),
+        7
+    );
 }
 
 #[rocket::post("/pusher/webhooks", data = "<webhook>")]
@@ -637,8 +650,13 @@ fn webhooks(
 ) -> Result<Status, Refusal> {
     let VerifiedWebhook(webhook) = webhook?;
     for event in webhook.events() {
-        if let WebhookEvent::MemberAdded { channel, user_id, .. } = event {
-            seen.lock().unwrap().push(format!("{user_id} joined {channel}"));
+        if let WebhookEvent::MemberAdded {
+            channel, user_id, ..
+        } = event
+        {
+            seen.lock()
+                .unwrap()
+                .push(format!("{user_id} joined {channel}"));
         }
     }
     Ok(Status::Ok)
@@ -657,16 +675,32 @@ async fn verified_webhooks_reach_a_handler_with_managed_state() {
     let send = |request: http::Request<String>| {
         let mut local = client.post(request.uri().to_string());
         for (name, value) in request.headers() {
-            local = local.header(Header::new(name.as_str().to_owned(), value.to_str().unwrap().to_owned()));
+            local = local.header(Header::new(
+                name.as_str().to_owned(),
+                value.to_str().unwrap().to_owned(),
+            ));
         }
         local.body(request.into_body()).dispatch()
     };
-    let event = serde_json::json!({"name": "member_added", "channel": "presence-team.3", "user_id": "7"});
-    let ok = send(webhook_request(&credentials(), "/pusher/webhooks", [event.clone()])).await;
+    let event =
+        serde_json::json!({"name": "member_added", "channel": "presence-team.3", "user_id": "7"});
+    let ok = send(webhook_request(
+        &credentials(),
+        "/pusher/webhooks",
+        [event.clone()],
+    ))
+    .await;
     assert_eq!(ok.status(), Status::Ok);
-    let seen = client.rocket().state::<std::sync::Mutex<Vec<String>>>().unwrap();
+    let seen = client
+        .rocket()
+        .state::<std::sync::Mutex<Vec<String>>>()
+        .unwrap();
     assert_eq!(*seen.lock().unwrap(), ["7 joined presence-team.3"]);
-    let forged = webhook_request(&Credentials::new("key", "other").unwrap(), "/pusher/webhooks", [event]);
+    let forged = webhook_request(
+        &Credentials::new("key", "other").unwrap(),
+        "/pusher/webhooks",
+        [event],
+    );
     let refused = send(forged).await;
     assert_eq!(refused.status(), Status::Unauthorized);
     assert_eq!(code(refused).await, "bad_signature");

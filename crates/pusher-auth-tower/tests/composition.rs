@@ -46,11 +46,9 @@ fn app() -> Router {
     let credentials = Credentials::new("app-key", "app-secret").unwrap();
     Router::new()
         .route("/channels/send-message", post(|| async { "sent" }))
-        .layer(
-            PusherAuthLayer::new(
-                Endpoints::new(credentials, authorizer).with_channel_path("/channels/authorize"),
-            ),
-        )
+        .layer(PusherAuthLayer::new(
+            Endpoints::new(credentials, authorizer).with_channel_path("/channels/authorize"),
+        ))
         // The chat page sends `X-CSRF-Token`; a same-origin page can, a cross-site form cannot.
         .layer(ValidateRequestHeaderLayer::custom(
             |request: &mut Request<Body>| {
@@ -202,8 +200,11 @@ async fn preflights_reach_cors_whichever_side_of_the_layer_it_sits() {
     };
     let pusher = || {
         PusherAuthLayer::new(
-            Endpoints::new(Credentials::new("app-key", "app-secret").unwrap(), authorizer)
-                .with_channel_path("/channels/authorize"),
+            Endpoints::new(
+                Credentials::new("app-key", "app-secret").unwrap(),
+                authorizer,
+            )
+            .with_channel_path("/channels/authorize"),
         )
     };
     let router = || Router::new().route("/channels/send-message", post(|| async { "sent" }));

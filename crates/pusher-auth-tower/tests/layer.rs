@@ -22,8 +22,7 @@ use http_body_util::{BodyExt, Full};
 use pusher_auth::testing::{verify_channel_auth, verify_user_auth, webhook_signature};
 use pusher_auth::{
     ChannelDecision, ChannelKind, ChannelRequest, ChannelRoutes, Credentials, Endpoints, Limits,
-    PresenceMember, Signin, SigninDecision, SigninRequest, UserData, UserId, Webhook,
-    WebhookEvent,
+    PresenceMember, Signin, SigninDecision, SigninRequest, UserData, UserId, Webhook, WebhookEvent,
 };
 use pusher_auth_tower::PusherAuthLayer;
 use serde_json::{json, Value};
@@ -362,9 +361,11 @@ async fn other_routes_and_methods_pass_through() {
 
 #[tokio::test]
 async fn paths_are_configurable() {
-    let layer = PusherAuthLayer::new(endpoints()
-        .with_channel_path("/channels/authorize")
-        .with_signin_path("/channels/signin"));
+    let layer = PusherAuthLayer::new(
+        endpoints()
+            .with_channel_path("/channels/authorize")
+            .with_signin_path("/channels/signin"),
+    );
     let (status, _, _) = send_with(
         &layer,
         post(
@@ -448,16 +449,36 @@ async fn authorizer_failures_are_500_without_detail() {
         chat_authorizer(),
     ));
     for (user, channel, expected) in [
-        (Some("a"), "private-encrypted-x", (StatusCode::INTERNAL_SERVER_ERROR, "misconfigured")),
-        (Some("a"), "private-encrypted-secret", (StatusCode::FORBIDDEN, "forbidden")),
-        (None, "private-encrypted-x", (StatusCode::FORBIDDEN, "forbidden")),
+        (
+            Some("a"),
+            "private-encrypted-x",
+            (StatusCode::INTERNAL_SERVER_ERROR, "misconfigured"),
+        ),
+        (
+            Some("a"),
+            "private-encrypted-secret",
+            (StatusCode::FORBIDDEN, "forbidden"),
+        ),
+        (
+            None,
+            "private-encrypted-x",
+            (StatusCode::FORBIDDEN, "forbidden"),
+        ),
     ] {
         let (status, _, body) = send_with(
             &layer,
-            post("/pusher/auth", &format!("socket_id=1.1&channel_name={channel}"), user),
+            post(
+                "/pusher/auth",
+                &format!("socket_id=1.1&channel_name={channel}"),
+                user,
+            ),
         )
         .await;
-        assert_eq!((status, error_code(&body).as_str()), expected, "{channel} {user:?}");
+        assert_eq!(
+            (status, error_code(&body).as_str()),
+            expected,
+            "{channel} {user:?}"
+        );
     }
 }
 
@@ -579,7 +600,11 @@ async fn channel_routes_under_the_layer() {
     // Without the middleware, nobody can be found: the app's mistake, not a visitor.
     let (status, _, body) = send_with(
         &layer,
-        post("/pusher/auth", "socket_id=1.1&channel_name=private-chat.1", Some("a")),
+        post(
+            "/pusher/auth",
+            "socket_id=1.1&channel_name=private-chat.1",
+            Some("a"),
+        ),
     )
     .await;
     assert_eq!(
@@ -1340,14 +1365,18 @@ async fn the_sign_in_path_is_answered_only_with_a_sign_in_handler() {
     let routes = ChannelRoutes::new().private("chat", |_: Who, (): ()| async { true });
     let routes_only = Endpoints::new(credentials(), routes.clone());
     assert_eq!(routes_only.signin_path(), None);
-    let boxed = Endpoints::new(credentials(), pusher_auth::BoxAuthorizer::new(routes))
-        .with_signin(|who: Who, _: SigninRequest| async move { UserData::new(UserId::new(who.0).unwrap()) });
+    let boxed = Endpoints::new(credentials(), pusher_auth::BoxAuthorizer::new(routes)).with_signin(
+        |who: Who, _: SigninRequest| async move { UserData::new(UserId::new(who.0).unwrap()) },
+    );
     assert_eq!(boxed.signin_path(), Some("/pusher/user-auth"));
     assert!(PusherAuthLayer::new(boxed).signin_service().is_some());
     // The Laravel Echo preset moves both paths.
     let echo = PusherAuthLayer::new(endpoints().for_laravel_echo());
     assert_eq!(
-        (echo.endpoints().channel_path(), echo.endpoints().signin_path()),
+        (
+            echo.endpoints().channel_path(),
+            echo.endpoints().signin_path()
+        ),
         ("/broadcasting/auth", Some("/broadcasting/user-auth"))
     );
     let (status, _, _) = send_with(
@@ -1375,7 +1404,9 @@ fn paths_are_checked_when_configured() {
         err.downcast_ref::<String>().cloned().unwrap_or_default()
     };
     assert_eq!(
-        message(|| drop(PusherAuthLayer::new(endpoints().with_channel_path("pusher/auth")))),
+        message(|| drop(PusherAuthLayer::new(
+            endpoints().with_channel_path("pusher/auth")
+        ))),
         "pusher-auth: the channel authorization path `pusher/auth` must start with `/`"
     );
     assert_eq!(
@@ -1389,7 +1420,10 @@ fn paths_are_checked_when_configured() {
     // Nothing a framework's router would decode or collapse first.
     for path in ["/pusher/%61uth", "/pusher//auth", "/pusher/äuth"] {
         let path: &'static str = path;
-        let err = std::panic::catch_unwind(|| drop(PusherAuthLayer::new(endpoints().with_channel_path(path)))).unwrap_err();
+        let err = std::panic::catch_unwind(|| {
+            drop(PusherAuthLayer::new(endpoints().with_channel_path(path)))
+        })
+        .unwrap_err();
         let text = err.downcast_ref::<String>().cloned().unwrap_or_default();
         assert!(text.contains("must be a plain path"), "{path}: {text}");
     }
@@ -1414,9 +1448,11 @@ fn paths_are_checked_when_configured() {
         "pusher-auth: the sign-in and webhooks endpoints are both at `/pusher/user-auth`"
     );
     // Swapping the two paths is fine: the check sees the final configuration.
-    let swapped = PusherAuthLayer::new(endpoints()
-        .with_channel_path("/pusher/user-auth")
-        .with_signin_path("/pusher/auth"));
+    let swapped = PusherAuthLayer::new(
+        endpoints()
+            .with_channel_path("/pusher/user-auth")
+            .with_signin_path("/pusher/auth"),
+    );
     assert_eq!(swapped.services().len(), 2);
 }
 

@@ -182,7 +182,11 @@ fn anonymous_visitors_and_misconfigurations_read_as_what_they_are() {
     let captured = Captured::default();
     tracing::subscriber::with_default(captured.subscriber(tracing::Level::DEBUG), || {
         let layer = PusherAuthLayer::new(Endpoints::new(credentials.clone(), routes()));
-        let statuses = send_all(&layer, &["socket_id=1.1&channel_name=private-chat"; 5], |_| {});
+        let statuses = send_all(
+            &layer,
+            &["socket_id=1.1&channel_name=private-chat"; 5],
+            |_| {},
+        );
         assert_eq!(statuses, [500; 5]);
     });
     let log = captured.text();

@@ -286,13 +286,19 @@ fn event(fields: Fields) -> Result<WebhookEvent, String> {
             Some(serde_json::Value::Number(n)) => n.to_string(),
             Some(_) => return Err(format!("{name}: `{field}` is not a string")),
         };
-        UserId::new(id).map(Some).map_err(|e| format!("{name}: {e}"))
+        UserId::new(id)
+            .map(Some)
+            .map_err(|e| format!("{name}: {e}"))
     };
     let required_user =
         |field: &str| user_id(field)?.ok_or_else(|| format!("{name}: `{field}` is missing"));
     Ok(match name.as_str() {
-        "channel_occupied" => WebhookEvent::ChannelOccupied { channel: channel()? },
-        "channel_vacated" => WebhookEvent::ChannelVacated { channel: channel()? },
+        "channel_occupied" => WebhookEvent::ChannelOccupied {
+            channel: channel()?,
+        },
+        "channel_vacated" => WebhookEvent::ChannelVacated {
+            channel: channel()?,
+        },
         "member_added" => WebhookEvent::MemberAdded {
             channel: channel()?,
             user_id: required_user("user_id")?,
@@ -312,7 +318,9 @@ fn event(fields: Fields) -> Result<WebhookEvent, String> {
             socket_id: SocketId::new(text("socket_id")?).map_err(|e| format!("{name}: {e}"))?,
             user_id: user_id("user_id")?,
         },
-        "cache_miss" => WebhookEvent::CacheMiss { channel: channel()? },
+        "cache_miss" => WebhookEvent::CacheMiss {
+            channel: channel()?,
+        },
         "subscription_count" => WebhookEvent::SubscriptionCount {
             channel: channel()?,
             subscription_count: fields

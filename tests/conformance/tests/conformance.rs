@@ -23,8 +23,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use pusher_auth::testing::{verify_channel_auth, verify_user_auth, webhook_signature};
 use pusher_auth::{
-    Access, ChannelRoutes, Credentials, Endpoints, PresenceMember, SigninRequest, UserData,
-    UserId, Webhook,
+    Access, ChannelRoutes, Credentials, Endpoints, PresenceMember, SigninRequest, UserData, UserId,
+    Webhook,
 };
 use pusher_auth_axum::RouterExt;
 use pusher_auth_tower::PusherAuthLayer;
@@ -342,9 +342,14 @@ fn check_expected(c: &Case, observed: &Observed) {
                 assert_eq!(entries[channel]["status"], status, "batch {channel}");
                 if status == 200 {
                     let data = serde_json::to_vec(&entries[channel]["data"]).unwrap();
-                    let verified = verify_channel_auth(&credentials(), "1.2", channel, &data).unwrap();
+                    let verified =
+                        verify_channel_auth(&credentials(), "1.2", channel, &data).unwrap();
                     if channel.starts_with("presence-") {
-                        assert_eq!(verified.member().map(|m| &m["user_id"]), Some(&json!("ann")), "batch {channel}");
+                        assert_eq!(
+                            verified.member().map(|m| &m["user_id"]),
+                            Some(&json!("ann")),
+                            "batch {channel}"
+                        );
                     }
                 }
             }
@@ -410,13 +415,14 @@ async fn run_axum(cases: &[Case], app: axum::Router) -> Vec<Observed> {
 }
 
 async fn run_actix(cases: &[Case]) -> Vec<Observed> {
-    let pusher = pusher_auth_actix_web::PusherAuthRoutes::new(endpoints())
-        .with_extractor(|req: actix_web::HttpRequest| {
+    let pusher = pusher_auth_actix_web::PusherAuthRoutes::new(endpoints()).with_extractor(
+        |req: actix_web::HttpRequest| {
             req.headers()
                 .get("x-user")
                 .and_then(|v| v.to_str().ok())
                 .map(|v| User(v.to_string()))
-        });
+        },
+    );
     let app =
         actix_web::test::init_service(actix_web::App::new().configure(|cfg| pusher.configure(cfg)))
             .await;
@@ -449,7 +455,8 @@ async fn run_actix(cases: &[Case]) -> Vec<Observed> {
 }
 
 async fn run_rocket(cases: &[Case]) -> Vec<Observed> {
-    let pusher = pusher_auth_rocket::PusherAuthRoutes::new(endpoints()).with_guard(|user: User| user);
+    let pusher =
+        pusher_auth_rocket::PusherAuthRoutes::new(endpoints()).with_guard(|user: User| user);
     let quiet = rocket::Config::figment().merge(("log_level", "off"));
     let rocket = rocket::custom(quiet).mount("/", pusher.routes());
     let client = rocket::local::asynchronous::Client::tracked(rocket)
@@ -493,9 +500,9 @@ async fn run_rocket(cases: &[Case]) -> Vec<Observed> {
 /// poem: the example's mounting through `tower-compat`, the user from a poem middleware.
 async fn run_poem(cases: &[Case]) -> Vec<Observed> {
     use poem::EndpointExt;
-    let app = poem_minimal::mount(poem::Route::new(), &layer()).with(
-        poem_minimal::FindUser(|req: &poem::Request| user_from(req.headers())),
-    );
+    let app = poem_minimal::mount(poem::Route::new(), &layer()).with(poem_minimal::FindUser(
+        |req: &poem::Request| user_from(req.headers()),
+    ));
     let client = poem::test::TestClient::new(app);
     let mut observed = Vec::new();
     for c in cases {

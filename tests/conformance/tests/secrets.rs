@@ -207,8 +207,11 @@ fn run_rocket() -> Vec<String> {
 /// denied, failed, malformed), and no log holds a secret, a signature or a shared secret.
 #[test]
 fn tracing_output_hides_secrets_under_every_adapter() {
-    let runs: [(&str, fn() -> Vec<String>); 3] =
-        [("tower", run_tower), ("actix-web", run_actix), ("rocket", run_rocket)];
+    let runs: [(&str, fn() -> Vec<String>); 3] = [
+        ("tower", run_tower),
+        ("actix-web", run_actix),
+        ("rocket", run_rocket),
+    ];
     for (adapter, run) in runs {
         let captured = Captured::default();
         let answers =
@@ -221,7 +224,10 @@ fn tracing_output_hides_secrets_under_every_adapter() {
             "code=\"invalid_channel_name\"",
             "channel=private-ok",
         ] {
-            assert!(log.contains(expected), "{adapter} did not log {expected}: {log}");
+            assert!(
+                log.contains(expected),
+                "{adapter} did not log {expected}: {log}"
+            );
         }
         assert_clean(adapter, &log);
         // Three successes: private, presence, encrypted.

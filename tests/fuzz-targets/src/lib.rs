@@ -99,16 +99,19 @@ fn routes() -> &'static ChannelRoutes<()> {
             .private("t.{team}", |(): (), team: Team| async move {
                 matches!(team, Team::Red | Team::Blue)
             })
-            .private("g-{a}-{b}.{c}", |(): (), (a, b, c): (i32, String, bool)| async move {
-                a > 0 || b.len() > 1 || c
-            })
+            .private(
+                "g-{a}-{b}.{c}",
+                |(): (), (a, b, c): (i32, String, bool)| async move { a > 0 || b.len() > 1 || c },
+            )
             .private("seat.{row}.{seat}", |(): (), s: Seat| async move {
                 s.row < 10 && s.seat > 0
             })
             .private("o.{x}", |(): (), x: Option<f64>| async move {
                 x.is_some_and(f64::is_finite)
             })
-            .private("{a}.{b}.{c}.{d}", |(): (), _: serde_json::Value| async { true })
+            .private("{a}.{b}.{c}.{d}", |(): (), _: serde_json::Value| async {
+                true
+            })
     })
 }
 
@@ -122,7 +125,12 @@ pub fn route_params(data: &[u8]) {
         return;
     };
     let (head, ()) = pusher_auth::http::Request::new(()).into_parts();
-    let request = ChannelRequest::new(pusher_auth::testing::socket_id(), channel, Params::default(), head);
+    let request = ChannelRequest::new(
+        pusher_auth::testing::socket_id(),
+        channel,
+        Params::default(),
+        head,
+    );
     let decided = block_on(pusher_auth::Authorizer::authorize(routes(), (), request));
     if let Err(e) = decided {
         panic!("a client's channel name made the routes fail: {e}");
@@ -146,7 +154,10 @@ pub fn channel_data(data: &[u8]) {
         let Ok(channel) = ChannelName::new("presence-fuzz") else {
             return;
         };
-        if credentials.authorize_presence(&socket, &channel, &member).is_err() {
+        if credentials
+            .authorize_presence(&socket, &channel, &member)
+            .is_err()
+        {
             panic!("accepted channel_data does not sign");
         }
     }

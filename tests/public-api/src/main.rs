@@ -42,12 +42,18 @@ fn main() -> ExitCode {
                 eprintln!("public-api: cannot write {}: {e}", file.display());
                 return ExitCode::FAILURE;
             }
-            println!("public-api: {krate}: {} items written", listing.lines().count());
+            println!(
+                "public-api: {krate}: {} items written",
+                listing.lines().count()
+            );
             continue;
         }
         let committed = std::fs::read_to_string(&file).unwrap_or_default();
         if committed == listing {
-            println!("public-api: {krate}: {} items, as committed", listing.lines().count());
+            println!(
+                "public-api: {krate}: {} items, as committed",
+                listing.lines().count()
+            );
         } else {
             report(krate, &committed, &listing);
             differ.push(krate);
@@ -70,7 +76,15 @@ fn list(root: &Path, krate: &str) -> Result<String, String> {
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(root)
         .env("RUSTC_BOOTSTRAP", "1")
-        .args(["rustdoc", "--quiet", "--locked", "--all-features", "--lib", "-p", krate])
+        .args([
+            "rustdoc",
+            "--quiet",
+            "--locked",
+            "--all-features",
+            "--lib",
+            "-p",
+            krate,
+        ])
         .args(["--", "-Z", "unstable-options", "--output-format", "json"])
         .status()
         .map_err(|e| format!("cannot run cargo rustdoc: {e}"))?;
