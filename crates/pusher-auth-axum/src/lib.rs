@@ -63,12 +63,14 @@
 struct ReadmeDoctests;
 
 use axum::body::Body;
-use axum::extract::{FromRef, FromRequest, FromRequestParts, Request, State};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::handler::Handler;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
 use pusher_auth::adapter::{self, Answer, Endpoint, UserLookup};
+use pusher_auth::authorizer::BoxFuture;
 use pusher_auth::webhook::{Webhook, WebhookVerifier};
 use pusher_auth::{Endpoints, SocketId, DEFAULT_WEBHOOK_BODY_LIMIT};
 
@@ -120,15 +122,53 @@ impl<S: Clone + Send + Sync + 'static> RouterExt<S> for Router<S> {
     {
         let mut router = self;
         for (path, endpoint) in adapter::mounts(&endpoints) {
-            let endpoints = endpoints.clone();
-            router = router.route(
-                path,
-                any(move |State(state): State<S>, request: Request| async move {
-                    answer(&endpoints, endpoint, state, request).await
-                }),
-            );
+            let handler = EndpointHandler {
+                endpoints: endpoints.clone(),
+                endpoint,
+            };
+            router = router.route(path, any(handler));
         }
         router
+    }
+}
+
+/// One endpoint as an axum handler: the request and the router state, straight to the shared
+/// endpoint logic (no extractor runs before the body has parsed).
+struct EndpointHandler<U> {
+    endpoints: Endpoints<U>,
+    endpoint: Endpoint,
+}
+
+impl<U> Clone for EndpointHandler<U> {
+    fn clone(&self) -> Self {
+        EndpointHandler {
+            endpoints: self.endpoints.clone(),
+            endpoint: self.endpoint,
+        }
+    }
+}
+
+/// The marker type of [`EndpointHandler`]'s `Handler` implementation.
+#[derive(Debug, Clone, Copy)]
+enum EndpointMarker {}
+
+impl<U, S> Handler<EndpointMarker, S> for EndpointHandler<U>
+where
+    U: ExtractUser<S>,
+    S: Clone + Send + Sync + 'static,
+{
+    type Future = BoxFuture<'static, Response>;
+
+    fn call(self, request: Request, state: S) -> Self::Future {
+        Box::pin(async move {
+            let find_user = |mut head: Parts| async move {
+                let user = <U as sealed::Extract<S>>::extract(&mut head, &state).await;
+                (head, user)
+            };
+            pusher_auth_tower::answer_with(&self.endpoints, self.endpoint, request, find_user)
+                .await
+                .map(Body::new)
+        })
     }
 }
 
@@ -179,34 +219,6 @@ where
             }
         }
     }
-}
-
-/// Answers one request for `endpoint`.
-async fn answer<U, S>(
-    endpoints: &Endpoints<U>,
-    endpoint: Endpoint,
-    state: S,
-    request: Request,
-) -> Response
-where
-    U: ExtractUser<S>,
-    S: Send + Sync,
-{
-    let (head, body) = request.into_parts();
-    let checked = match adapter::precheck(endpoints, endpoint, &head) {
-        Ok(checked) => checked,
-        Err(refusal) => return respond(refusal),
-    };
-    let limit = adapter::body_limit(endpoints, endpoint);
-    let body = match read(body, limit).await {
-        Ok(body) => body,
-        Err(refusal) => return respond(refusal),
-    };
-    let find_user = |mut head: Parts| async move {
-        let user = <U as sealed::Extract<S>>::extract(&mut head, &state).await;
-        (head, user)
-    };
-    respond(adapter::answer(endpoints, checked, head, &body, find_user).await)
 }
 
 /// Reads at most `limit` bytes of body: 413 beyond, 400 when the connection fails.

@@ -22,18 +22,36 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
+    let find_user = |head| async move {
+        let user = adapter::user_from_extensions::<U>(&head);
+        (head, user)
+    };
+    answer_with(endpoints, endpoint, request, find_user).await
+}
+
+/// Answers one request for `endpoint` of `endpoints` as the services do, finding the user with
+/// `find_user` (see [`pusher_auth::adapter::answer`]): for adapters of tower-based frameworks
+/// that find the user their own way, as `pusher-auth-axum` does with axum extractors. The body
+/// is read with the endpoint's limit (413 beyond, whether or not a length was declared).
+pub async fn answer_with<U, B, F, Fut>(
+    endpoints: &Endpoints<U>,
+    endpoint: Endpoint,
+    request: Request<B>,
+    find_user: F,
+) -> Response<AnswerBody>
+where
+    U: Clone + Send + Sync + 'static,
+    B: Body,
+    B::Error: Into<BoxError>,
+    F: FnOnce(http::request::Parts) -> Fut,
+    Fut: std::future::Future<Output = (http::request::Parts, adapter::UserLookup<U>)>,
+{
     let (head, body) = request.into_parts();
     let limit = adapter::body_limit(endpoints, endpoint);
     let answer = match adapter::precheck(endpoints, endpoint, &head) {
         Err(refusal) => refusal,
         Ok(checked) => match read(body, limit).await {
-            Ok(body) => {
-                let find_user = |head| async move {
-                    let user = adapter::user_from_extensions::<U>(&head);
-                    (head, user)
-                };
-                adapter::answer(endpoints, checked, head, &body, find_user).await
-            }
+            Ok(body) => adapter::answer(endpoints, checked, head, &body, find_user).await,
             Err(Unread::TooLarge) => Answer::payload_too_large(limit),
             Err(Unread::Failed(e)) => {
                 tracing::debug!(target: "pusher_auth", error = %e, "could not read the request body");

@@ -139,6 +139,7 @@ mod body;
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+pub use answer::answer_with;
 pub use body::{AnswerBody, ResponseBody};
 /// The core crate, re-exported: [`Endpoints`], the authorizer and its routes, and (feature
 /// `testing`) `pusher_auth::testing`, with no dependency of its own.

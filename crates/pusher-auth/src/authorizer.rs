@@ -173,7 +173,24 @@ pub struct ChannelRequest {
 struct ChannelInner {
     socket_id: SocketId,
     channel: ChannelName,
-    shared: Arc<Shared>,
+    shared: SharedRef,
+}
+
+/// A single request owns its head (in the request's one allocation); the channels of a batch
+/// share one.
+#[allow(clippy::large_enum_variant)]
+enum SharedRef {
+    Own(Shared),
+    Batch(Arc<Shared>),
+}
+
+impl SharedRef {
+    fn get(&self) -> &Shared {
+        match self {
+            SharedRef::Own(shared) => shared,
+            SharedRef::Batch(shared) => shared,
+        }
+    }
 }
 
 impl ChannelRequest {
@@ -198,7 +215,7 @@ impl ChannelRequest {
             inner: Arc::new(ChannelInner {
                 socket_id,
                 channel,
-                shared: Arc::new(Shared { params, head }),
+                shared: SharedRef::Own(Shared { params, head }),
             }),
         }
     }
@@ -217,7 +234,7 @@ impl ChannelRequest {
                 inner: Arc::new(ChannelInner {
                     socket_id: socket_id.clone(),
                     channel,
-                    shared: Arc::clone(&shared),
+                    shared: SharedRef::Batch(Arc::clone(&shared)),
                 }),
             })
             .collect()
@@ -235,12 +252,12 @@ impl ChannelRequest {
 
     /// The extra fields the client sent (pusher-js `params`).
     pub fn params(&self) -> &Params {
-        &self.inner.shared.params
+        &self.inner.shared.get().params
     }
 
     /// The HTTP request head.
     pub fn head(&self) -> &RequestHead {
-        &self.inner.shared.head
+        &self.inner.shared.get().head
     }
 
     /// The request headers (cookies, `Authorization`, `X-CSRF-Token`, …).

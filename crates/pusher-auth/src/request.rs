@@ -563,16 +563,23 @@ fn parse_fields(
 
 fn parse_form(body: &[u8], limits: &Limits, mode: Mode) -> Result<Fields, RequestError> {
     let mut fields = Fields::default();
-    for pair in body.split(|&b| b == b'&') {
+    // What pusher-js sends is ASCII with nothing to decode: one UTF-8 check for the whole body
+    // (a percent-encoded component is checked again once decoded).
+    let mut rest = std::str::from_utf8(body).map_err(|_| RequestError::NotUtf8)?;
+    // Bytes, not chars: `&` and `=` are ASCII, so every split is on a character boundary.
+    while !rest.is_empty() {
+        let end = rest.bytes().position(|b| b == b'&').unwrap_or(rest.len());
+        let pair = rest.get(..end).unwrap_or_default();
+        rest = rest.get(end + 1..).unwrap_or_default();
         if pair.is_empty() {
             continue;
         }
-        let (key, value) = match pair.iter().position(|&b| b == b'=') {
+        let (key, value) = match pair.bytes().position(|b| b == b'=') {
             Some(i) => (
                 pair.get(..i).unwrap_or_default(),
                 pair.get(i + 1..).unwrap_or_default(),
             ),
-            None => (pair, &[][..]),
+            None => (pair, ""),
         };
         let key = form_decode(key)?;
         let value = form_decode(value)?.into_owned();
@@ -582,13 +589,12 @@ fn parse_form(body: &[u8], limits: &Limits, mode: Mode) -> Result<Fields, Reques
 }
 
 /// Decodes one form component: `+` is a space, `%XX` a byte; the result must be UTF-8.
-fn form_decode(raw: &[u8]) -> Result<Cow<'_, str>, RequestError> {
+fn form_decode(raw: &str) -> Result<Cow<'_, str>, RequestError> {
     // Most components (field names, socket ids, channel names) need no decoding at all.
-    if !raw.iter().any(|&b| b == b'%' || b == b'+') {
-        return std::str::from_utf8(raw)
-            .map(Cow::Borrowed)
-            .map_err(|_| RequestError::NotUtf8);
+    if !raw.bytes().any(|b| b == b'%' || b == b'+') {
+        return Ok(Cow::Borrowed(raw));
     }
+    let raw = raw.as_bytes();
     let plus_free: Cow<'_, [u8]> = if raw.contains(&b'+') {
         Cow::Owned(
             raw.iter()

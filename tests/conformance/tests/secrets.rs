@@ -207,7 +207,8 @@ fn run_rocket() -> Vec<String> {
 /// denied, failed, malformed), and no log holds a secret, a signature or a shared secret.
 #[test]
 fn tracing_output_hides_secrets_under_every_adapter() {
-    let runs: [(&str, fn() -> Vec<String>); 3] = [
+    type Run = fn() -> Vec<String>;
+    let runs: [(&str, Run); 3] = [
         ("tower", run_tower),
         ("actix-web", run_actix),
         ("rocket", run_rocket),
