@@ -45,6 +45,7 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+pub mod channel;
 mod credentials;
 mod hex;
 mod names;

@@ -133,6 +133,28 @@ pub enum WebhookEvent {
     Unknown(serde_json::Map<String, serde_json::Value>),
 }
 
+impl WebhookEvent {
+    /// The channel the event is about (`None` for an event this crate does not know).
+    pub fn channel(&self) -> Option<&ChannelName> {
+        match self {
+            WebhookEvent::ChannelOccupied { channel, .. }
+            | WebhookEvent::ChannelVacated { channel, .. }
+            | WebhookEvent::MemberAdded { channel, .. }
+            | WebhookEvent::MemberRemoved { channel, .. }
+            | WebhookEvent::ClientEvent { channel, .. }
+            | WebhookEvent::CacheMiss { channel, .. }
+            | WebhookEvent::SubscriptionCount { channel, .. } => Some(channel),
+            WebhookEvent::Unknown(_) => None,
+        }
+    }
+
+    /// The channel's typed parameters, when the event is about a channel of definition `C`
+    /// (see [`crate::channel`]): `member_added` on `presence-team.3` gives team 3.
+    pub fn channel_of<C: crate::channel::Channel>(&self) -> Option<C> {
+        self.channel().and_then(C::parse)
+    }
+}
+
 /// A verified webhook.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Webhook {

@@ -3,6 +3,8 @@
 
 use std::borrow::Cow;
 
+use std::marker::PhantomData;
+
 use serde::Serialize;
 
 use pusher_protocol::{PresenceMember, UserData};
@@ -92,6 +94,35 @@ impl<T: Serialize> From<Option<PresenceMember<T>>> for Membership {
     }
 }
 
+/// What a route for a typed presence channel (`Presence<M>`) decides: a member whose user info
+/// is the definition's `M`, or no. Handlers return `PresenceMember<M>` or
+/// `Option<PresenceMember<M>>` (or a `Result` of either); a member with other info does not
+/// compile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypedMembership<M> {
+    pub(super) membership: Membership,
+    info: PhantomData<fn() -> M>,
+}
+
+impl<M: Serialize> From<PresenceMember<M>> for TypedMembership<M> {
+    fn from(member: PresenceMember<M>) -> Self {
+        TypedMembership {
+            membership: Membership::member(member),
+            info: PhantomData,
+        }
+    }
+}
+
+impl<M: Serialize> From<Option<PresenceMember<M>>> for TypedMembership<M> {
+    /// `None` denies.
+    fn from(member: Option<PresenceMember<M>>) -> Self {
+        TypedMembership {
+            membership: member.into(),
+            info: PhantomData,
+        }
+    }
+}
+
 mod sealed {
     pub trait Sealed<D> {}
 }
@@ -123,6 +154,18 @@ macro_rules! into_decision {
 
 into_decision!(Access: Access; bool);
 into_decision!(Membership: Membership; PresenceMember<T> where T: Serialize; Option<PresenceMember<T>> where T: Serialize);
+impl<M: Serialize + Send> sealed::Sealed<TypedMembership<M>> for PresenceMember<M> {}
+impl<M: Serialize + Send> IntoDecision<TypedMembership<M>> for PresenceMember<M> {
+    fn into_decision(self) -> Result<TypedMembership<M>, BoxError> {
+        Ok(self.into())
+    }
+}
+impl<M: Serialize + Send> sealed::Sealed<TypedMembership<M>> for Option<PresenceMember<M>> {}
+impl<M: Serialize + Send> IntoDecision<TypedMembership<M>> for Option<PresenceMember<M>> {
+    fn into_decision(self) -> Result<TypedMembership<M>, BoxError> {
+        Ok(self.into())
+    }
+}
 into_decision!(SigninDecision: SigninDecision; UserData<T> where T: Serialize; Option<UserData<T>> where T: Serialize);
 
 impl<D, X, E> sealed::Sealed<D> for Result<X, E>

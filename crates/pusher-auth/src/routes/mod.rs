@@ -86,36 +86,93 @@
 //! the panic points at the line that registers the route.
 
 mod decision;
-mod params;
-mod pattern;
 
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 
+use pusher_protocol::channel::{Channel, Encrypted, Kind, Presence, Private};
 use pusher_protocol::ChannelKind;
 
-pub use decision::{Access, IntoDecision, Membership};
-pub use pattern::{Pattern, PatternError};
+pub use decision::{Access, IntoDecision, Membership, TypedMembership};
+pub use pusher_protocol::channel::{ParamError, Pattern, PatternError};
 
 use crate::authorizer::{
     Authorizer, BoxError, BoxFuture, ChannelDecision, ChannelRequest, Misconfigured,
 };
-use params::{check_shape, ParamError, ParamErrorKind, ParamsDeserializer};
 
-pub(super) type Captures<'a> = [(&'a str, &'a str)];
 type ChannelHandler<U> = Arc<
-    dyn Fn(U, &Captures<'_>) -> Result<BoxFuture<'static, Result<Decided, BoxError>>, ParamError>
+    dyn Fn(U, &str) -> Option<Result<BoxFuture<'static, Result<Decided, BoxError>>, ParamError>>
         + Send
         + Sync,
 >;
 
-/// A route handler's decision, before it becomes a [`ChannelDecision`].
-enum Decided {
-    Access(Access),
-    Membership(Membership),
+
+use route_kind::Decided;
+
+/// The kinds a typed channel route can have, and what its handler decides: [`Access`] for
+/// `Private` and `Encrypted`, [`TypedMembership<M>`] for `Presence<M>`. Public channels need no
+/// authorization, so they have no route.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` channels need no route",
+    label = "public channels need no authorization",
+    note = "routes are for `Private`, `Encrypted` and `Presence<M>` channels"
+)]
+pub trait RouteKind: Kind + route_kind::Decides<Decision = <Self as RouteKind>::Decision> {
+    /// What the route's handler decides.
+    type Decision: 'static;
+}
+
+mod route_kind {
+    use super::{Access, Membership};
+
+    /// A route handler's decision, before it becomes a [`ChannelDecision`](crate::ChannelDecision).
+    pub enum Decided {
+        Access(Access),
+        Membership(Membership),
+    }
+
+    /// How a kind's decision becomes the routes' own (not nameable outside the crate).
+    pub trait Decides {
+        type Decision;
+        fn decided(decision: Self::Decision) -> Decided;
+    }
+}
+
+impl route_kind::Decides for Private {
+    type Decision = Access;
+    fn decided(decision: Access) -> Decided {
+        Decided::Access(decision)
+    }
+}
+
+impl route_kind::Decides for Encrypted {
+    type Decision = Access;
+    fn decided(decision: Access) -> Decided {
+        Decided::Access(decision)
+    }
+}
+
+impl<M: Serialize + Send + 'static> route_kind::Decides for Presence<M> {
+    type Decision = TypedMembership<M>;
+    fn decided(decision: TypedMembership<M>) -> Decided {
+        Decided::Membership(decision.membership)
+    }
+}
+
+impl RouteKind for Private {
+    type Decision = Access;
+}
+
+impl RouteKind for Encrypted {
+    type Decision = Access;
+}
+
+impl<M: Serialize + Send + 'static> RouteKind for Presence<M> {
+    type Decision = TypedMembership<M>;
 }
 
 /// Which kinds a route matches.
@@ -220,7 +277,7 @@ impl<U: Send + 'static> ChannelRoutes<U> {
         Fut: Future + Send + 'static,
         Fut::Output: IntoDecision<Access>,
     {
-        self.route(
+        self.route_with(
             Kinds::PrivateAndEncrypted,
             pattern,
             handler,
@@ -238,7 +295,7 @@ impl<U: Send + 'static> ChannelRoutes<U> {
         Fut: Future + Send + 'static,
         Fut::Output: IntoDecision<Access>,
     {
-        self.route(
+        self.route_with(
             Kinds::One(ChannelKind::Private),
             pattern,
             handler,
@@ -256,7 +313,7 @@ impl<U: Send + 'static> ChannelRoutes<U> {
         Fut: Future + Send + 'static,
         Fut::Output: IntoDecision<Access>,
     {
-        self.route(
+        self.route_with(
             Kinds::One(ChannelKind::PrivateEncrypted),
             pattern,
             handler,
@@ -280,7 +337,7 @@ impl<U: Send + 'static> ChannelRoutes<U> {
         Fut: Future + Send + 'static,
         Fut::Output: IntoDecision<Membership>,
     {
-        self.route(
+        self.route_with(
             Kinds::One(ChannelKind::Presence),
             pattern,
             handler,
@@ -288,9 +345,67 @@ impl<U: Send + 'static> ChannelRoutes<U> {
         )
     }
 
+    /// Adds the route of a typed channel definition (see `pusher_protocol::channel`): its
+    /// kind and pattern come from `C`, the handler receives the user and the channel's
+    /// parameters as `C`, and decides as the kind asks: `bool` or [`Access`] for private and
+    /// encrypted channels, `PresenceMember<M>` or `Option<PresenceMember<M>>` for
+    /// `Presence<M>` (a member with other info does not compile). Public channels need no
+    /// route.
+    ///
+    /// ```
+    /// use pusher_auth::pusher_protocol::channel::{Channel, NoEvents, Presence};
+    /// use pusher_auth::{ChannelRoutes, PresenceMember, UserId};
+    /// use serde::{Deserialize, Serialize};
+    ///
+    /// #[derive(Clone)]
+    /// struct User { id: u64, name: String, teams: Vec<u32> }
+    ///
+    /// #[derive(Serialize, Deserialize)]
+    /// struct TeamChannel { team: u32 }
+    ///
+    /// #[derive(Serialize)]
+    /// struct MemberInfo { name: String }
+    ///
+    /// impl Channel for TeamChannel {
+    ///     type Kind = Presence<MemberInfo>;
+    ///     const PATTERN: &'static str = "team.{team}";
+    ///     type Event = NoEvents;
+    ///     type ClientEvent = NoEvents;
+    /// }
+    ///
+    /// let routes = ChannelRoutes::new().route(|user: User, channel: TeamChannel| async move {
+    ///     user.teams.contains(&channel.team).then(|| {
+    ///         PresenceMember::new(UserId::from(user.id)).with_info(MemberInfo { name: user.name })
+    ///     })
+    /// });
+    /// # let _ = routes;
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`ChannelRoutes::channel`], when `C::PATTERN` is invalid or `C` cannot hold its
+    /// parameters.
+    #[must_use]
+    #[track_caller]
+    pub fn route<C, H, Fut>(self, handler: H) -> Self
+    where
+        C: Channel,
+        C::Kind: RouteKind,
+        H: Fn(U, C) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: IntoDecision<<C::Kind as RouteKind>::Decision>,
+    {
+        self.route_with(
+            Kinds::One(<C::Kind as Kind>::KIND),
+            C::PATTERN,
+            handler,
+            <C::Kind as route_kind::Decides>::decided,
+        )
+    }
+
     #[track_caller]
     #[allow(clippy::panic)]
-    fn route<H, P, Fut, D>(
+    fn route_with<H, P, Fut, D>(
         mut self,
         kinds: Kinds,
         pattern: &str,
@@ -309,16 +424,22 @@ impl<U: Send + 'static> ChannelRoutes<U> {
             Ok(pattern) => pattern,
             Err(e) => panic!("{e}"),
         };
-        if let Err(reason) = check_shape::<P>(&pattern) {
+        if let Err(reason) = pattern.check::<P>() {
             panic!(
                 "channel route `{}`: the handler's parameters do not fit the pattern: {reason}",
                 pattern.as_str()
             );
         }
-        let handler: ChannelHandler<U> = Arc::new(move |user, captures| {
-            let params = P::deserialize(ParamsDeserializer(captures))?;
+        let own = pattern.clone();
+        let handler: ChannelHandler<U> = Arc::new(move |user, name| {
+            let params = match own.parse::<P>(name)? {
+                Ok(params) => params,
+                Err(e) => return Some(Err(e)),
+            };
             let fut = handler(user, params);
-            Ok(Box::pin(async move { fut.await.into_decision().map(wrap) }))
+            Some(Ok(Box::pin(async move {
+                fut.await.into_decision().map(wrap)
+            })))
         });
         let route = Route {
             kinds,
@@ -350,10 +471,10 @@ impl<U: Send + 'static> ChannelRoutes<U> {
         let mut route = candidates.next();
         while let Some(r) = route {
             let next = candidates.next();
-            let Some(captures) = r.pattern.matches(name) else {
+            if r.pattern.matches(name).is_none() {
                 route = next;
                 continue;
-            };
+            }
             // The last candidate may take the user; earlier ones get a clone.
             let this_user = match next {
                 Some(_) => user.clone(),
@@ -362,20 +483,20 @@ impl<U: Send + 'static> ChannelRoutes<U> {
             let Some(this_user) = this_user else {
                 break;
             };
-            let future = match (r.handler)(this_user, &captures) {
-                Ok(future) => future,
-                Err(e) if e.kind == ParamErrorKind::Value => {
+            let future = match (r.handler)(this_user, name) {
+                // Matched above: a `None` here cannot happen, and would end the search.
+                None => break,
+                Some(Ok(future)) => future,
+                Some(Err(e)) if !e.is_shape() => {
                     return Ok(ChannelDecision::deny(format!(
-                        "route `{}`: {}",
+                        "route `{}`: {e}",
                         r.pattern.as_str(),
-                        e.message
                     )))
                 }
-                Err(e) => {
+                Some(Err(e)) => {
                     return Err(Box::new(Misconfigured::new(format!(
-                        "route `{}`: the parameters do not fit the handler: {}",
+                        "route `{}`: the parameters do not fit the handler: {e}",
                         r.pattern.as_str(),
-                        e.message
                     ))))
                 }
             };
@@ -726,5 +847,76 @@ mod tests {
         let (file, at) = location.lock().unwrap().clone().unwrap();
         assert!(file.ends_with("routes/mod.rs"), "{file}");
         assert_eq!(at, line);
+    }
+
+    mod typed {
+        use super::*;
+        use pusher_protocol::channel::{Channel, Encrypted, NoEvents, Presence, Private};
+        use serde::{Deserialize, Serialize};
+
+        #[derive(Serialize, Deserialize)]
+        struct Order {
+            id: u64,
+        }
+
+        impl Channel for Order {
+            type Kind = Private;
+            const PATTERN: &'static str = "orders.{id}";
+            type Event = NoEvents;
+            type ClientEvent = NoEvents;
+        }
+
+        #[derive(Serialize, Deserialize)]
+        struct Vault;
+
+        impl Channel for Vault {
+            type Kind = Encrypted;
+            const PATTERN: &'static str = "vault";
+            type Event = NoEvents;
+            type ClientEvent = NoEvents;
+        }
+
+        #[derive(Serialize)]
+        struct Info {
+            name: &'static str,
+        }
+
+        #[derive(Serialize, Deserialize)]
+        struct Team {
+            team: u32,
+        }
+
+        impl Channel for Team {
+            type Kind = Presence<Info>;
+            const PATTERN: &'static str = "team.{team}";
+            type Event = NoEvents;
+            type ClientEvent = NoEvents;
+        }
+
+        #[test]
+        fn typed_routes_take_kind_pattern_and_parameters_from_the_definition() {
+            let routes = ChannelRoutes::new()
+                .route(|user: User, order: Order| async move { user.0 == "ann" && order.id == 7 })
+                .route(|_: User, Vault| async { true })
+                .route(|user: User, team: Team| async move {
+                    (team.team == 3).then(|| {
+                        PresenceMember::new(UserId::new(user.0).unwrap()).with_info(Info { name: user.0 })
+                    })
+                });
+            assert_eq!(decide(&routes, "private-orders.7").unwrap(), ChannelDecision::Allow);
+            assert!(denied(&decide(&routes, "private-orders.8"), "returned false"));
+            assert!(denied(&decide(&routes, "private-orders.07"), "not a canonical u64"));
+            // The kind is the definition's: not the encrypted variant of the order.
+            assert!(denied(&decide(&routes, "private-encrypted-orders.7"), "no channel route matches"));
+            assert_eq!(decide(&routes, "private-encrypted-vault").unwrap(), ChannelDecision::Allow);
+            let Ok(ChannelDecision::Member(member)) = decide(&routes, "presence-team.3") else {
+                panic!("a member of team 3");
+            };
+            assert_eq!(
+                member.channel_data().unwrap().as_str(),
+                r#"{"user_id":"ann","user_info":{"name":"ann"}}"#
+            );
+            assert!(denied(&decide(&routes, "presence-team.4"), "no member"));
+        }
     }
 }

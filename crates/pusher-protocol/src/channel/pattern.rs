@@ -1,7 +1,11 @@
 //! Channel-name patterns such as `orders.{id}`: compiled once, matched fully and in linear
 //! time.
 
-use pusher_protocol::ChannelName;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::params::{self, ParamError};
+use crate::names::ChannelName;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Token {
@@ -28,7 +32,7 @@ impl Pattern {
     /// Compiles a pattern: literal channel-name characters and `{name}` parameters.
     ///
     /// ```
-    /// use pusher_auth::routes::Pattern;
+    /// use pusher_protocol::channel::Pattern;
     /// assert!(Pattern::new("orders.{id}").is_ok());
     /// assert!(Pattern::new("private-orders.{id}").is_err()); // no kind prefix in patterns
     /// assert!(Pattern::new("a{x}{y}").is_err()); // adjacent parameters are ambiguous
@@ -43,7 +47,7 @@ impl Pattern {
         }
         for prefix in ["private-", "presence-"] {
             if pattern.starts_with(prefix) {
-                return Err(err("it must not include the kind prefix; use .private(), .presence() or .encrypted()"));
+                return Err(err("it must not include the kind prefix (`private-`, `presence-`): the kind is given apart"));
             }
         }
         let mut tokens = Vec::new();
@@ -102,17 +106,93 @@ impl Pattern {
     /// in pattern order. Takes time linear in `name` for a given pattern.
     ///
     /// ```
-    /// use pusher_auth::routes::Pattern;
+    /// use pusher_protocol::channel::Pattern;
     /// let p = Pattern::new("orders.{id}.items.{item}")?;
     /// assert_eq!(p.matches("orders.7.items.x-1"), Some(vec![("id", "7"), ("item", "x-1")]));
     /// assert_eq!(p.matches("orders.7.items.x.1"), None);
     /// assert_eq!(p.matches("orders.7.items."), None);
     /// let p = Pattern::new("game-{id}-{team}")?;
     /// assert_eq!(p.matches("game-1-2-red"), Some(vec![("id", "1-2"), ("team", "red")]));
-    /// # Ok::<(), pusher_auth::routes::PatternError>(())
+    /// # Ok::<(), pusher_protocol::channel::PatternError>(())
     /// ```
     pub fn matches<'a>(&'a self, name: &'a str) -> Option<Vec<(&'a str, &'a str)>> {
         self.match_counting(name, &mut 0)
+    }
+
+    /// The parameters of `name` (a channel name without its kind prefix), deserialized into
+    /// `P` (one value, a tuple in pattern order, a struct with named fields, or `()`): `None`
+    /// when the name does not match. Values parse like `FromStr` and must be written
+    /// canonically (`007` is not 7).
+    ///
+    /// ```
+    /// use pusher_protocol::channel::Pattern;
+    ///
+    /// #[derive(serde::Deserialize, Debug, PartialEq)]
+    /// struct Line { order: u64, line: u16 }
+    ///
+    /// let p = Pattern::new("orders.{order}.lines.{line}")?;
+    /// assert_eq!(p.parse::<Line>("orders.7.lines.2").unwrap()?, Line { order: 7, line: 2 });
+    /// assert_eq!(p.parse::<(u64, u16)>("orders.7.lines.2").unwrap()?, (7, 2));
+    /// assert!(p.parse::<Line>("orders.007.lines.2").unwrap().is_err());
+    /// assert!(p.parse::<Line>("orders.7").is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn parse<P: DeserializeOwned>(&self, name: &str) -> Option<Result<P, ParamError>> {
+        let captures = self.matches(name)?;
+        Some(params::deserialize(&captures))
+    }
+
+    /// Whether `P` can take this pattern's parameters (a tuple of the right length, a struct
+    /// whose fields are all parameters, …): the check route registration makes, so that a
+    /// handler that cannot fit its pattern shows at start-up.
+    ///
+    /// ```
+    /// use pusher_protocol::channel::Pattern;
+    /// let p = Pattern::new("a.{x}.{y}")?;
+    /// assert!(p.check::<(u8, u8)>().is_ok());
+    /// assert_eq!(
+    ///     p.check::<(u8, u8, u8)>().unwrap_err().to_string(),
+    ///     "the handler takes a tuple of 3, the pattern has 2 parameters (x, y)",
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn check<P: DeserializeOwned>(&self) -> Result<(), ParamError> {
+        params::check_shape::<P>(self)
+    }
+
+    /// The name (without the kind prefix) these parameters make: `P` serializes to the
+    /// parameters (a struct with named fields, a tuple in pattern order, one value, or unit).
+    ///
+    /// ```
+    /// use pusher_protocol::channel::Pattern;
+    ///
+    /// #[derive(serde::Serialize)]
+    /// struct Line { order: u64, line: u16 }
+    ///
+    /// let p = Pattern::new("orders.{order}.lines.{line}")?;
+    /// assert_eq!(p.format(&Line { order: 7, line: 2 })?, "orders.7.lines.2");
+    /// assert_eq!(p.format(&(7, 2))?, "orders.7.lines.2");
+    /// assert!(p.format(&(7,)).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn format<P: Serialize + ?Sized>(&self, params: &P) -> Result<String, ParamError> {
+        let values = params::serialize(params, self)?;
+        let mut out = String::with_capacity(self.source.len() + 16);
+        let mut next = values.iter();
+        for token in &self.tokens {
+            match token {
+                Token::Literal(literal) => out.push_str(literal),
+                Token::Param(name) => match next.next() {
+                    Some(value) => out.push_str(value),
+                    None => {
+                        return Err(ParamError::shape(format!(
+                            "no value for parameter `{name}`"
+                        )))
+                    }
+                },
+            }
+        }
+        Ok(out)
     }
 
     /// [`Pattern::matches`], adding the number of elementary steps taken to `steps`.

@@ -1,31 +1,35 @@
-//! Route parameters into the handler's types (one value, a tuple, a struct, or unit), and the
-//! check at registration that a handler's type can take its pattern's parameters.
+//! Channel-name parameters into typed values (one value, a tuple, a struct, or unit) and back,
+//! and the check that a type can take a pattern's parameters.
 
 use std::cell::Cell;
 use std::fmt;
 
 use serde::de::{self, DeserializeOwned, IntoDeserializer, Visitor};
+use serde::ser::{self, Serialize};
 
 use super::pattern::Pattern;
-use super::Captures;
+use crate::names::ChannelName;
+
+/// The captures of a match: parameter names and values, in pattern order.
+type Captures<'a> = [(&'a str, &'a str)];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum ParamErrorKind {
-    /// The client's value does not parse (`room.abc` for a number): a denial.
+enum ParamErrorKind {
     Value,
-    /// The handler's type does not fit the pattern: the app's mistake.
     Shape,
 }
 
-/// Why route parameters did not deserialize.
-#[derive(Debug)]
-pub(super) struct ParamError {
-    pub(super) kind: ParamErrorKind,
-    pub(super) message: String,
+/// Why channel-name parameters did not convert: a value that does not fit its type (the
+/// client's value, such as `room.abc` for a number), or a type that cannot fit the pattern (the
+/// app's mistake, such as a tuple of 3 for 2 parameters).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamError {
+    kind: ParamErrorKind,
+    message: String,
 }
 
 impl ParamError {
-    fn shape(message: String) -> Self {
+    pub(super) fn shape(message: String) -> Self {
         ParamError {
             kind: ParamErrorKind::Shape,
             message,
@@ -37,6 +41,12 @@ impl ParamError {
             kind: ParamErrorKind::Value,
             message,
         }
+    }
+
+    /// Whether the type cannot fit the pattern (the app's mistake), rather than a value that
+    /// does not fit its type.
+    pub fn is_shape(&self) -> bool {
+        self.kind == ParamErrorKind::Shape
     }
 }
 
@@ -75,7 +85,12 @@ fn short(value: &str) -> String {
     value.chars().take(40).collect()
 }
 
-pub(super) struct ParamsDeserializer<'a, 'b>(pub(super) &'b Captures<'a>);
+/// Deserializes the captures of a match into `P`.
+pub(super) fn deserialize<P: DeserializeOwned>(captures: &Captures<'_>) -> Result<P, ParamError> {
+    P::deserialize(ParamsDeserializer(captures))
+}
+
+struct ParamsDeserializer<'a, 'b>(&'b Captures<'a>);
 
 impl ParamsDeserializer<'_, '_> {
     fn one(&self) -> Result<&str, ParamError> {
@@ -377,7 +392,11 @@ impl<'de> de::Deserializer<'de> for Probe<'_> {
 }
 
 /// Whether `P` can receive `pattern`'s parameters; the reason when it cannot.
-pub(super) fn check_shape<P: DeserializeOwned>(pattern: &Pattern) -> Result<(), String> {
+pub(super) fn check_shape<P: DeserializeOwned>(pattern: &Pattern) -> Result<(), ParamError> {
+    shape_of::<P>(pattern).map_err(ParamError::shape)
+}
+
+fn shape_of<P: DeserializeOwned>(pattern: &Pattern) -> Result<(), String> {
     let seen = Cell::new(None);
     let _ = P::deserialize(Probe(&seen));
     let params: Vec<&str> = pattern.params().collect();
@@ -410,5 +429,254 @@ pub(super) fn check_shape<P: DeserializeOwned>(pattern: &Pattern) -> Result<(), 
                 params.join(", ")
             )),
         },
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Typed values into parameters: what `Pattern::format` writes.
+
+/// The parameter values `params` serializes to, in `pattern`'s order, each checked to be a
+/// valid parameter (non-empty channel-name characters, no `.`).
+pub(super) fn serialize<P: Serialize + ?Sized>(
+    params: &P,
+    pattern: &Pattern,
+) -> Result<Vec<String>, ParamError> {
+    let names: Vec<&str> = pattern.params().collect();
+    let values = match params.serialize(ParamsSerializer)? {
+        Collected::Unit => Vec::new(),
+        Collected::Seq(values) => values,
+        Collected::Struct(fields) => {
+            let mut ordered = Vec::with_capacity(names.len());
+            for name in &names {
+                let value = fields
+                    .iter()
+                    .find(|(field, _)| field == name)
+                    .map(|(_, value)| value.clone())
+                    .ok_or_else(|| ParamError::shape(format!("no field for parameter `{name}`")))?;
+                ordered.push(value);
+            }
+            if let Some((extra, _)) = fields.iter().find(|(f, _)| !names.contains(f)) {
+                return Err(ParamError::shape(format!(
+                    "the field `{extra}` is not a parameter of the pattern"
+                )));
+            }
+            ordered
+        }
+    };
+    if values.len() != names.len() {
+        return Err(ParamError::shape(format!(
+            "{} values for the pattern's {} parameters",
+            values.len(),
+            names.len()
+        )));
+    }
+    for value in &values {
+        if value.is_empty()
+            || value.contains('.')
+            || !value.bytes().all(ChannelName::is_allowed_byte)
+        {
+            return Err(ParamError::value(format!(
+                "`{}` cannot be a channel-name parameter (non-empty, A-Z a-z 0-9 _ - = @ , ;, no `.`)",
+                short(value)
+            )));
+        }
+    }
+    Ok(values)
+}
+
+impl ser::Error for ParamError {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        ParamError::value(msg.to_string())
+    }
+}
+
+/// What the parameters serialized to.
+enum Collected {
+    Unit,
+    Seq(Vec<String>),
+    Struct(Vec<(&'static str, String)>),
+}
+
+struct ParamsSerializer;
+
+/// Every shape but unit, tuples, structs and single values is refused.
+fn unsupported<T>(what: &str) -> Result<T, ParamError> {
+    Err(ParamError::shape(format!(
+        "parameters cannot be {what}: use a struct with named fields, a tuple, one value or `()`"
+    )))
+}
+
+macro_rules! one_value {
+    ($($method:ident: $ty:ty),*) => {$(
+        fn $method(self, v: $ty) -> Result<Collected, ParamError> {
+            Ok(Collected::Seq(vec![v.to_string()]))
+        }
+    )*};
+}
+
+impl ser::Serializer for ParamsSerializer {
+    type Ok = Collected;
+    type Error = ParamError;
+    type SerializeSeq = ser::Impossible<Collected, ParamError>;
+    type SerializeTuple = TupleCollector;
+    type SerializeTupleStruct = TupleCollector;
+    type SerializeTupleVariant = ser::Impossible<Collected, ParamError>;
+    type SerializeMap = ser::Impossible<Collected, ParamError>;
+    type SerializeStruct = StructCollector;
+    type SerializeStructVariant = ser::Impossible<Collected, ParamError>;
+
+    one_value! {
+        serialize_bool: bool, serialize_i8: i8, serialize_i16: i16, serialize_i32: i32,
+        serialize_i64: i64, serialize_i128: i128, serialize_u8: u8, serialize_u16: u16,
+        serialize_u32: u32, serialize_u64: u64, serialize_u128: u128, serialize_f32: f32,
+        serialize_f64: f64, serialize_char: char, serialize_str: &str
+    }
+
+    fn serialize_bytes(self, _: &[u8]) -> Result<Collected, ParamError> {
+        unsupported("bytes")
+    }
+
+    fn serialize_none(self) -> Result<Collected, ParamError> {
+        Err(ParamError::value(String::from("a parameter cannot be `None`")))
+    }
+
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Collected, ParamError> {
+        value.serialize(self)
+    }
+
+    fn serialize_unit(self) -> Result<Collected, ParamError> {
+        Ok(Collected::Unit)
+    }
+
+    fn serialize_unit_struct(self, _: &'static str) -> Result<Collected, ParamError> {
+        Ok(Collected::Unit)
+    }
+
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<Collected, ParamError> {
+        Ok(Collected::Seq(vec![variant.to_owned()]))
+    }
+
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<Collected, ParamError> {
+        value.serialize(self)
+    }
+
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<Collected, ParamError> {
+        unsupported("an enum variant with data")
+    }
+
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, ParamError> {
+        unsupported("a sequence")
+    }
+
+    fn serialize_tuple(self, _: usize) -> Result<TupleCollector, ParamError> {
+        Ok(TupleCollector(Vec::new()))
+    }
+
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<TupleCollector, ParamError> {
+        Ok(TupleCollector(Vec::new()))
+    }
+
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, ParamError> {
+        unsupported("an enum variant with data")
+    }
+
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, ParamError> {
+        unsupported("a map")
+    }
+
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<StructCollector, ParamError> {
+        Ok(StructCollector(Vec::new()))
+    }
+
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, ParamError> {
+        unsupported("an enum variant with data")
+    }
+}
+
+/// One parameter value: its text.
+fn value_of<T: Serialize + ?Sized>(value: &T) -> Result<String, ParamError> {
+    match value.serialize(ParamsSerializer)? {
+        Collected::Seq(mut one) if one.len() == 1 => Ok(one.pop().unwrap_or_default()),
+        _ => unsupported("nested (a parameter is one value)"),
+    }
+}
+
+struct TupleCollector(Vec<String>);
+
+impl ser::SerializeTuple for TupleCollector {
+    type Ok = Collected;
+    type Error = ParamError;
+
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), ParamError> {
+        self.0.push(value_of(value)?);
+        Ok(())
+    }
+
+    fn end(self) -> Result<Collected, ParamError> {
+        Ok(Collected::Seq(self.0))
+    }
+}
+
+impl ser::SerializeTupleStruct for TupleCollector {
+    type Ok = Collected;
+    type Error = ParamError;
+
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), ParamError> {
+        ser::SerializeTuple::serialize_element(self, value)
+    }
+
+    fn end(self) -> Result<Collected, ParamError> {
+        Ok(Collected::Seq(self.0))
+    }
+}
+
+struct StructCollector(Vec<(&'static str, String)>);
+
+impl ser::SerializeStruct for StructCollector {
+    type Ok = Collected;
+    type Error = ParamError;
+
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), ParamError> {
+        self.0.push((key, value_of(value)?));
+        Ok(())
+    }
+
+    fn end(self) -> Result<Collected, ParamError> {
+        Ok(Collected::Struct(self.0))
     }
 }
