@@ -12,7 +12,10 @@
 //! // Webhooks more than 5 minutes old are refused by default; this one is from 2023.
 //! let sent = std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_700_000_000_000);
 //! let webhook = WebhookVerifier::new(credentials).verify_at("key", &signature, body, sent)?;
-//! assert_eq!(webhook.events(), [WebhookEvent::ChannelOccupied { channel: "private-chat".into() }]);
+//! let [WebhookEvent::ChannelOccupied { channel, .. }] = webhook.events() else {
+//!     panic!("one channel_occupied event");
+//! };
+//! assert_eq!(channel.as_str(), "private-chat"); // a validated ChannelName
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
