@@ -215,6 +215,13 @@ async fn pusher_js(state: web::Data<AppState>) -> actix_web::Result<actix_files:
     Ok(actix_files::NamedFile::open_async(&state.chat.config.pusher_js).await?)
 }
 
+/// The page's script.
+async fn chat_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(chat_common::CHAT_JS_TYPE)
+        .body(chat_common::CHAT_JS)
+}
+
 #[derive(Deserialize)]
 struct Login {
     name: String,
@@ -431,6 +438,7 @@ where
             .configure(|cfg| echo.configure(cfg))
             .route("/", web::get().to(index))
             .route("/pusher.min.js", web::get().to(pusher_js))
+            .route("/chat.js", web::get().to(chat_js))
             .route("/login", web::post().to(login))
             .route("/logout", web::post().to(logout))
             .route("/channels/send-message", web::post().to(send_message))

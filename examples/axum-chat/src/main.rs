@@ -313,6 +313,15 @@ fn app<Store: SessionStore + Clone>(chat: Chat, store: Store) -> Router {
     let mut router = Router::new()
         .route("/", get(index))
         .route_service("/pusher.min.js", ServeFile::new(&config.pusher_js))
+        .route(
+            "/chat.js",
+            get(|| async {
+                (
+                    [(axum::http::header::CONTENT_TYPE, chat_common::CHAT_JS_TYPE)],
+                    chat_common::CHAT_JS,
+                )
+            }),
+        )
         .route("/login", post(login))
         .route("/logout", post(logout))
         .route("/channels/send-message", post(send_message))

@@ -13,6 +13,12 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+pub mod channels;
+
+use channels::{
+    ChatChannel, ChatEvent, EncryptedChatChannel, MemberInfo, Message, PresenceChatChannel,
+    RoomChannel, UserEvent,
+};
 use pusher_auth::authorizer::BoxError;
 use pusher_auth::webhook::Webhook;
 use pusher_auth::{
@@ -300,27 +306,27 @@ impl fmt::Debug for ChatUser {
     }
 }
 
-#[derive(Serialize)]
-struct MemberInfo {
-    name: String,
-}
-
-/// The chat's channel routes, the same value under every framework: logged-in users may join
-/// `private-chat`, `private-encrypted-chat`, numbered rooms `private-room.N`, and
-/// `presence-chat` (as themselves, with their name). Signing in is [`signin`].
-pub fn routes() -> ChannelRoutes<ChatUser> {
-    ChannelRoutes::new()
-        .channel("chat", |_user: ChatUser, (): ()| async { true })
+/// The chat's channel routes, the same value under every framework, from the
+/// [`channels`] definitions: logged-in users may join `private-chat`, numbered rooms
+/// `private-room.N`, `presence-chat` (as themselves, with their name), and, when the app has an
+/// encryption master key (`encrypted`), `private-encrypted-chat`. Signing in is [`signin`].
+pub fn routes(encrypted: bool) -> ChannelRoutes<ChatUser> {
+    let routes = ChannelRoutes::new()
+        .route(|_user: ChatUser, ChatChannel| async { true })
         // A parameter that is not a canonical number denies before this runs.
-        .private(
-            "room.{id}",
-            |_user: ChatUser, id: u32| async move { id > 0 },
-        )
-        .presence("chat", |chat: ChatUser, (): ()| async move {
-            Membership::member(PresenceMember::new(chat.user.id).with_info(MemberInfo {
+        .route(|_user: ChatUser, room: RoomChannel| async move { room.id > 0 })
+        .route(|chat: ChatUser, PresenceChatChannel| async move {
+            PresenceMember::new(chat.user.id).with_info(MemberInfo {
                 name: chat.user.name,
-            }))
-        })
+            })
+        });
+    // Without a master key the app offers no encrypted channel: no route grants one, so asking
+    // for it is a 403 ("no channel route matches"), not a grant that could not be signed.
+    if encrypted {
+        routes.route(|_user: ChatUser, EncryptedChatChannel| async { true })
+    } else {
+        routes
+    }
 }
 
 /// The chat's sign-in handler (`pusher.signin()`), the same under every framework: a
@@ -337,21 +343,11 @@ where
     }))
 }
 
-/// Why the chat denies `private-encrypted-` channels when the credentials have no encryption
-/// master key.
-const NO_MASTER_KEY: &str =
-    "encrypted channels need an encryption master key, and none is configured";
-
 /// The chat's authorizer: the [`routes`], and every connection they admit is remembered in the
 /// session (for `send-message` to exclude the sender).
-///
-/// Without an encryption master key, `private-encrypted-` channels are denied (403) before the
-/// routes are asked: the app offers no encrypted channels then, and a grant could not be
-/// signed.
 #[derive(Clone)]
 pub struct ChatPolicy {
     routes: ChannelRoutes<ChatUser>,
-    encrypted: bool,
 }
 
 impl ChatPolicy {
@@ -359,8 +355,7 @@ impl ChatPolicy {
     /// master key.
     pub fn new(credentials: &Credentials) -> Self {
         ChatPolicy {
-            routes: routes(),
-            encrypted: credentials.has_encryption_master_key(),
+            routes: routes(credentials.has_encryption_master_key()),
         }
     }
 }
@@ -369,7 +364,6 @@ impl fmt::Debug for ChatPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ChatPolicy")
             .field("routes", &self.routes)
-            .field("encrypted", &self.encrypted)
             .finish()
     }
 }
@@ -387,9 +381,6 @@ where
         user: U,
         request: ChannelRequest,
     ) -> Result<ChannelDecision, BoxError> {
-        if request.channel().kind() == ChannelKind::PrivateEncrypted && !self.encrypted {
-            return Ok(ChannelDecision::deny(NO_MASTER_KEY));
-        }
         let user: ChatUser = user.into();
         let sockets = Arc::clone(&user.sockets);
         let decision = Authorizer::authorize(&self.routes, user, request.clone()).await?;
@@ -430,14 +421,6 @@ pub struct Whisper {
     pub message: String,
 }
 
-/// A chat message as it is broadcast.
-#[derive(Debug, Clone, Serialize)]
-pub struct Message<'a> {
-    /// The sender's name, added by the server.
-    pub name: &'a str,
-    /// The text.
-    pub message: &'a str,
-}
 
 /// Why a message was not sent.
 #[derive(Debug)]
@@ -550,11 +533,6 @@ impl Chat {
         request: &SendMessage,
         sender: Option<SocketId>,
     ) -> Result<(), SendError> {
-        let channel = if request.encrypted {
-            "private-encrypted-chat"
-        } else {
-            "private-chat"
-        };
         let texts: Vec<&str> = match (&request.message, request.messages.as_slice()) {
             (Some(one), []) => vec![one.as_str()],
             (None, many) if !many.is_empty() && many.len() <= 10 => {
@@ -565,35 +543,46 @@ impl Chat {
         if !texts.iter().all(|t| valid_text(t)) {
             return Err(SendError::InvalidMessage);
         }
-        let result = if let [text] = texts.as_slice() {
+        let events: Vec<ChatEvent> = texts
+            .into_iter()
+            .map(|text| {
+                ChatEvent::SendMessage(Message {
+                    name: from.name.clone(),
+                    message: text.to_owned(),
+                })
+            })
+            .collect();
+        if request.encrypted {
+            self.publish(&EncryptedChatChannel, events, sender).await
+        } else {
+            self.publish(&ChatChannel, events, sender).await
+        }
+    }
+
+    /// Publishes `events` on `channel`, excluding `sender`: one trigger, or one batch.
+    async fn publish<C>(
+        &self,
+        channel: &C,
+        events: Vec<C::Event>,
+        sender: Option<SocketId>,
+    ) -> Result<(), SendError>
+    where
+        C: pusher_protocol::channel::Channel,
+    {
+        let result = if let [event] = events.as_slice() {
             self.publisher
-                .trigger(
-                    channel,
-                    "send-message",
-                    &Message {
-                        name: &from.name,
-                        message: text,
-                    },
-                )
+                .publish(channel, event)
                 .exclude(sender)
                 .send()
                 .await
                 .map(drop)
         } else {
-            let mut events = Vec::with_capacity(texts.len());
-            for text in texts {
-                let event = BatchEvent::new(
-                    channel,
-                    "send-message",
-                    &Message {
-                        name: &from.name,
-                        message: text,
-                    },
-                )
-                .map_err(SendError::from_rest)?;
-                events.push(event.exclude(sender.clone()));
+            let mut batch = Vec::with_capacity(events.len());
+            for event in &events {
+                let event = BatchEvent::publish(channel, event).map_err(SendError::from_rest)?;
+                batch.push(event.exclude(sender.clone()));
             }
-            self.publisher.trigger_batch(events).await.map(drop)
+            self.publisher.trigger_batch(batch).await.map(drop)
         };
         result.map_err(SendError::from_rest)
     }
@@ -604,12 +593,12 @@ impl Chat {
         if !valid_text(&request.message) {
             return Err(SendError::InvalidMessage);
         }
-        let message = Message {
-            name: &from.name,
-            message: &request.message,
-        };
+        let whisper = UserEvent::Whisper(Message {
+            name: from.name.clone(),
+            message: request.message.clone(),
+        });
         self.publisher
-            .send_to_user(&to.id, "whisper", &message)
+            .send_event_to_user(&to.id, &whisper)
             .await
             .map(drop)
             .map_err(SendError::from_rest)
@@ -737,6 +726,14 @@ pub fn csrf_ok(expected: Option<&str>, header: Option<&str>) -> bool {
         _ => false,
     }
 }
+
+/// The page's script, served at `/chat.js` (the page runs no inline script, so a content
+/// security policy can allow scripts from the app alone), type-checked against the channel
+/// definitions by the test command.
+pub const CHAT_JS: &str = include_str!("../static/chat.js");
+
+/// The `Content-Type` of [`CHAT_JS`].
+pub const CHAT_JS_TYPE: &str = "text/javascript; charset=utf-8";
 
 /// The page, with the app key, the CSRF token (empty before login) and the client
 /// configuration filled in.
@@ -976,7 +973,10 @@ mod tests {
             request("1.1", "private-encrypted-chat"),
         )
         .await;
-        assert!(matches!(denied, Ok(ChannelDecision::Deny(reason)) if reason == NO_MASTER_KEY));
+        assert!(
+            matches!(&denied, Ok(ChannelDecision::Deny(reason)) if reason.contains("no channel route matches")),
+            "{denied:?}"
+        );
         assert!(decide(&policy, ann_with(&sockets), "1.2", "private-chat").await);
         let recorded = sockets
             .0

@@ -337,6 +337,12 @@ fn index(chat: &State<Chat>, session: Option<CurrentSession>) -> RawHtml<String>
     RawHtml(chat_common::page(&chat.config, csrf, user))
 }
 
+/// The page's script.
+#[rocket::get("/chat.js")]
+fn chat_js() -> (rocket::http::ContentType, &'static str) {
+    (rocket::http::ContentType::JavaScript, chat_common::CHAT_JS)
+}
+
 /// The pusher-js build, read asynchronously (tokio's file I/O).
 #[rocket::get("/pusher.min.js")]
 async fn pusher_js(chat: &State<Chat>) -> Option<NamedFile> {
@@ -503,6 +509,7 @@ fn app(chat: Chat, rocket: Rocket<Build>) -> Rocket<Build> {
     let mut routes = rocket::routes![
         index,
         pusher_js,
+        chat_js,
         login,
         logout,
         send_message,

@@ -15,7 +15,10 @@
 //! - for Laravel Echo, `EchoChannel<N>` whose `listen` takes Echo's leading-dot event names
 //!   (`.send-message`), and `EchoName<N>`, the name Echo's `private()`, `join()` and
 //!   `encryptedPrivate()` take;
-//! - `UserEvents` for events sent to one user (`pusher.user.bind`), when given.
+//! - `UserEvents` for events sent to one user (`pusher.user.bind`), when given;
+//! - `TypedPusher` and `TypedEcho`: pusher-js's `Pusher` and Laravel Echo with `subscribe`,
+//!   `user.bind`, `private`, `join`, `encryptedPrivate` checked against all of the above (cast
+//!   the instance to it once).
 //!
 //! ```
 //! use pusher_protocol::channel::{typescript::Declarations, Channel, NoEvents, Private};
@@ -353,6 +356,26 @@ export interface TypedPresenceChannel<N extends string> extends TypedChannel<N> 
   bind(event: "pusher:member_added" | "pusher:member_removed", callback: (member: MemberOf<N>) => void, context?: unknown): this;
   bind(event: "pusher:subscription_succeeded", callback: (data: unknown) => void, context?: unknown): this;
   bind(event: "pusher:subscription_error", callback: (error: { type: string; error: string; status?: number }) => void, context?: unknown): this;
+}
+
+/** pusher-js's `Pusher` (cast to this type), its `subscribe` and `user` checked against the definitions. */
+export interface TypedPusher {
+  subscribe<N extends ChannelName>(name: N): N extends `presence-${string}` ? TypedPresenceChannel<N> : TypedChannel<N>;
+  unsubscribe(name: ChannelName): void;
+  readonly user: TypedUser;
+}
+
+/** pusher-js's `pusher.user`: the events sent to the signed-in user. */
+export interface TypedUser {
+  bind<E extends keyof UserEvents & string>(event: E, callback: (data: UserEvents[E]) => void): this;
+  bind(event: "pusher:signin_success", callback: (data: unknown) => void): this;
+}
+
+/** Laravel Echo (cast to this type): `private`, `join` and `encryptedPrivate` take names without the prefix. */
+export interface TypedEcho {
+  private<N extends string>(name: N): EchoChannel<EchoPrivateEventsOf<N>>;
+  join<N extends string>(name: N): EchoChannel<EchoPresenceEventsOf<N>>;
+  encryptedPrivate<N extends string>(name: N): EchoChannel<EchoEncryptedEventsOf<N>>;
 }
 
 /** Laravel Echo's channel, `listen` checked against the events `M` (leading dots included). */
