@@ -428,8 +428,7 @@ impl FromRequest for VerifiedWebhook {
         let req = req.clone();
         Box::pin(async move {
             let Some(verifier) = verifier else {
-                tracing::error!(target: "pusher_auth", "VerifiedWebhook needs the verifier as app data: App::app_data(web::Data::new(WebhookVerifier::new(credentials)))");
-                return Err(Refusal(Answer::misconfigured()));
+                return Err(Refusal(adapter::misconfigured("VerifiedWebhook needs the verifier as app data: App::app_data(web::Data::new(WebhookVerifier::new(credentials)))")));
             };
             let payload = payload.map_err(|_| Refusal(Answer::body_read_error()))?;
             let body = read(payload, DEFAULT_WEBHOOK_BODY_LIMIT)

@@ -531,8 +531,7 @@ impl<'r> FromData<'r> for VerifiedWebhook {
 
     async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> rocket_data::Outcome<'r, Self> {
         let Some(verifier) = req.guard::<&State<WebhookVerifier>>().await.succeeded() else {
-            tracing::error!(target: "pusher_auth", "VerifiedWebhook needs the verifier as managed state: rocket.manage(WebhookVerifier::new(credentials))");
-            let refusal = Refusal(Answer::misconfigured());
+            let refusal = Refusal(adapter::misconfigured("VerifiedWebhook needs the verifier as managed state: rocket.manage(WebhookVerifier::new(credentials))"));
             return rocket_data::Outcome::Error((refusal.status(), refusal));
         };
         let limit = body_limit(DEFAULT_WEBHOOK_BODY_LIMIT, Endpoint::Webhook, req);

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use pusher_protocol::Credentials;
 
 use crate::authorizer::{Authorizer, BoxAuthorizer, DynAuthorizer};
-use crate::log::Limiter;
+use crate::log::MisconfigLog;
 use crate::request::Limits;
 use crate::routes::ChannelRoutes;
 use crate::signin::{DynSignin, Signin};
@@ -69,8 +69,8 @@ pub(crate) struct Config<U> {
     pub(crate) body_limit: usize,
     pub(crate) webhook_body_limit: usize,
     pub(crate) webhooks: Option<Arc<Webhooks>>,
-    /// Misconfiguration lines that a client can cause, at most one a minute.
-    pub(crate) misconfigured_log: Arc<Limiter>,
+    /// Misconfiguration lines that a client can cause, at most one a minute of each kind.
+    pub(crate) misconfigured_log: Arc<MisconfigLog>,
 }
 
 pub(crate) struct Webhooks {
@@ -192,7 +192,7 @@ impl<U: Clone + Send + Sync + 'static> Endpoints<U> {
                 body_limit: DEFAULT_BODY_LIMIT,
                 webhook_body_limit: DEFAULT_WEBHOOK_BODY_LIMIT,
                 webhooks: None,
-                misconfigured_log: Arc::new(Limiter::per_minute()),
+                misconfigured_log: Arc::new(MisconfigLog::new()),
             }),
         }
     }
