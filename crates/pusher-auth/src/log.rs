@@ -92,7 +92,8 @@ impl MisconfigLog {
     /// Logs `what` (and `detail`) at `ERROR` unless a line of this kind went out in the last
     /// minute.
     pub(crate) fn log(&self, kind: Misconfig, what: &str, detail: &dyn std::fmt::Display) {
-        if let Some(held_back) = self.by_kind[kind as usize].allow() {
+        // Every kind has a limiter: `by_kind` has one per variant.
+        if let Some(held_back) = self.by_kind.get(kind as usize).and_then(Limiter::allow) {
             tracing::error!(target: "pusher_auth", error = %detail, held_back, "{what}");
         }
     }
