@@ -151,12 +151,17 @@ mod client;
 mod config;
 pub mod encryption;
 mod error;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
+mod transport;
 mod types;
 
-pub use client::{ChannelsQuery, Client, Trigger};
+pub use client::{ChannelsQuery, Client, ResponseFuture, Trigger};
 pub use config::{
-    ClientBuilder, RetryPolicy, Scheme, DEFAULT_BATCH_SIZE, DEFAULT_HOST, DEFAULT_MAX_DATA_BYTES,
-    DEFAULT_TIMEOUT,
+    ClientBuilder, Proxy, RetryPolicy, Scheme, DEFAULT_BATCH_SIZE, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_DEADLINE, DEFAULT_HOST, DEFAULT_MAX_DATA_BYTES, DEFAULT_POOL_IDLE_TIMEOUT,
+    DEFAULT_SPLIT_CONCURRENCY, DEFAULT_TIMEOUT,
 };
 pub use error::{ConfigError, Error, InvalidInput, MAX_ERROR_BODY};
 pub use types::{
