@@ -51,7 +51,10 @@ async fn delayed_copy(
         match from.read(&mut buf).await {
             Ok(0) | Err(_) => break,
             Ok(n) => {
-                if tx.send((Instant::now() + delay, buf[..n].to_vec())).is_err() {
+                if tx
+                    .send((Instant::now() + delay, buf[..n].to_vec()))
+                    .is_err()
+                {
                     break;
                 }
             }
@@ -125,15 +128,15 @@ async fn main() {
     let channels: Vec<String> = (0..300).map(|i| format!("bench-split-{i}")).collect();
     let batch = || -> Vec<BatchEvent> {
         (0..25)
-            .map(|i| {
-                BatchEvent::new(format!("bench-batch-{i}"), "bench-event", &i).unwrap()
-            })
+            .map(|i| BatchEvent::new(format!("bench-batch-{i}"), "bench-event", &i).unwrap())
             .collect()
     };
     // Warm-up: a connection per request in flight, in both modes.
     for (_, c) in &modes {
         for _ in 0..3 {
-            c.trigger(&channels, "bench-event", "warm-up").await.unwrap();
+            c.trigger(&channels, "bench-event", "warm-up")
+                .await
+                .unwrap();
             c.trigger_batch(batch()).await.unwrap();
         }
     }
@@ -155,7 +158,10 @@ async fn main() {
         }
     }
     for (m, (mode, _)) in modes.iter().enumerate() {
-        for (o, operation) in ["trigger_300_channels", "batch_25_events"].iter().enumerate() {
+        for (o, operation) in ["trigger_300_channels", "batch_25_events"]
+            .iter()
+            .enumerate()
+        {
             let mut t = times[m * 2 + o].clone();
             t.sort_by(|a, b| a.partial_cmp(b).unwrap());
             println!(
