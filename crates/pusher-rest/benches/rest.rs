@@ -11,7 +11,13 @@
 //! - `trigger_loopback`: one whole `trigger` call, one at a time, against a minimal HTTP server
 //!   on 127.0.0.1 that answers `{}`: this crate's client beside the `pusher` crate 0.4.5 (whose
 //!   signing code is private, so its cost can only be seen as part of a call).
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::convert::Infallible;
 use std::hint::black_box;
