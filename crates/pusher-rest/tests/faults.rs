@@ -538,9 +538,29 @@ async fn debug_output_hides_secrets() {
     assert!(!shown.contains(common::SECRET), "{shown}");
     assert!(!shown.contains(&common::MASTER[..10]), "{shown}");
     assert!(shown.contains(common::KEY) && shown.contains("api-mt1.pusher.com"));
-    let builder = Client::builder(common::credentials());
+    let builder = Client::builder(common::credentials()).proxy(pusher_rest::Proxy::url(
+        "http://ada:pr0xy-pass@127.0.0.1:3128",
+    ));
     let shown = format!("{builder:?}");
     assert!(!shown.contains(common::SECRET) && !shown.contains(&common::MASTER[..10]));
+    assert!(
+        !shown.contains("pr0xy-pass") && shown.contains("127.0.0.1:3128"),
+        "{shown}"
+    );
+    let client = builder.build().unwrap();
+    let shown = format!("{client:?}");
+    assert!(
+        !shown.contains("pr0xy-pass") && shown.contains("127.0.0.1:3128"),
+        "{shown}"
+    );
+    // Requests show what they are about, never their data or a signature.
+    let trigger = client.trigger("chat", "e", "top secret data");
+    let shown = format!("{trigger:?}");
+    let shown = format!("{shown} {:?}", trigger.send());
+    assert!(
+        shown.contains("chat") && !shown.contains("top secret"),
+        "{shown}"
+    );
 }
 
 /// The comparison table of the README says the `pusher` crate 0.4.5 panics where this client
