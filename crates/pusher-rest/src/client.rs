@@ -465,7 +465,10 @@ impl Client {
     }
 
     fn deadline_from_now(&self) -> Instant {
-        Instant::now() + self.inner.deadline
+        let now = Instant::now();
+        // A deadline too far to represent is no deadline: a century will do.
+        now.checked_add(self.inner.deadline)
+            .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
     }
 
     /// The `data` sent on `channel`: encrypted for a `private-encrypted-` channel.
@@ -823,7 +826,12 @@ impl Client {
             let Some(wait) = self.retry_wait(&error, method, retry) else {
                 return Err(error);
             };
-            if Instant::now() + wait >= deadline || !runtime {
+            // A wait past the deadline (or too long to represent: a server's `Retry-After` can
+            // say anything) is not made.
+            let past_deadline = Instant::now()
+                .checked_add(wait)
+                .is_none_or(|end| end >= deadline);
+            if past_deadline || !runtime {
                 tracing::debug!(
                     target: "pusher_rest",
                     method = %method,

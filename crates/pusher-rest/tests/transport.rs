@@ -684,6 +684,17 @@ async fn retry_after_past_the_deadline_returns_at_once() {
             other => panic!("{other:?}"),
         }
         assert_eq!(server.requests().len(), 1);
+
+        // A Retry-After too large to add to a clock is past any deadline, not a panic.
+        let server = start(|_| retry_after_answer(u64::MAX.to_string())).await;
+        let client = server.client().retry(RetryPolicy::new(5)).build().unwrap();
+        let err = client.trigger("chat", "e", "x").await.unwrap_err();
+        assert_eq!(err.status().unwrap().as_u16(), 429);
+        assert_eq!(server.requests().len(), 1);
+        // So is a deadline too far away to represent.
+        let server = start(|_| Reply::Answer(200, "{}".into())).await;
+        let client = server.client().deadline(Duration::MAX).build().unwrap();
+        client.trigger("chat", "e", "x").await.unwrap();
     })
     .await;
 }
