@@ -790,3 +790,35 @@ async fn a_server_that_echoes_the_request_does_not_leak_the_signature() {
     })
     .await;
 }
+
+/// The platform's roots (feature `platform-roots`): read at build time from the system store
+/// (Debian's `ca-certificates` here), and a server whose CA is not in it is still refused.
+#[cfg(feature = "platform-roots")]
+#[tokio::test]
+async fn platform_roots_come_from_the_system_store() {
+    bounded(async {
+        let backend = ok_server().await;
+        let pki = make_pki(&["127.0.0.1"]);
+        let front = tls_front(pki.server_config.clone(), backend.addr).await;
+        let platform = || {
+            Client::builder(common::credentials())
+                .host("127.0.0.1")
+                .port(front.addr.port())
+                .scheme(Scheme::Https)
+                .webpki_roots(false)
+                .platform_roots(true)
+        };
+        // Without webpki's roots and without a CA, only the system store can make this build.
+        let client = platform().build().unwrap();
+        let err = client.trigger("chat", "e", "x").await.unwrap_err();
+        assert!(format!("{err:?}").contains("UnknownIssuer"), "{err:?}");
+        // With the internal CA added, the same client reaches the server.
+        let client = platform()
+            .add_root_certificates_pem(&pki.ca_pem)
+            .build()
+            .unwrap();
+        client.trigger("chat", "e", "x").await.unwrap();
+        assert_eq!(backend.requests().len(), 1);
+    })
+    .await;
+}
