@@ -55,6 +55,12 @@
 //! Encrypted channels are decrypted with the client's master key ([`Client::recording`] has
 //! one), so `data()` is what pusher-js would hand the page.
 //!
+//! Why the same type rather than a trait or a generic parameter: the app's code (its state,
+//! its handlers' signatures) names `Client` and does not change for tests, and the recorder
+//! replaces only the last step, the HTTP exchange, inside the client. Everything above it runs
+//! as in production, so a test also catches a message too large once encrypted, a channel
+//! name the API refuses, or a batch split where the app did not expect one.
+//!
 //! # Verifying requests in a server of your own
 //!
 //! [`verify_rest_request`] checks a request as a Pusher server does: the app key, the
