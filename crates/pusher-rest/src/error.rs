@@ -58,7 +58,7 @@ pub enum Error {
         timeout: Duration,
     },
     /// The connection could not be made, or broke before the answer was read.
-    #[error("{method} {path} failed{}: {source}", if *never_sent { " to connect (nothing was sent)" } else { "" })]
+    #[error("{method} {path} failed{}: {}", if *never_sent { " to connect (nothing was sent)" } else { "" }, Chain(source.as_ref()))]
     #[non_exhaustive]
     Connection {
         /// The request method.
@@ -289,6 +289,22 @@ pub enum InvalidInput {
     /// The request could not be signed.
     #[error(transparent)]
     Sign(#[from] RestSignError),
+}
+
+/// An error and its sources, `: `-separated: hyper's own message ("client error (Connect)")
+/// says little without the cause under it (a refused tunnel, an unknown certificate issuer).
+struct Chain<'a>(&'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
 }
 
 /// What replaces a redacted query string or signature.
