@@ -473,9 +473,17 @@ async fn split_requests_are_sent_concurrently() {
     client.trigger_batch(events).await.unwrap();
     assert_eq!(server.requests().len(), 6);
 
-    // At most split_concurrency at once.
-    let server =
-        start(|_| Reply::After(std::time::Duration::from_millis(50), 200, "{}".into())).await;
+    // At most split_concurrency at once: the first two wait for each other, so both are in
+    // flight together; no third may join them.
+    let pair = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+    let server = start(move |n| {
+        if n < 2 {
+            Reply::Barrier(pair.clone(), 200, "{}".into())
+        } else {
+            Reply::After(std::time::Duration::from_millis(20), 200, "{}".into())
+        }
+    })
+    .await;
     let client = server.client().split_concurrency(2).build().unwrap();
     let names: Vec<String> = (0..500).map(|i| format!("room-{i}")).collect();
     client.trigger(&names, "tick", "x").await.unwrap();
@@ -487,10 +495,23 @@ async fn split_requests_are_sent_concurrently() {
 /// on one channel are never reordered; the others still go at once.
 #[tokio::test]
 async fn batch_requests_sharing_a_channel_keep_their_order() {
-    let server =
-        start(|_| Reply::After(std::time::Duration::from_millis(30), 200, "{}".into())).await;
-    let client = server.client().build().unwrap();
-    // Requests 0 and 2 carry `shared`; request 1 does not.
+    // Requests 0 and 2 carry `shared`; request 1 does not. Requests 0 and 1 wait for each
+    // other (so they must be in flight together); request 2 may only be sent once request 0
+    // was answered, so it arrives after both.
+    let pair = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+    let server = common::start_by_request(move |_, request| {
+        if request.json()["batch"][0]["data"] == "20" {
+            Reply::Answer(200, "{}".into())
+        } else {
+            Reply::Barrier(pair.clone(), 200, "{}".into())
+        }
+    })
+    .await;
+    let client = server
+        .client()
+        .deadline(std::time::Duration::from_secs(5))
+        .build()
+        .unwrap();
     let events: Vec<BatchEvent> = (0..30)
         .map(|i| {
             let channel = if i == 3 || i == 25 {
@@ -513,12 +534,11 @@ async fn batch_requests_sharing_a_channel_keep_their_order() {
                 .unwrap()
         })
         .collect();
-    let pos = |first: i64| firsts.iter().position(|f| *f == first).unwrap();
-    assert!(
-        pos(0) < pos(20),
-        "request 2 went before request 0: {firsts:?}"
+    assert_eq!(firsts.len(), 3);
+    assert_eq!(
+        firsts[2], 20,
+        "request 2 went before request 0 was answered: {firsts:?}"
     );
-    assert_eq!(server.max_in_flight(), 2, "requests 0 and 1 go together");
 
     // Every request shares a channel: strictly one after another.
     let server =
