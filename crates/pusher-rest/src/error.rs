@@ -403,12 +403,13 @@ fn is_query_char(c: char) -> bool {
         )
 }
 
-/// `text` cut to at most [`MAX_ERROR_BODY`] bytes on a character boundary, with `…` when cut.
+/// `text` cut to at most [`MAX_ERROR_BODY`] bytes on a character boundary, ending in `…`
+/// (counted in the limit) when cut.
 fn truncate(text: &str) -> String {
     if text.len() <= MAX_ERROR_BODY {
         return text.to_owned();
     }
-    let mut end = MAX_ERROR_BODY;
+    let mut end = MAX_ERROR_BODY - '…'.len_utf8();
     while !text.is_char_boundary(end) {
         end -= 1;
     }
@@ -426,7 +427,7 @@ mod tests {
         assert_eq!(error_body(b"  short\n", "sig"), "short");
         let long = "é".repeat(MAX_ERROR_BODY);
         let cut = error_body(long.as_bytes(), "sig");
-        assert!(cut.len() <= MAX_ERROR_BODY + '…'.len_utf8());
+        assert!(cut.len() <= MAX_ERROR_BODY, "{} bytes", cut.len());
         assert!(cut.ends_with('…'));
         assert_eq!(error_body(&[0xff, b'a'], "sig"), "\u{fffd}a");
     }

@@ -142,7 +142,7 @@ async fn server_errors_carry_status_and_a_truncated_body() {
             Error::Status { status, body, .. } => {
                 assert_eq!(status.as_u16(), 503);
                 assert!(body.starts_with("upstream exploded: xxx"));
-                assert!(body.len() <= MAX_ERROR_BODY + 3, "{}", body.len());
+                assert!(body.len() <= MAX_ERROR_BODY, "{}", body.len());
             }
             other => panic!("{other:?}"),
         }
