@@ -493,7 +493,7 @@ impl<'r> FromRequest<'r> for SenderSocket {
 /// The body is read up to 512 KiB ([`DEFAULT_WEBHOOK_BODY_LIMIT`], lowered by the Rocket limit
 /// [`WEBHOOK_LIMIT`]; 413 beyond); a wrong key or signature, or a webhook more than 5 minutes
 /// from now, is a 401, a body that is not a webhook a 400, each with the endpoints' JSON
-/// refusal and a `WARN` line. Take `Result<VerifiedWebhook, Refusal>` to answer with that
+/// refusal and a `WARN` line (at most one a minute; the others at `DEBUG`). Take `Result<VerifiedWebhook, Refusal>` to answer with that
 /// refusal instead of Rocket's catchers. Answer 2xx once the events are handled; anything else
 /// makes Pusher retry the webhook.
 ///

@@ -209,14 +209,14 @@ pub fn rest_answers(data: &[u8]) {
         recorder.answer_next(answer.clone());
         let r = client
             .trigger("presence-a", "e", "x")
-            .info(info.clone())
+            .info(info)
             .send()
             .await;
         decoded("trigger", r.map(|_| ()));
         recorder.answer_next(answer.clone());
         let events = vec![pusher_rest::BatchEvent::new("private-a", "e", "x")
             .unwrap_or_else(|e| panic!("a valid event: {e}"))
-            .info(info.clone())];
+            .info(info)];
         decoded(
             "trigger_batch",
             client.trigger_batch(events).await.map(|_| ()),
@@ -226,7 +226,7 @@ pub fn rest_answers(data: &[u8]) {
             "channels",
             client
                 .channels()
-                .info(info.clone())
+                .info(info)
                 .send()
                 .await
                 .map(|_| ()),
@@ -235,7 +235,7 @@ pub fn rest_answers(data: &[u8]) {
         decoded(
             "channel_info",
             client
-                .channel_info("presence-a", info.clone())
+                .channel_info("presence-a", info)
                 .await
                 .map(|_| ()),
         );

@@ -5,7 +5,10 @@
 //! # Stability
 //!
 //! This module follows the adapters, not the apps: it may change in a minor release of
-//! `pusher-auth` together with the adapter crates of the same release. Everything an app uses
+//! `pusher-auth` together with the adapter crates of the same release, which is why those
+//! require `pusher-auth` with a tilde (`~0.1.0`: the same minor release) and Cargo never pairs
+//! an adapter with a release whose adapter module it was not built for. An adapter outside
+//! this workspace should do the same. Everything an app uses
 //! ([`Endpoints`], the [`Authorizer`](crate::Authorizer), channel routes, sign-in, webhooks) is
 //! outside it.
 //!
@@ -592,7 +595,7 @@ mod tests {
             (wrapped.status().as_u16(), wrapped.code()),
             (500, Some("misconfigured"))
         );
-        // An encrypted channel with the key: signed, with its shared secret.
+        // A presence member within the limit: signed.
         let signed = answer_with(
             &endpoints(),
             "/pusher/auth",
@@ -601,6 +604,26 @@ mod tests {
             &lookups,
         );
         assert_eq!(signed.status().as_u16(), 200, "{}", signed.body());
+    }
+
+    #[test]
+    fn an_answers_debug_output_holds_no_shared_secret() {
+        let lookups = Cell::new(0);
+        let endpoints = Endpoints::new(credentials(), |_: User, _: ChannelRequest| async {
+            Ok::<_, Infallible>(ChannelDecision::Allow)
+        });
+        let answer = answer_with(
+            &endpoints,
+            "/pusher/auth",
+            "socket_id=1.2&channel_name=private-encrypted-a",
+            found(),
+            &lookups,
+        );
+        let body: serde_json::Value = serde_json::from_str(answer.body()).unwrap();
+        let secret = body["shared_secret"].as_str().unwrap();
+        let shown = format!("{answer:?}");
+        assert!(!shown.contains(secret), "{shown}");
+        assert!(shown.contains("200"), "{shown}");
     }
 
     #[test]
