@@ -49,7 +49,11 @@
 //! | succeeds, `map` gives `Some(user)` | the authorizer decides | `DEBUG` |
 //! | succeeds, `map` gives `None`, or rejects with a 4xx (actix-identity's 401: no identity) | 403, not logged in | `DEBUG` "not logged in" |
 //! | rejects with a 5xx (a store down) | 500 `authorizer_error` | `ERROR` |
-//! | panics (actix-identity without `IdentityMiddleware`) | 500 `misconfigured` | `ERROR` |
+//! | panics (actix-identity without `IdentityMiddleware`) | 500 `misconfigured` | `ERROR` (at most one a minute) |
+//!
+//! A panicking extractor is caught so that the client gets an answer, but the process's panic
+//! hook has already run: the default hook prints the panic message to stderr each time, before
+//! the `ERROR` line.
 //!
 //! One mistake cannot be told from a visitor: actix-session without its `SessionMiddleware`
 //! gives every request an empty session (it never fails), so actix-identity then finds no
@@ -389,8 +393,11 @@ impl FromRequest for SenderSocket {
 ///
 /// The body is read up to 512 KiB ([`DEFAULT_WEBHOOK_BODY_LIMIT`]; 413 beyond); a wrong key or
 /// signature, or a webhook more than 5 minutes from now, is a 401, a body that is not a
-/// webhook a 400, each with the endpoints' JSON refusal and a `WARN` line. Answer 2xx once the
-/// events are handled; anything else makes Pusher retry the webhook.
+/// webhook a 400, each with the endpoints' JSON refusal and a `WARN` line (at most one a
+/// minute; the others at `DEBUG`). Answer 2xx once the events are handled; anything else makes
+/// Pusher retry the webhook. The limit is fixed: for another one, read the body yourself and
+/// call [`WebhookVerifier::verify`], or mount the endpoints' webhook path
+/// (`Endpoints::with_webhooks` and `Endpoints::with_webhook_body_limit`).
 ///
 /// ```
 /// use actix_web::{web, App, HttpResponse};
@@ -428,8 +435,7 @@ impl FromRequest for VerifiedWebhook {
         let req = req.clone();
         Box::pin(async move {
             let Some(verifier) = verifier else {
-                tracing::error!(target: "pusher_auth", "VerifiedWebhook needs the verifier as app data: App::app_data(web::Data::new(WebhookVerifier::new(credentials)))");
-                return Err(Refusal(Answer::misconfigured()));
+                return Err(Refusal(adapter::misconfigured("VerifiedWebhook needs the verifier as app data: App::app_data(web::Data::new(WebhookVerifier::new(credentials)))")));
             };
             let payload = payload.map_err(|_| Refusal(Answer::body_read_error()))?;
             let body = read(payload, DEFAULT_WEBHOOK_BODY_LIMIT)

@@ -88,8 +88,9 @@ pub mod prelude {
     };
 }
 
-/// Mounting the endpoints on an axum [`Router`] in one line.
-pub trait RouterExt<S>: Sized {
+/// Mounting the endpoints on an axum [`Router`] in one line. Implemented for [`Router`] only
+/// (sealed), so that methods can be added to it in a minor release.
+pub trait RouterExt<S>: sealed::Router + Sized {
     /// Adds the endpoints as routes at their configured paths: the channel path, the sign-in
     /// path when there is a sign-in handler, and the webhook path when webhooks are
     /// configured.
@@ -165,9 +166,14 @@ where
                 let user = <U as sealed::Extract<S>>::extract(&mut head, &state).await;
                 (head, user)
             };
-            pusher_auth_tower::answer_with(&self.endpoints, self.endpoint, request, find_user)
-                .await
-                .map(Body::new)
+            pusher_auth_tower::adapter::answer_with(
+                &self.endpoints,
+                self.endpoint,
+                request,
+                find_user,
+            )
+            .await
+            .map(Body::new)
         })
     }
 }
@@ -187,6 +193,11 @@ impl<U: sealed::Extract<S> + Clone + Send + Sync + 'static, S> ExtractUser<S> fo
 
 mod sealed {
     use pusher_auth::adapter::UserLookup;
+
+    /// What [`RouterExt`](super::RouterExt) is implemented for (not nameable outside).
+    pub trait Router {}
+
+    impl<S> Router for axum::Router<S> {}
 
     /// How [`ExtractUser`](super::ExtractUser) runs the extractor (not nameable outside).
     pub trait Extract<S>: Sized {
@@ -237,14 +248,7 @@ async fn read(body: Body, limit: usize) -> Result<axum::body::Bytes, Answer> {
 
 /// The axum response of an answer.
 fn respond(answer: Answer) -> Response {
-    let status = answer.status();
-    let mut response = Response::new(Body::empty());
-    for (name, value) in answer.headers() {
-        response.headers_mut().insert(name, value);
-    }
-    *response.status_mut() = status;
-    *response.body_mut() = Body::from(answer.into_body());
-    response
+    pusher_auth_tower::adapter::into_response(answer).map(Body::new)
 }
 
 /// The sender's connection from Laravel Echo's `X-Socket-ID` header, to exclude it when
@@ -283,8 +287,11 @@ impl<S: Send + Sync> FromRequestParts<S> for SenderSocket {
 ///
 /// The body is read up to 512 KiB ([`DEFAULT_WEBHOOK_BODY_LIMIT`]; 413 beyond); a wrong key or
 /// signature, or a webhook more than 5 minutes from now, is a 401, a body that is not a
-/// webhook a 400, each with the endpoints' JSON refusal and a `WARN` line. Answer 2xx once the
-/// events are handled; anything else makes Pusher retry the webhook.
+/// webhook a 400, each with the endpoints' JSON refusal and a `WARN` line (at most one a
+/// minute; the others at `DEBUG`). Answer 2xx once the events are handled; anything else makes
+/// Pusher retry the webhook. The limit is fixed: for another one, read the body yourself and
+/// call [`WebhookVerifier::verify`], or mount the endpoints' webhook path
+/// (`Endpoints::with_webhooks` and `Endpoints::with_webhook_body_limit`).
 ///
 /// ```
 /// use axum::extract::{FromRef, State};

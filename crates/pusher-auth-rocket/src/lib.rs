@@ -493,7 +493,7 @@ impl<'r> FromRequest<'r> for SenderSocket {
 /// The body is read up to 512 KiB ([`DEFAULT_WEBHOOK_BODY_LIMIT`], lowered by the Rocket limit
 /// [`WEBHOOK_LIMIT`]; 413 beyond); a wrong key or signature, or a webhook more than 5 minutes
 /// from now, is a 401, a body that is not a webhook a 400, each with the endpoints' JSON
-/// refusal and a `WARN` line. Take `Result<VerifiedWebhook, Refusal>` to answer with that
+/// refusal and a `WARN` line (at most one a minute; the others at `DEBUG`). Take `Result<VerifiedWebhook, Refusal>` to answer with that
 /// refusal instead of Rocket's catchers. Answer 2xx once the events are handled; anything else
 /// makes Pusher retry the webhook.
 ///
@@ -531,8 +531,7 @@ impl<'r> FromData<'r> for VerifiedWebhook {
 
     async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> rocket_data::Outcome<'r, Self> {
         let Some(verifier) = req.guard::<&State<WebhookVerifier>>().await.succeeded() else {
-            tracing::error!(target: "pusher_auth", "VerifiedWebhook needs the verifier as managed state: rocket.manage(WebhookVerifier::new(credentials))");
-            let refusal = Refusal(Answer::misconfigured());
+            let refusal = Refusal(adapter::misconfigured("VerifiedWebhook needs the verifier as managed state: rocket.manage(WebhookVerifier::new(credentials))"));
             return rocket_data::Outcome::Error((refusal.status(), refusal));
         };
         let limit = body_limit(DEFAULT_WEBHOOK_BODY_LIMIT, Endpoint::Webhook, req);

@@ -109,8 +109,8 @@ where
     })
 }
 
-/// The HTTP response for an answer.
-pub(crate) fn into_response(answer: Answer) -> Response<AnswerBody> {
+/// The HTTP response for an answer: its status, its fixed headers, and its body.
+pub fn into_response(answer: Answer) -> Response<AnswerBody> {
     let status = answer.status();
     // Sized once: `HeaderMap::extend` would grow an empty map step by step.
     let mut headers = http::HeaderMap::with_capacity(4);

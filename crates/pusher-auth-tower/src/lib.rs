@@ -125,7 +125,7 @@ use std::task::{Context, Poll};
 use http::{Method, Request, Response};
 use http_body::Body;
 use pin_project_lite::pin_project;
-use pusher_auth::adapter::{self, Endpoint};
+use pusher_auth::adapter::{self as core_adapter, Endpoint};
 use pusher_auth::authorizer::{BoxError, BoxFuture};
 use pusher_auth::Endpoints;
 use tower_layer::Layer;
@@ -139,8 +139,14 @@ mod body;
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
-pub use answer::answer_with;
 pub use body::{AnswerBody, ResponseBody};
+
+/// For adapters of tower-based frameworks (as `pusher-auth-axum` is): the services' way of
+/// reading the body and answering, with the user found the adapter's way. Apps never need it;
+/// it has the stability of [`pusher_auth::adapter`] (it may change in a minor release).
+pub mod adapter {
+    pub use crate::answer::{answer_with, into_response};
+}
 /// The core crate, re-exported: [`Endpoints`], the authorizer and its routes, and (feature
 /// `testing`) `pusher_auth::testing`, with no dependency of its own.
 pub use pusher_auth;
@@ -215,7 +221,7 @@ impl<U> PusherAuthLayer<U> {
     /// When two answered endpoints share a path.
     #[track_caller]
     pub fn services(&self) -> Vec<(&str, PusherAuthService<U>)> {
-        adapter::mounts(&self.endpoints)
+        core_adapter::mounts(&self.endpoints)
             .into_iter()
             .map(|(path, endpoint)| (path, self.service(endpoint)))
             .collect()
@@ -237,7 +243,7 @@ impl<S, U> Layer<S> for PusherAuthLayer<U> {
     /// When two answered endpoints share a path.
     #[track_caller]
     fn layer(&self, inner: S) -> Self::Service {
-        let _ = adapter::mounts(&self.endpoints);
+        let _ = core_adapter::mounts(&self.endpoints);
         PusherAuth {
             inner,
             endpoints: self.endpoints.clone(),
@@ -288,7 +294,7 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let endpoint = match adapter::endpoint_at(&self.endpoints, request.uri().path()) {
+        let endpoint = match core_adapter::endpoint_at(&self.endpoints, request.uri().path()) {
             // Preflights belong to the app's CORS layer, wherever it sits.
             Some(_) if request.method() == Method::OPTIONS => None,
             endpoint => endpoint,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use pusher_protocol::Credentials;
 
 use crate::authorizer::{Authorizer, BoxAuthorizer, DynAuthorizer};
-use crate::log::Limiter;
+use crate::log::MisconfigLog;
 use crate::request::Limits;
 use crate::routes::ChannelRoutes;
 use crate::signin::{DynSignin, Signin};
@@ -69,8 +69,8 @@ pub(crate) struct Config<U> {
     pub(crate) body_limit: usize,
     pub(crate) webhook_body_limit: usize,
     pub(crate) webhooks: Option<Arc<Webhooks>>,
-    /// Misconfiguration lines that a client can cause, at most one a minute.
-    pub(crate) misconfigured_log: Arc<Limiter>,
+    /// Misconfiguration lines that a client can cause, at most one a minute of each kind.
+    pub(crate) misconfigured_log: Arc<MisconfigLog>,
 }
 
 pub(crate) struct Webhooks {
@@ -192,7 +192,7 @@ impl<U: Clone + Send + Sync + 'static> Endpoints<U> {
                 body_limit: DEFAULT_BODY_LIMIT,
                 webhook_body_limit: DEFAULT_WEBHOOK_BODY_LIMIT,
                 webhooks: None,
-                misconfigured_log: Arc::new(Limiter::per_minute()),
+                misconfigured_log: Arc::new(MisconfigLog::new()),
             }),
         }
     }
@@ -201,20 +201,27 @@ impl<U: Clone + Send + Sync + 'static> Endpoints<U> {
     /// authorizer. Without a handler the sign-in path is not answered: requests to it go on to
     /// the app (usually a 404).
     ///
+    /// The handler gets the user the adapter found (from the session, like the authorizer's);
+    /// what the client sends in `userAuthentication.params` is only a hint, never who it is.
+    ///
     /// ```
     /// use pusher_auth::signin::{SigninDecision, SigninRequest};
-    /// use pusher_auth::{ChannelRequest, Credentials, Endpoints, UserData, UserId};
+    /// use pusher_auth::{ChannelDecision, ChannelRequest, Credentials, Endpoints, UserData, UserId};
     ///
-    /// let endpoints = Endpoints::new(Credentials::new("key", "secret")?, |(): (), _: ChannelRequest| async {
-    ///     Ok::<_, std::convert::Infallible>(pusher_auth::ChannelDecision::deny("no channels here"))
-    /// })
-    /// .with_signin(|(): (), request: SigninRequest| async move {
-    ///     // Who the client says it is, from pusher-js `userAuthentication.params`: for a
-    ///     // demo only; a real app asks its session.
-    ///     match request.params().get("user").map(UserId::new) {
-    ///         Some(Ok(id)) => SigninDecision::user(UserData::new(id)),
-    ///         _ => SigninDecision::deny("no user"),
-    ///     }
+    /// #[derive(Clone)]
+    /// struct User {
+    ///     id: UserId,
+    ///     name: String,
+    /// }
+    ///
+    /// let endpoints = Endpoints::new(
+    ///     Credentials::new("key", "secret")?,
+    ///     |_user: User, _: ChannelRequest| async {
+    ///         Ok::<_, std::convert::Infallible>(ChannelDecision::deny("no channels here"))
+    ///     },
+    /// )
+    /// .with_signin(|user: User, _request: SigninRequest| async move {
+    ///     SigninDecision::user(UserData::new(user.id).with_info(serde_json::json!({ "name": user.name })))
     /// });
     /// assert_eq!(endpoints.signin_path(), Some("/pusher/user-auth"));
     /// # Ok::<(), pusher_auth::ConfigError>(())

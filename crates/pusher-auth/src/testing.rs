@@ -29,7 +29,7 @@ use crate::authorizer::{Authorizer, ChannelDecision, ChannelRequest};
 use crate::ChannelKind;
 
 /// An authorizer that allows every private and encrypted channel and denies presence channels
-/// and sign-in: for tests and benchmarks, never for production.
+/// (it has no member to admit): for tests and benchmarks, never for production.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AllowPrivate;
 

@@ -197,21 +197,35 @@ impl Credentials {
     /// Reads `PUSHER_URL` if set; otherwise `PUSHER_KEY` and `PUSHER_SECRET` (required) and
     /// `PUSHER_APP_ID` (optional). `PUSHER_ENCRYPTION_MASTER_KEY_BASE64` is read in both cases.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_vars(|name| std::env::var_os(name).map(|v| v.into_string().map_err(|_| ())))
+        Self::from_vars(std::env::var)
     }
 
-    /// Like [`Credentials::from_env`], reading variables through `get` (for tests and other
-    /// configuration sources). `get` answers `None` for an unset variable and `Some(Err(()))`
-    /// for one that is not valid Unicode.
+    /// Like [`Credentials::from_env`], reading variables through `get`, which has the shape
+    /// of [`std::env::var`] (for tests and other configuration sources). Values are trimmed;
+    /// an empty one counts as unset.
+    ///
+    /// ```
+    /// use std::env::VarError;
+    /// use pusher_protocol::Credentials;
+    ///
+    /// let credentials = Credentials::from_vars(|name| match name {
+    ///     "PUSHER_URL" => Ok("http://key:secret@api-eu.pusher.com/apps/42".into()),
+    ///     _ => Err(VarError::NotPresent),
+    /// })?;
+    /// assert_eq!((credentials.key(), credentials.app_id()), ("key", Some("42")));
+    /// # Ok::<(), pusher_protocol::ConfigError>(())
+    /// ```
     pub fn from_vars(
-        get: impl Fn(&'static str) -> Option<Result<String, ()>>,
+        get: impl Fn(&'static str) -> Result<String, std::env::VarError>,
     ) -> Result<Self, ConfigError> {
         let var = |name: &'static str| -> Result<Option<String>, ConfigError> {
             match get(name) {
-                None => Ok(None),
-                Some(Ok(v)) if v.is_empty() => Ok(None),
-                Some(Ok(v)) => Ok(Some(v)),
-                Some(Err(())) => Err(ConfigError::VariableNotUnicode(name)),
+                Err(std::env::VarError::NotPresent) => Ok(None),
+                Err(std::env::VarError::NotUnicode(_)) => {
+                    Err(ConfigError::VariableNotUnicode(name))
+                }
+                Ok(v) if v.trim().is_empty() => Ok(None),
+                Ok(v) => Ok(Some(v.trim().to_owned())),
             }
         };
         let credentials = if let Some(url) = var("PUSHER_URL")? {
@@ -402,7 +416,9 @@ impl Credentials {
         Ok(self.sign_plain(socket_id, channel))
     }
 
-    /// Signs a user sign-in (`pusher:signin`): `SOCKET_ID::user::USER_DATA`.
+    /// Signs a user sign-in (`pusher:signin`): `SOCKET_ID::user::USER_DATA`. The name is the
+    /// official SDKs' (`authenticateUser`, `authenticate_user`); pusher-js calls it
+    /// `signin()` and `userAuthentication`.
     ///
     /// ```
     /// # use pusher_protocol::{Credentials, UserData, UserId};
@@ -412,6 +428,8 @@ impl Credentials {
     /// assert_eq!(answer.auth(), "278d425bdf160c739803:4708d583dada6a56435fb8bc611c77c359a31eebde13337c16ab43aa6de336ba");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[doc(alias = "signin")]
+    #[doc(alias = "sign_in")]
     pub fn authenticate_user(&self, socket_id: &SocketId, user: &SerializedUserData) -> UserAuth {
         let user_data = user.as_str();
         let auth = self.auth_string(&[
@@ -556,7 +574,7 @@ mod tests {
         let vars = |pairs: &[(&'static str, &str)]| {
             let map: HashMap<&'static str, String> =
                 pairs.iter().map(|(k, v)| (*k, v.to_string())).collect();
-            move |name: &'static str| map.get(name).cloned().map(Ok)
+            move |name: &'static str| map.get(name).cloned().ok_or(std::env::VarError::NotPresent)
         };
         let c = Credentials::from_vars(vars(&[
             ("PUSHER_KEY", "k"),
@@ -580,12 +598,25 @@ mod tests {
             (c.key(), c.app_id(), c.has_encryption_master_key()),
             ("k2", Some("8"), true)
         );
+        // Trimmed, and blank is unset.
+        let c = Credentials::from_vars(vars(&[
+            ("PUSHER_KEY", " k\n"),
+            ("PUSHER_SECRET", "s "),
+            ("PUSHER_APP_ID", "  "),
+        ]))
+        .unwrap();
+        assert_eq!((c.key(), c.app_id()), ("k", None));
         assert_eq!(
             Credentials::from_vars(vars(&[("PUSHER_KEY", "k")])).unwrap_err(),
             ConfigError::MissingVariable("PUSHER_SECRET")
         );
         assert_eq!(
-            Credentials::from_vars(|n| (n == "PUSHER_URL").then_some(Err(()))).unwrap_err(),
+            Credentials::from_vars(|n| Err(if n == "PUSHER_URL" {
+                std::env::VarError::NotUnicode("\u{fffd}".into())
+            } else {
+                std::env::VarError::NotPresent
+            }))
+            .unwrap_err(),
             ConfigError::VariableNotUnicode("PUSHER_URL")
         );
     }

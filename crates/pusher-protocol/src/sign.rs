@@ -105,7 +105,23 @@ pub enum SignError {
 /// `shared_secret` for encrypted channels.
 ///
 /// It serializes (with [`serde`] or [`ChannelAuth::to_json`]) to exactly what pusher-js expects.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// Its `Debug` output shows the signature and the shared secret as `<redacted>`: the shared
+/// secret is the channel's encryption key, and neither belongs in a log.
+///
+/// ```
+/// use pusher_protocol::{ChannelName, Credentials, SocketId};
+///
+/// let credentials = Credentials::new("key", "secret")?
+///     .with_encryption_master_key_base64("zyrm8pvV2C9fJcBfhyXzvxbJVN/H7QLmbe0xJi1GhPU=")?;
+/// let channel: ChannelName = "private-encrypted-chat".parse()?;
+/// let auth = credentials.authorize_channel(&"1.2".parse::<SocketId>()?, &channel)?;
+/// let secret = auth.shared_secret().unwrap();
+/// assert!(!format!("{auth:?}").contains(secret));
+/// assert!(!format!("{auth:?}").contains(auth.auth().split_once(':').unwrap().1));
+/// assert!(format!("{auth:?}").contains("key:<redacted>"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct ChannelAuth {
     pub(crate) auth: String,
     /// `auth` needs no JSON escaping (known from the key, which is checked once).
@@ -115,6 +131,20 @@ pub struct ChannelAuth {
     pub(crate) channel_data: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) shared_secret: Option<String>,
+}
+
+impl std::fmt::Debug for ChannelAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let key = self.auth.split_once(':').map_or("", |(key, _)| key);
+        f.debug_struct("ChannelAuth")
+            .field("auth", &format_args!("{key}:<redacted>"))
+            .field("channel_data", &self.channel_data)
+            .field(
+                "shared_secret",
+                &self.shared_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 impl ChannelAuth {
@@ -170,11 +200,23 @@ impl ChannelAuth {
     }
 }
 
-/// A signed user sign-in (`pusher:signin`): `{"auth","user_data"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A signed user sign-in (`pusher:signin`): `{"auth","user_data"}`. Its `Debug` output shows
+/// the signature as `<redacted>`.
+#[doc(alias = "SigninAuth")]
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct UserAuth {
     pub(crate) auth: String,
     pub(crate) user_data: String,
+}
+
+impl std::fmt::Debug for UserAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let key = self.auth.split_once(':').map_or("", |(key, _)| key);
+        f.debug_struct("UserAuth")
+            .field("auth", &format_args!("{key}:<redacted>"))
+            .field("user_data", &self.user_data)
+            .finish()
+    }
 }
 
 impl UserAuth {

@@ -131,7 +131,9 @@ pub enum WebhookEvent {
         /// The number of subscribers.
         subscription_count: u64,
     },
-    /// An event this crate does not know, kept whole.
+    /// An event this crate does not know, kept whole; also a known event whose fields do not
+    /// have the documented shape (a field missing, a channel name this crate does not accept),
+    /// so that one odd event never costs the rest of a signed batch.
     #[serde(untagged)]
     Unknown(serde_json::Map<String, serde_json::Value>),
 }
@@ -275,12 +277,16 @@ struct RawBody {
 fn parse(body: &[u8]) -> Result<Webhook, WebhookError> {
     let raw: RawBody =
         serde_json::from_slice(body).map_err(|e| WebhookError::InvalidBody(e.to_string()))?;
+    // A signed body is Pusher's word: an event that does not fit its known shape is kept
+    // whole rather than refusing the batch (a refusal would be retried, and lose the rest).
     let events = raw
         .events
         .into_iter()
-        .enumerate()
-        .map(|(i, e)| event(e).map_err(|m| WebhookError::InvalidBody(format!("event {i}: {m}"))))
-        .collect::<Result<_, _>>()?;
+        .map(|e| match event(&e) {
+            Some(typed) => typed,
+            None => WebhookEvent::Unknown(e),
+        })
+        .collect();
     Ok(Webhook {
         time_ms: raw.time_ms,
         events,
@@ -289,35 +295,24 @@ fn parse(body: &[u8]) -> Result<Webhook, WebhookError> {
 
 type Fields = serde_json::Map<String, serde_json::Value>;
 
-fn event(fields: Fields) -> Result<WebhookEvent, String> {
-    let name = match fields.get("name") {
-        Some(serde_json::Value::String(n)) => n.clone(),
-        _ => return Err("`name` is missing or not a string".into()),
+fn event(fields: &Fields) -> Option<WebhookEvent> {
+    let text = |field: &str| match fields.get(field) {
+        Some(serde_json::Value::String(s)) => Some(s.clone()),
+        _ => None,
     };
-    let text = |field: &str| -> Result<String, String> {
-        match fields.get(field) {
-            Some(serde_json::Value::String(s)) => Ok(s.clone()),
-            _ => Err(format!("{name}: `{field}` is missing or not a string")),
-        }
-    };
-    let channel = || -> Result<ChannelName, String> {
-        ChannelName::new(text("channel")?).map_err(|e| format!("{name}: {e}"))
-    };
+    let channel = || ChannelName::new(text("channel")?).ok();
     // User ids are strings on the wire; a number is accepted and kept as its decimal text.
-    let user_id = |field: &str| -> Result<Option<UserId>, String> {
+    let user_id = |field: &str| -> Option<Option<UserId>> {
         let id = match fields.get(field) {
-            None | Some(serde_json::Value::Null) => return Ok(None),
+            None | Some(serde_json::Value::Null) => return Some(None),
             Some(serde_json::Value::String(s)) => s.clone(),
             Some(serde_json::Value::Number(n)) => n.to_string(),
-            Some(_) => return Err(format!("{name}: `{field}` is not a string")),
+            Some(_) => return None,
         };
-        UserId::new(id)
-            .map(Some)
-            .map_err(|e| format!("{name}: {e}"))
+        UserId::new(id).ok().map(Some)
     };
-    let required_user =
-        |field: &str| user_id(field)?.ok_or_else(|| format!("{name}: `{field}` is missing"));
-    Ok(match name.as_str() {
+    let required_user = |field: &str| user_id(field).flatten();
+    Some(match fields.get("name")?.as_str()? {
         "channel_occupied" => WebhookEvent::ChannelOccupied {
             channel: channel()?,
         },
@@ -335,12 +330,11 @@ fn event(fields: Fields) -> Result<WebhookEvent, String> {
         "client_event" => WebhookEvent::ClientEvent {
             channel: channel()?,
             event: text("event")?,
-            data: match fields.get("data") {
-                Some(serde_json::Value::String(s)) => s.clone(),
-                Some(other) => other.to_string(),
-                None => return Err("client_event: `data` is missing".into()),
+            data: match fields.get("data")? {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
             },
-            socket_id: SocketId::new(text("socket_id")?).map_err(|e| format!("{name}: {e}"))?,
+            socket_id: SocketId::new(text("socket_id")?).ok()?,
             user_id: user_id("user_id")?,
         },
         "cache_miss" => WebhookEvent::CacheMiss {
@@ -350,12 +344,9 @@ fn event(fields: Fields) -> Result<WebhookEvent, String> {
             channel: channel()?,
             subscription_count: fields
                 .get("subscription_count")
-                .and_then(serde_json::Value::as_u64)
-                .ok_or(
-                    "subscription_count: `subscription_count` is missing or not a whole number",
-                )?,
+                .and_then(serde_json::Value::as_u64)?,
         },
-        _ => WebhookEvent::Unknown(fields),
+        _ => return None,
     })
 }
 
@@ -452,10 +443,52 @@ mod tests {
                 .len(),
             0
         );
-        for bad in [&b"not json"[..], b"{}", br#"{"time_ms":"5","events":[]}"#, br#"{"time_ms":5,"events":[{"channel":"a"}]}"#, br#"{"time_ms":5,"events":[{"name":"subscription_count","channel":"a","subscription_count":-1}]}"#, br#"{"time_ms":5,"events":[{"name":"member_added","channel":"a"}]}"#] {
+        for bad in [
+            &b"not json"[..],
+            b"{}",
+            br#"{"time_ms":"5","events":[]}"#,
+            br#"{"time_ms":5,"events":[7]}"#,
+        ] {
             let err = verifier().verify("key", &sig(bad), bad).unwrap_err();
-            assert_eq!(err.code(), "invalid_body", "{}", String::from_utf8_lossy(bad));
+            assert_eq!(
+                err.code(),
+                "invalid_body",
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
         }
+    }
+
+    #[test]
+    fn odd_events_are_kept_whole_and_the_rest_still_parse() {
+        let long = "a".repeat(300);
+        let body = format!(
+            r#"{{"time_ms":5,"events":[
+            {{"channel":"a"}},
+            {{"name":"subscription_count","channel":"a","subscription_count":-1}},
+            {{"name":"member_added","channel":"presence-a"}},
+            {{"name":"channel_occupied","channel":"{long}"}},
+            {{"name":"client_event","channel":"private-a","event":"client-x","data":"1","socket_id":"nope"}},
+            {{"name":"channel_vacated","channel":"a"}}
+        ]}}"#
+        );
+        let w = verifier()
+            .verify("key", &sig(body.as_bytes()), body.as_bytes())
+            .unwrap();
+        assert_eq!(w.events().len(), 6);
+        for (i, e) in w.events()[..5].iter().enumerate() {
+            assert!(matches!(e, WebhookEvent::Unknown(_)), "event {i}: {e:?}");
+        }
+        assert_eq!(
+            w.events()[5],
+            WebhookEvent::ChannelVacated {
+                channel: "a".parse().unwrap()
+            }
+        );
+        // Kept whole: the odd event's fields are all there.
+        assert!(
+            matches!(&w.events()[3], WebhookEvent::Unknown(m) if m["channel"] == serde_json::json!(long))
+        );
     }
 
     #[test]

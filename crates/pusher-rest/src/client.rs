@@ -1,26 +1,29 @@
 //! The client and its operations.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use http::header::{HeaderValue, CONTENT_TYPE};
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use http::header::{HeaderMap, HeaderValue, CONTENT_TYPE, PROXY_AUTHORIZATION, RETRY_AFTER};
 use http::{Method, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full, Limited};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 use pusher_protocol::rest::{sign_request, RestSignError};
 use pusher_protocol::{ChannelKind, ChannelName, Credentials, SocketId, UserId};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use tokio::time::Instant;
 
-use crate::config::{ClientBuilder, RetryPolicy, Scheme};
+use crate::config::{is_loopback, ClientBuilder, RetryPolicy, Scheme, DEFAULT_DEADLINE};
 use crate::encryption;
-use crate::error::{truncate_body, ConfigError, Error, InvalidInput};
+use crate::error::{error_body, ConfigError, Error, InvalidInput};
+use crate::transport::HttpTransport;
 use crate::types::{
     check_event_name, event_data, BatchAnswer, BatchBody, BatchEvent, BatchItem, BatchResponse,
     ChannelAttributes, ChannelInfo, ChannelsAnswer, ChannelsList, EventBody, Info, IntoChannel,
@@ -34,16 +37,7 @@ const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 const LIBRARY: &str = concat!("pusher-rest-rust ", env!("CARGO_PKG_VERSION"));
 
 /// The prefix of the channel that reaches one signed-in user.
-const USER_CHANNEL_PREFIX: &str = "#server-to-user-";
-
-#[cfg(feature = "rustls")]
-type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
-#[cfg(not(feature = "rustls"))]
-type Connector = HttpConnector;
-
-type HttpClient = hyper_util::client::legacy::Client<Connector, Full<Bytes>>;
-
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub(crate) const USER_CHANNEL_PREFIX: &str = "#server-to-user-";
 
 /// A client for the Pusher Channels HTTP API. Cheap to clone (one reference count); clones
 /// share the connection pool.
@@ -51,6 +45,17 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Build it with [`Client::builder`], [`Client::from_url`] or [`Client::from_env`]. Every
 /// operation checks its input before sending anything, signs each request with a fresh
 /// timestamp, and reports failures as [`Error`] values.
+///
+/// Every operation returns a future that owns what it needs (a clone of the client, the
+/// serialized data), so it can be spawned, the usual fire-and-forget broadcast of a handler:
+///
+/// ```
+/// # async fn handler(client: pusher_rest::Client) {
+/// let sending = tokio::spawn(client.trigger("chat", "message", "hi").send());
+/// // … answer the request; the trigger goes on in the background.
+/// # let _ = sending;
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -64,24 +69,42 @@ struct Inner {
     port: u16,
     base_url: String,
     timeout: Duration,
+    deadline: Duration,
     retry: RetryPolicy,
     max_data_bytes: usize,
     batch_size: usize,
-    http: HttpClient,
+    split_concurrency: usize,
+    transport: Transport,
+}
+
+/// Where requests go.
+pub(crate) enum Transport {
+    /// Over the network.
+    Http(Box<HttpTransport>),
+    /// To a recorder, in memory.
+    #[cfg(feature = "testing")]
+    Recording(Arc<crate::testing::Shared>),
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let i = &self.inner;
-        f.debug_struct("Client")
-            .field("base_url", &i.base_url)
+        let mut d = f.debug_struct("Client");
+        d.field("base_url", &i.base_url)
             .field("app_id", &i.app_id)
             .field("credentials", &i.credentials)
             .field("timeout", &i.timeout)
+            .field("deadline", &i.deadline)
             .field("retry", &i.retry)
             .field("max_data_bytes", &i.max_data_bytes)
             .field("batch_size", &i.batch_size)
-            .finish_non_exhaustive()
+            .field("split_concurrency", &i.split_concurrency);
+        match &i.transport {
+            Transport::Http(http) => d.field("proxy", &http.proxy_url),
+            #[cfg(feature = "testing")]
+            Transport::Recording(_) => d.field("transport", &"recording"),
+        };
+        d.finish_non_exhaustive()
     }
 }
 
@@ -104,15 +127,23 @@ impl Client {
     }
 
     pub(crate) fn from_builder(builder: ClientBuilder) -> Result<Self, Error> {
+        Self::assemble(builder, None)
+    }
+
+    /// Builds the client; `transport` replaces the network (the recording client).
+    pub(crate) fn assemble(
+        builder: ClientBuilder,
+        transport: Option<Transport>,
+    ) -> Result<Self, Error> {
         let (scheme, host, port) = builder.endpoint()?;
-        let credentials = builder.credentials;
-        let app_id = credentials
+        let app_id = builder
+            .credentials
             .app_id()
             .ok_or(ConfigError::MissingAppId)?
             .to_owned();
         // The app id is part of every path; it must be one a URL carries as is.
         sign_request(
-            &credentials,
+            &builder.credentials,
             "GET",
             &format!("/apps/{app_id}/channels"),
             &[],
@@ -125,30 +156,44 @@ impl Client {
         } else {
             format!("{scheme}://{host}:{port}")
         };
-        base_url
+        let base = base_url
             .parse::<Uri>()
             .map_err(|_| ConfigError::InvalidHost(host.clone()))?;
-
-        let mut http = HttpConnector::new();
-        http.set_nodelay(true);
-        http.set_connect_timeout(Some(builder.timeout));
-        let connector = connector(http, scheme)?;
-        let http = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .build(connector);
+        let transport = match transport {
+            Some(transport) => transport,
+            None => {
+                let http = HttpTransport::new(&builder, scheme, &host, &base)?;
+                if scheme == Scheme::Http && !is_loopback(&host) && !builder.allow_plain_http {
+                    tracing::warn!(
+                        target: "pusher_rest",
+                        server = %base_url,
+                        "requests to this Pusher server travel unencrypted (plain http): event \
+                         data (except on private-encrypted- channels), channel names, socket ids \
+                         and request signatures, which the server accepts for ten minutes. Use \
+                         https, or ClientBuilder::allow_plain_http() on a private network",
+                    );
+                }
+                Transport::Http(Box::new(http))
+            }
+        };
+        let deadline = builder
+            .deadline
+            .unwrap_or_else(|| DEFAULT_DEADLINE.max(builder.timeout));
         Ok(Client {
             inner: Arc::new(Inner {
-                credentials,
+                credentials: builder.credentials,
                 app_id,
                 scheme,
                 host,
                 port,
                 base_url,
                 timeout: builder.timeout,
+                deadline,
                 retry: builder.retry,
                 max_data_bytes: builder.max_data_bytes,
                 batch_size: builder.batch_size,
-                http,
+                split_concurrency: builder.split_concurrency,
+                transport,
             }),
         })
     }
@@ -183,14 +228,29 @@ impl Client {
         self.inner.port
     }
 
-    /// The request timeout.
+    /// The time one attempt may take.
     pub fn timeout(&self) -> Duration {
         self.inner.timeout
     }
 
+    /// The time one operation may take, retries included.
+    pub fn deadline(&self) -> Duration {
+        self.inner.deadline
+    }
+
+    /// The proxy requests go through (`http://host:port/`, without user name or password), if
+    /// any.
+    pub fn proxy_url(&self) -> Option<&str> {
+        match &self.inner.transport {
+            Transport::Http(http) => http.proxy_url.as_deref(),
+            #[cfg(feature = "testing")]
+            Transport::Recording(_) => None,
+        }
+    }
+
     /// Triggers `event` with `data` on one or more channels. Await the returned [`Trigger`] to
-    /// send it; before that, [`Trigger::exclude`] leaves out a connection and [`Trigger::info`]
-    /// asks for channel attributes.
+    /// send it (or spawn [`Trigger::send`]); before that, [`Trigger::exclude`] leaves out a
+    /// connection and [`Trigger::info`] asks for channel attributes.
     ///
     /// `data` is any `T: Serialize`, serialized once to compact JSON; a value that serializes
     /// to a string (`&str`, `String`) is taken as pre-serialized data and sent as is, as the
@@ -199,8 +259,9 @@ impl Client {
     /// One request carries at most [`MAX_CHANNELS_PER_REQUEST`] channels; more are sent as
     /// several requests, as Laravel does. An event for `private-encrypted-` channels is
     /// encrypted for each of them and sent in one request per encrypted channel (other
-    /// channels share the plain requests), so every channel receives it. Everything is checked
-    /// before the first request: channel names, the event name, the data size (as sent, after
+    /// channels share the plain requests), so every channel receives it. Those requests go out
+    /// concurrently ([`ClientBuilder::split_concurrency`]). Everything is checked before the
+    /// first request: channel names, the event name, the data size (as sent, after
     /// encryption) and the master key.
     ///
     /// ```no_run
@@ -224,24 +285,28 @@ impl Client {
         channels: impl IntoChannels,
         event: &str,
         data: &T,
-    ) -> Trigger<'_> {
+    ) -> Trigger {
         let prepared = (|| {
             let channels = channels.into_channels().map_err(InvalidInput::from)?;
             check_event_name(event)?;
             Ok((channels, event.to_owned(), event_data(data)?))
         })();
         Trigger {
-            client: self,
+            client: self.clone(),
             prepared,
             socket_id: None,
             info: Info::new(),
         }
     }
 
-    /// Triggers several events, each on its own channel, in order, in requests of at most the
-    /// batch size ([`ClientBuilder::batch_size`], 10 by default). Events for
-    /// `private-encrypted-` channels are encrypted. Every event is checked before the first
-    /// request; an empty batch sends nothing.
+    /// Triggers several events, each on its own channel, in requests of at most the batch
+    /// size ([`ClientBuilder::batch_size`], 10 by default). Events for `private-encrypted-`
+    /// channels are encrypted. Every event is checked before the first request; an empty batch
+    /// sends nothing.
+    ///
+    /// The requests go out concurrently ([`ClientBuilder::split_concurrency`]), except that a
+    /// request waits for every earlier request that shares one of its channels: events on one
+    /// channel arrive in the order of the batch.
     ///
     /// ```no_run
     /// # async fn run(client: pusher_rest::Client) -> Result<(), pusher_rest::Error> {
@@ -251,69 +316,13 @@ impl Client {
     /// assert_eq!(answer.attributes.len(), 25);
     /// # Ok(()) }
     /// ```
-    pub async fn trigger_batch(
+    pub fn trigger_batch(
         &self,
         events: impl IntoIterator<Item = BatchEvent>,
-    ) -> Result<BatchResponse, Error> {
+    ) -> ResponseFuture<BatchResponse> {
+        let client = self.clone();
         let events: Vec<BatchEvent> = events.into_iter().collect();
-        let max = self.inner.max_data_bytes;
-        let mut data: Vec<Cow<'_, str>> = Vec::with_capacity(events.len());
-        for event in &events {
-            let sent = self.data_for(&event.channel, &event.data)?;
-            if sent.len() > max {
-                return Err(InvalidInput::DataTooLarge {
-                    channel: (event.channel.kind() == ChannelKind::PrivateEncrypted)
-                        .then(|| event.channel.clone()),
-                    size: sent.len(),
-                    max,
-                }
-                .into());
-            }
-            data.push(sent);
-        }
-        let mut bodies = Vec::new();
-        for (chunk, chunk_data) in events
-            .chunks(self.inner.batch_size)
-            .zip(data.chunks(self.inner.batch_size))
-        {
-            let items: Vec<BatchItem<'_>> = chunk
-                .iter()
-                .zip(chunk_data)
-                .map(|(event, data)| BatchItem {
-                    channel: event.channel.as_str(),
-                    name: &event.name,
-                    data,
-                    socket_id: event.socket_id.as_ref().map(SocketId::as_str),
-                    info: event.info.to_param(),
-                })
-                .collect();
-            bodies.push((chunk.len(), json_body(&BatchBody { batch: &items })?));
-        }
-        let path = format!("/apps/{}/batch_events", self.inner.app_id);
-        let total = bodies.len();
-        let mut answer = BatchResponse::default();
-        for (index, (len, body)) in bodies.into_iter().enumerate() {
-            let result = self
-                .call::<BatchAnswer>(Method::POST, &path, &[], body)
-                .await;
-            match result {
-                Ok(chunk) if chunk.batch.len() == len => answer.attributes.extend(chunk.batch),
-                Ok(_) => answer
-                    .attributes
-                    .extend(std::iter::repeat_n(ChannelAttributes::default(), len)),
-                Err(e) if index == 0 => return Err(e),
-                Err(e) => {
-                    return Err(Error::Partial {
-                        completed: index,
-                        total,
-                        delivered_channels: Vec::new(),
-                        delivered_events: answer.attributes.len(),
-                        source: Box::new(e),
-                    })
-                }
-            }
-        }
-        Ok(answer)
+        ResponseFuture::new(async move { client.run_batch(events).await })
     }
 
     /// Lists the occupied channels. Await the returned [`ChannelsQuery`];
@@ -328,91 +337,138 @@ impl Client {
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn channels(&self) -> ChannelsQuery<'_> {
+    pub fn channels(&self) -> ChannelsQuery {
         ChannelsQuery {
-            client: self,
+            client: self.clone(),
             prefix: None,
             info: Info::new(),
         }
     }
 
     /// The state of one channel: whether it is occupied, and the counts asked for.
-    pub async fn channel_info(
+    pub fn channel_info(
         &self,
         channel: impl IntoChannel,
         info: Info,
-    ) -> Result<ChannelInfo, Error> {
-        let channel = channel.into_channel().map_err(InvalidInput::from)?;
-        let path = format!("/apps/{}/channels/{}", self.inner.app_id, channel);
-        let params: Vec<(&str, &str)> = info.to_param().map(|i| ("info", i)).into_iter().collect();
-        self.call(Method::GET, &path, &params, Bytes::new()).await
+    ) -> ResponseFuture<ChannelInfo> {
+        let channel = match channel.into_channel() {
+            Ok(channel) => channel,
+            Err(e) => return ResponseFuture::ready(Err(InvalidInput::from(e).into())),
+        };
+        let client = self.clone();
+        ResponseFuture::new(async move {
+            let deadline = client.deadline_from_now();
+            let path = format!("/apps/{}/channels/{}", client.inner.app_id, channel);
+            let params: Vec<(&str, &str)> =
+                info.to_param().map(|i| ("info", i)).into_iter().collect();
+            client
+                .call(Method::GET, &path, &params, Bytes::new(), deadline)
+                .await
+        })
     }
 
     /// The ids of the users subscribed to a presence channel (checked before sending: other
     /// kinds of channel have no users).
-    pub async fn presence_users(&self, channel: impl IntoChannel) -> Result<Vec<UserId>, Error> {
-        let channel = channel.into_channel().map_err(InvalidInput::from)?;
-        if channel.kind() != ChannelKind::Presence {
-            return Err(InvalidInput::NotPresence(channel).into());
-        }
-        let path = format!("/apps/{}/channels/{}/users", self.inner.app_id, channel);
-        let answer: UsersAnswer = self.call(Method::GET, &path, &[], Bytes::new()).await?;
-        Ok(answer.users.into_iter().map(|u| u.id).collect())
+    pub fn presence_users(&self, channel: impl IntoChannel) -> ResponseFuture<Vec<UserId>> {
+        let channel = match channel.into_channel() {
+            Ok(channel) if channel.kind() == ChannelKind::Presence => channel,
+            Ok(channel) => {
+                return ResponseFuture::ready(Err(InvalidInput::NotPresence(channel).into()))
+            }
+            Err(e) => return ResponseFuture::ready(Err(InvalidInput::from(e).into())),
+        };
+        let client = self.clone();
+        ResponseFuture::new(async move {
+            let deadline = client.deadline_from_now();
+            let path = format!("/apps/{}/channels/{}/users", client.inner.app_id, channel);
+            let answer: UsersAnswer = client
+                .call(Method::GET, &path, &[], Bytes::new(), deadline)
+                .await?;
+            Ok(answer.users.into_iter().map(|u| u.id).collect())
+        })
     }
 
     /// Sends `event` to every connection signed in as `user` (on the channel
     /// `#server-to-user-{id}`). The id must fit the channel-name rules (`A-Z a-z 0-9 _ - = @ , .
     /// ;`), checked before sending, since it becomes part of a channel name.
-    pub async fn send_to_user<T: Serialize + ?Sized>(
+    pub fn send_to_user<T: Serialize + ?Sized>(
         &self,
         user: &UserId,
         event: &str,
         data: &T,
-    ) -> Result<(), Error> {
-        check_addressable(
-            user,
-            "only A-Z a-z 0-9 _ - = @ , . ; may appear in it, since it becomes part of the channel name #server-to-user-{id}",
-        )?;
-        check_event_name(event)?;
-        let data = event_data(data)?;
-        if data.len() > self.inner.max_data_bytes {
-            return Err(InvalidInput::DataTooLarge {
-                channel: None,
-                size: data.len(),
-                max: self.inner.max_data_bytes,
+    ) -> ResponseFuture<()> {
+        let prepared = (|| -> Result<Bytes, Error> {
+            check_addressable(
+                user,
+                "only A-Z a-z 0-9 _ - = @ , . ; may appear in it, since it becomes part of the channel name #server-to-user-{id}",
+            )?;
+            check_event_name(event)?;
+            let data = event_data(data)?;
+            if data.len() > self.inner.max_data_bytes {
+                return Err(InvalidInput::DataTooLarge {
+                    channel: None,
+                    size: data.len(),
+                    max: self.inner.max_data_bytes,
+                }
+                .into());
             }
-            .into());
-        }
-        let channel = format!("{USER_CHANNEL_PREFIX}{user}");
-        let body = json_body(&EventBody {
-            name: event,
-            data: &data,
-            channels: [channel.as_str()],
-            socket_id: None,
-            info: None,
-        })?;
-        let path = format!("/apps/{}/events", self.inner.app_id);
-        self.call::<serde::de::IgnoredAny>(Method::POST, &path, &[], body)
-            .await
-            .map(|_| ())
+            let channel = format!("{USER_CHANNEL_PREFIX}{user}");
+            json_body(&EventBody {
+                name: event,
+                data: &data,
+                channels: [channel.as_str()],
+                socket_id: None,
+                info: None,
+            })
+        })();
+        let client = self.clone();
+        ResponseFuture::new(async move {
+            let body = prepared?;
+            let deadline = client.deadline_from_now();
+            let path = format!("/apps/{}/events", client.inner.app_id);
+            client
+                .call::<serde::de::IgnoredAny>(Method::POST, &path, &[], body, deadline)
+                .await
+                .map(|_| ())
+        })
     }
 
     /// Closes every connection signed in as `user`
     /// (`POST /apps/{app_id}/users/{user_id}/terminate_connections`). Only connections that
     /// signed in (`pusher.signin()`) are known by user. The id must fit the channel-name rules
     /// (`A-Z a-z 0-9 _ - = @ , . ;`), checked before sending, since it is part of the path.
-    pub async fn terminate_user_connections(&self, user: &UserId) -> Result<(), Error> {
-        check_addressable(
+    pub fn terminate_user_connections(&self, user: &UserId) -> ResponseFuture<()> {
+        if let Err(e) = check_addressable(
             user,
             "only A-Z a-z 0-9 _ - = @ , . ; may appear in it, since it is part of the request path",
-        )?;
+        ) {
+            return ResponseFuture::ready(Err(e.into()));
+        }
         let path = format!(
             "/apps/{}/users/{}/terminate_connections",
             self.inner.app_id, user
         );
-        self.call::<serde::de::IgnoredAny>(Method::POST, &path, &[], Bytes::from_static(b"{}"))
-            .await
-            .map(|_| ())
+        let client = self.clone();
+        ResponseFuture::new(async move {
+            let deadline = client.deadline_from_now();
+            client
+                .call::<serde::de::IgnoredAny>(
+                    Method::POST,
+                    &path,
+                    &[],
+                    Bytes::from_static(b"{}"),
+                    deadline,
+                )
+                .await
+                .map(|_| ())
+        })
+    }
+
+    fn deadline_from_now(&self) -> Instant {
+        let now = Instant::now();
+        // A deadline too far to represent is no deadline: a century will do.
+        now.checked_add(self.inner.deadline)
+            .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
     }
 
     /// The `data` sent on `channel`: encrypted for a `private-encrypted-` channel.
@@ -432,17 +488,27 @@ impl Client {
         socket_id: Option<SocketId>,
         info: Info,
     ) -> Result<TriggerResponse, Error> {
+        let deadline = self.deadline_from_now();
         if channels.is_empty() {
             return Err(InvalidInput::NoChannels.into());
         }
         let max = self.inner.max_data_bytes;
-        let (encrypted, plain): (Vec<&ChannelName>, Vec<&ChannelName>) = channels
-            .iter()
-            .partition(|c| c.kind() == ChannelKind::PrivateEncrypted);
+        let (encrypted, plain): (Vec<usize>, Vec<usize>) = (0..channels.len()).partition(|&i| {
+            channels
+                .get(i)
+                .is_some_and(|c| c.kind() == ChannelKind::PrivateEncrypted)
+        });
+        let names = |indexes: &[usize]| -> Vec<&str> {
+            indexes
+                .iter()
+                .filter_map(|&i| channels.get(i).map(ChannelName::as_str))
+                .collect()
+        };
 
         // Every request, checked and serialized before the first is sent.
-        let mut requests: Vec<(Vec<&ChannelName>, Bytes)> = Vec::new();
-        let body = |targets: &[&ChannelName], data: &str| {
+        let mut parts: Vec<Part> = Vec::new();
+        let mut targets: Vec<Vec<usize>> = Vec::new();
+        let body = |targets: &[&str], data: &str| {
             json_body(&EventBody {
                 name: &event,
                 data,
@@ -461,10 +527,14 @@ impl Client {
                 .into());
             }
             for chunk in plain.chunks(MAX_CHANNELS_PER_REQUEST) {
-                requests.push((chunk.to_vec(), body(chunk, &data)?));
+                parts.push(Part::new(body(&names(chunk), &data)?));
+                targets.push(chunk.to_vec());
             }
         }
-        for channel in encrypted {
+        for index in encrypted {
+            let Some(channel) = channels.get(index) else {
+                continue;
+            };
             let sealed = encryption::encrypt(&self.inner.credentials, channel, &data)?;
             if sealed.len() > max {
                 return Err(InvalidInput::DataTooLarge {
@@ -474,35 +544,203 @@ impl Client {
                 }
                 .into());
             }
-            requests.push((vec![channel], body(&[channel], &sealed)?));
+            parts.push(Part::new(body(&[channel.as_str()], &sealed)?));
+            targets.push(vec![index]);
         }
 
         let path = format!("/apps/{}/events", self.inner.app_id);
-        let total = requests.len();
+        let results = self
+            .send_parts::<ChannelsAnswer>(&path, parts, deadline)
+            .await;
+        let total = results.len();
         let mut answer = TriggerResponse::default();
-        let mut delivered: Vec<ChannelName> = Vec::new();
-        for (index, (targets, body)) in requests.into_iter().enumerate() {
-            match self
-                .call::<ChannelsAnswer>(Method::POST, &path, &[], body)
-                .await
-            {
-                Ok(chunk) => {
+        let mut delivered = vec![false; channels.len()];
+        let mut completed = 0;
+        let mut first_error = None;
+        for (result, targets) in results.into_iter().zip(targets) {
+            match result {
+                Some(Ok(chunk)) => {
+                    completed += 1;
                     answer.channels.extend(chunk.channels.unwrap_or_default());
-                    delivered.extend(targets.into_iter().cloned());
+                    for i in targets {
+                        if let Some(d) = delivered.get_mut(i) {
+                            *d = true;
+                        }
+                    }
                 }
-                Err(e) if index == 0 => return Err(e),
-                Err(e) => {
-                    return Err(Error::Partial {
-                        completed: index,
-                        total,
-                        delivered_channels: delivered,
-                        delivered_events: 0,
-                        source: Box::new(e),
-                    })
-                }
+                Some(Err(e)) if first_error.is_none() => first_error = Some(e),
+                _ => {}
             }
         }
-        Ok(answer)
+        match first_error {
+            None => Ok(answer),
+            Some(e) if completed == 0 => Err(e),
+            Some(e) => Err(Error::Partial {
+                completed,
+                total,
+                delivered_channels: channels
+                    .into_iter()
+                    .zip(delivered)
+                    .filter_map(|(c, d)| d.then_some(c))
+                    .collect(),
+                delivered_events: Vec::new(),
+                source: Box::new(e),
+            }),
+        }
+    }
+
+    async fn run_batch(&self, events: Vec<BatchEvent>) -> Result<BatchResponse, Error> {
+        let deadline = self.deadline_from_now();
+        let max = self.inner.max_data_bytes;
+        let mut data: Vec<Cow<'_, str>> = Vec::with_capacity(events.len());
+        for event in &events {
+            let sent = self.data_for(&event.channel, &event.data)?;
+            if sent.len() > max {
+                return Err(InvalidInput::DataTooLarge {
+                    channel: (event.channel.kind() == ChannelKind::PrivateEncrypted)
+                        .then(|| event.channel.clone()),
+                    size: sent.len(),
+                    max,
+                }
+                .into());
+            }
+            data.push(sent);
+        }
+        let size = self.inner.batch_size;
+        let mut parts: Vec<Part> = Vec::new();
+        let mut channel_sets: Vec<HashSet<&str>> = Vec::new();
+        for (chunk, chunk_data) in events.chunks(size).zip(data.chunks(size)) {
+            let items: Vec<BatchItem<'_>> = chunk
+                .iter()
+                .zip(chunk_data)
+                .map(|(event, data)| BatchItem {
+                    channel: event.channel.as_str(),
+                    name: &event.name,
+                    data,
+                    socket_id: event.socket_id.as_ref().map(SocketId::as_str),
+                    info: event.info.to_param(),
+                })
+                .collect();
+            let channels: HashSet<&str> = chunk.iter().map(|e| e.channel.as_str()).collect();
+            // Events on one channel keep their order: wait for every earlier request that
+            // carries one of this request's channels.
+            let after = channel_sets
+                .iter()
+                .enumerate()
+                .filter(|(_, earlier)| !earlier.is_disjoint(&channels))
+                .map(|(i, _)| i)
+                .collect();
+            let mut part = Part::new(json_body(&BatchBody { batch: &items })?);
+            part.after = after;
+            parts.push(part);
+            channel_sets.push(channels);
+        }
+        if parts.is_empty() {
+            return Ok(BatchResponse::default());
+        }
+        let path = format!("/apps/{}/batch_events", self.inner.app_id);
+        let results = self.send_parts::<BatchAnswer>(&path, parts, deadline).await;
+        let total = results.len();
+        let mut answer = BatchResponse {
+            attributes: vec![ChannelAttributes::default(); events.len()],
+        };
+        let mut delivered_events = Vec::new();
+        let mut completed = 0;
+        let mut first_error = None;
+        for (index, result) in results.into_iter().enumerate() {
+            let start = index * size;
+            let len = size.min(events.len().saturating_sub(start));
+            match result {
+                Some(Ok(chunk)) => {
+                    completed += 1;
+                    if chunk.batch.len() == len {
+                        for (slot, attributes) in
+                            answer.attributes.iter_mut().skip(start).zip(chunk.batch)
+                        {
+                            *slot = attributes;
+                        }
+                    }
+                    delivered_events.extend(start..start + len);
+                }
+                Some(Err(e)) if first_error.is_none() => first_error = Some(e),
+                _ => {}
+            }
+        }
+        match first_error {
+            None => Ok(answer),
+            Some(e) if completed == 0 => Err(e),
+            Some(e) => Err(Error::Partial {
+                completed,
+                total,
+                delivered_channels: Vec::new(),
+                delivered_events,
+                source: Box::new(e),
+            }),
+        }
+    }
+
+    /// Sends the parts of a split operation, at most `split_concurrency` at once, each only
+    /// after the parts it must follow have been delivered. After the first failure no part is
+    /// started (those in flight finish). The result of each part, in order: `None` for a part
+    /// never sent.
+    async fn send_parts<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        parts: Vec<Part>,
+        deadline: Instant,
+    ) -> Vec<Option<Result<T, Error>>> {
+        #[derive(Clone, Copy, PartialEq)]
+        enum State {
+            Waiting,
+            Sending,
+            Delivered,
+            Failed,
+        }
+        let mut state = vec![State::Waiting; parts.len()];
+        let mut results: Vec<Option<Result<T, Error>>> = parts.iter().map(|_| None).collect();
+        let mut in_flight = FuturesUnordered::new();
+        let mut failed = false;
+        loop {
+            if !failed {
+                for (index, part) in parts.iter().enumerate() {
+                    if in_flight.len() >= self.inner.split_concurrency {
+                        break;
+                    }
+                    let ready = state.get(index) == Some(&State::Waiting)
+                        && part
+                            .after
+                            .iter()
+                            .all(|&i| state.get(i) == Some(&State::Delivered));
+                    if ready {
+                        if let Some(s) = state.get_mut(index) {
+                            *s = State::Sending;
+                        }
+                        let body = part.body.clone();
+                        in_flight.push(async move {
+                            let result = self
+                                .call::<T>(Method::POST, path, &[], body, deadline)
+                                .await;
+                            (index, result)
+                        });
+                    }
+                }
+            }
+            let Some((index, result)) = in_flight.next().await else {
+                break;
+            };
+            if let Some(s) = state.get_mut(index) {
+                *s = if result.is_ok() {
+                    State::Delivered
+                } else {
+                    failed = true;
+                    State::Failed
+                };
+            }
+            if let Some(slot) = results.get_mut(index) {
+                *slot = Some(result);
+            }
+        }
+        results
     }
 
     async fn run_channels(
@@ -510,6 +748,7 @@ impl Client {
         prefix: Option<String>,
         info: Info,
     ) -> Result<ChannelsList, Error> {
+        let deadline = self.deadline_from_now();
         let prefix = prefix.filter(|p| !p.is_empty());
         if let Some(prefix) = &prefix {
             if !prefix.bytes().all(ChannelName::is_allowed_byte) {
@@ -524,7 +763,9 @@ impl Client {
             params.push(("info", info));
         }
         let path = format!("/apps/{}/channels", self.inner.app_id);
-        let answer: ChannelsAnswer = self.call(Method::GET, &path, &params, Bytes::new()).await?;
+        let answer: ChannelsAnswer = self
+            .call(Method::GET, &path, &params, Bytes::new(), deadline)
+            .await?;
         Ok(ChannelsList {
             channels: answer.channels.unwrap_or_default(),
         })
@@ -538,8 +779,9 @@ impl Client {
         path: &str,
         params: &[(&str, &str)],
         body: Bytes,
+        deadline: Instant,
     ) -> Result<T, Error> {
-        let mut answer = self.send(&method, path, params, body).await?;
+        let mut answer = self.send(&method, path, params, body, deadline).await?;
         if answer.iter().all(u8::is_ascii_whitespace) {
             answer = Bytes::from_static(b"{}");
         }
@@ -550,17 +792,18 @@ impl Client {
         })
     }
 
-    /// Sends one request, retrying connection failures and 5xx answers as the retry policy
-    /// allows.
+    /// Sends one request, retrying as the retry policy allows within the deadline.
     async fn send(
         &self,
         method: &Method,
         path: &str,
         params: &[(&str, &str)],
         body: Bytes,
+        deadline: Instant,
     ) -> Result<Bytes, Error> {
         // hyper's pool and Tokio's timers panic without a runtime; say so instead.
-        if tokio::runtime::Handle::try_current().is_err() {
+        let runtime = tokio::runtime::Handle::try_current().is_ok();
+        if !runtime && matches!(self.inner.transport, Transport::Http(_)) {
             return Err(Error::NoRuntime {
                 method: method.clone(),
                 path: path.to_owned(),
@@ -568,16 +811,66 @@ impl Client {
         }
         let mut retry = 0;
         loop {
-            match self
-                .attempt(method, path, params, body.clone(), retry)
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(Error::timeout(method, path, self.inner.deadline));
+            }
+            let attempt_timeout = self.inner.timeout.min(remaining);
+            let error = match self
+                .attempt(method, path, params, body.clone(), retry, attempt_timeout)
                 .await
             {
-                Err(e) if e.is_retryable() && retry < self.inner.retry.max_retries() => {
-                    tokio::time::sleep(self.inner.retry.backoff(retry)).await;
-                    retry += 1;
-                }
-                other => return other,
+                Ok(answer) => return Ok(answer),
+                Err(error) => error,
+            };
+            let Some(wait) = self.retry_wait(&error, method, retry) else {
+                return Err(error);
+            };
+            // A wait past the deadline (or too long to represent: a server's `Retry-After` can
+            // say anything) is not made.
+            let past_deadline = Instant::now()
+                .checked_add(wait)
+                .is_none_or(|end| end >= deadline);
+            if past_deadline || !runtime {
+                tracing::debug!(
+                    target: "pusher_rest",
+                    method = %method,
+                    path,
+                    wait_ms = wait.as_millis() as u64,
+                    "not retrying: the wait would end past the deadline",
+                );
+                return Err(error);
             }
+            tokio::time::sleep(wait).await;
+            retry += 1;
+        }
+    }
+
+    /// How long to wait before retrying after `error`, or `None` when it is not retried.
+    fn retry_wait(&self, error: &Error, method: &Method, retry: u32) -> Option<Duration> {
+        let policy = &self.inner.retry;
+        if retry >= policy.max_retries() {
+            return None;
+        }
+        // Sending a request twice is harmless for reads, and a risk of duplicates for the rest.
+        let repeatable = method == Method::GET || policy.retries_possibly_delivered();
+        let backoff = policy.backoff(retry);
+        match error {
+            Error::Connection {
+                never_sent: true, ..
+            } => Some(backoff),
+            Error::Status {
+                status,
+                retry_after,
+                ..
+            } if *status == StatusCode::TOO_MANY_REQUESTS
+                || *status == StatusCode::SERVICE_UNAVAILABLE =>
+            {
+                Some(retry_after.unwrap_or(backoff))
+            }
+            Error::Status { status, .. } if status.is_server_error() && repeatable => Some(backoff),
+            Error::Connection { .. } | Error::Timeout { .. } if repeatable => Some(backoff),
+            _ => None,
         }
     }
 
@@ -590,6 +883,7 @@ impl Client {
         params: &[(&str, &str)],
         body: Bytes,
         retry: u32,
+        timeout: Duration,
     ) -> Result<Bytes, Error> {
         let inner = &self.inner;
         let query = sign_request(
@@ -601,77 +895,61 @@ impl Client {
             unix_time(),
         )
         .map_err(InvalidInput::from)?;
-        let uri: Uri = format!("{}{}?{}", inner.base_url, path, query.as_str())
-            .parse()
-            .map_err(|_| {
-                InvalidInput::Sign(RestSignError::InvalidPath("does not form a valid URI"))
-            })?;
-        let mut request = Request::builder()
-            .method(method.clone())
-            .uri(uri)
-            .header("x-pusher-library", HeaderValue::from_static(LIBRARY));
-        if !body.is_empty() {
-            request = request.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        }
-        let request = request.body(Full::new(body)).map_err(|_| {
-            InvalidInput::Sign(RestSignError::InvalidPath("does not form a valid request"))
-        })?;
-
-        let started = Instant::now();
-        let exchange = async {
-            let response = inner
-                .http
-                .request(request)
-                .await
-                .map_err(|e| Error::Connection {
-                    method: method.clone(),
-                    path: path.to_owned(),
-                    source: Box::new(e),
+        let started = std::time::Instant::now();
+        let exchanged = match &inner.transport {
+            Transport::Http(http) => {
+                let uri: Uri = format!("{}{}?{}", inner.base_url, path, query.as_str())
+                    .parse()
+                    .map_err(|_| {
+                        InvalidInput::Sign(RestSignError::InvalidPath("does not form a valid URI"))
+                    })?;
+                let mut request = Request::builder()
+                    .method(method.clone())
+                    .uri(uri)
+                    .header("x-pusher-library", HeaderValue::from_static(LIBRARY));
+                if !body.is_empty() {
+                    request =
+                        request.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                }
+                if let Some(auth) = &http.proxy_authorization {
+                    request = request.header(PROXY_AUTHORIZATION, auth.clone());
+                }
+                let request = request.body(Full::new(body)).map_err(|_| {
+                    InvalidInput::Sign(RestSignError::InvalidPath("does not form a valid request"))
                 })?;
-            let status = response.status();
-            let body = Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
-                .collect()
-                .await
-                .map_err(|e| {
-                    if e.is::<http_body_util::LengthLimitError>() {
-                        Error::Decode {
-                            method: method.clone(),
-                            path: path.to_owned(),
-                            reason: format!("the answer is larger than {MAX_RESPONSE_BYTES} bytes"),
-                        }
-                    } else {
-                        Error::Connection {
-                            method: method.clone(),
-                            path: path.to_owned(),
-                            source: e,
-                        }
-                    }
-                })?
-                .to_bytes();
-            Ok::<_, Error>((status, body))
+                match tokio::time::timeout(timeout, exchange(http, request, method, path)).await {
+                    Ok(result) => result,
+                    Err(_) => Err(Error::timeout(method, path, timeout)),
+                }
+            }
+            #[cfg(feature = "testing")]
+            Transport::Recording(shared) => shared.exchange(
+                &inner.credentials,
+                method,
+                path,
+                query.as_str(),
+                &body,
+                timeout,
+            ),
         };
-        let outcome = match tokio::time::timeout(inner.timeout, exchange).await {
-            Ok(Ok((status, body))) if status.is_success() => Ok((status, body)),
-            Ok(Ok((status, body))) => Err(Error::Status {
+        let outcome = match exchanged {
+            Ok(answer) if answer.status.is_success() => Ok(answer),
+            Ok(answer) => Err(Error::Status {
                 method: method.clone(),
                 path: path.to_owned(),
-                status,
-                body: truncate_body(&body),
+                status: answer.status,
+                body: error_body(&answer.body, query.auth_signature()),
+                retry_after: retry_after(&answer.headers),
             }),
-            Ok(Err(e)) => Err(e),
-            Err(_) => Err(Error::Timeout {
-                method: method.clone(),
-                path: path.to_owned(),
-                timeout: inner.timeout,
-            }),
+            Err(e) => Err(e),
         };
         let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         match &outcome {
-            Ok((status, _)) => tracing::debug!(
+            Ok(answer) => tracing::debug!(
                 target: "pusher_rest",
                 method = %method,
                 path,
-                status = status.as_u16(),
+                status = answer.status.as_u16(),
                 duration_ms,
                 retry,
                 "pusher request",
@@ -687,26 +965,74 @@ impl Client {
                 "pusher request failed",
             ),
         }
-        outcome.map(|(_, body)| body)
+        outcome.map(|answer| answer.body)
     }
 }
 
-#[cfg(feature = "rustls")]
-fn connector(mut http: HttpConnector, _scheme: Scheme) -> Result<Connector, ConfigError> {
-    http.enforce_http(false);
-    Ok(hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
-        .map_err(|e| ConfigError::Tls(e.to_string()))?
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http))
+/// A server's answer.
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
 }
 
-#[cfg(not(feature = "rustls"))]
-fn connector(http: HttpConnector, scheme: Scheme) -> Result<Connector, ConfigError> {
-    match scheme {
-        Scheme::Http => Ok(http),
-        Scheme::Https => Err(ConfigError::TlsDisabled),
+/// Sends `request` and reads the whole answer (at most [`MAX_RESPONSE_BYTES`]).
+async fn exchange(
+    http: &HttpTransport,
+    request: Request<Full<Bytes>>,
+    method: &Method,
+    path: &str,
+) -> Result<Answer, Error> {
+    let response = http
+        .request(request)
+        .await
+        .map_err(|e| Error::connection(method, path, e.is_connect(), Box::new(e)))?;
+    let (parts, body) = response.into_parts();
+    let body = Limited::new(body, MAX_RESPONSE_BYTES)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.is::<http_body_util::LengthLimitError>() {
+                Error::Decode {
+                    method: method.clone(),
+                    path: path.to_owned(),
+                    reason: format!("the answer is larger than {MAX_RESPONSE_BYTES} bytes"),
+                }
+            } else {
+                Error::connection(method, path, false, e)
+            }
+        })?
+        .to_bytes();
+    Ok(Answer {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    })
+}
+
+/// `Retry-After`: delay-seconds or an HTTP date (RFC 9110 §10.2.3).
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(SystemTime::now()).unwrap_or_default())
+}
+
+/// One request of a split operation.
+struct Part {
+    body: Bytes,
+    /// Earlier parts that must be delivered before this one is sent.
+    after: Vec<usize>,
+}
+
+impl Part {
+    fn new(body: Bytes) -> Part {
+        Part {
+            body,
+            after: Vec::new(),
+        }
     }
 }
 
@@ -743,16 +1069,54 @@ fn check_addressable(user: &UserId, charset_reason: &'static str) -> Result<(), 
     Ok(())
 }
 
-/// A trigger, ready to send: await it. Returned by [`Client::trigger`].
+/// The future of one operation. It owns what it needs (a clone of the client, the request's
+/// data), so it is `Send + 'static`: it can be spawned (`tokio::spawn`), stored, or awaited.
+/// Dropping it cancels the requests not yet answered.
+#[must_use = "a request is sent only when its future is awaited or spawned"]
+pub struct ResponseFuture<T> {
+    inner: Pin<Box<dyn Future<Output = Result<T, Error>> + Send>>,
+}
+
+impl<T> ResponseFuture<T> {
+    fn new(future: impl Future<Output = Result<T, Error>> + Send + 'static) -> Self {
+        ResponseFuture {
+            inner: Box::pin(future),
+        }
+    }
+
+    fn ready(result: Result<T, Error>) -> Self
+    where
+        T: Send + 'static,
+    {
+        Self::new(std::future::ready(result))
+    }
+}
+
+impl<T> Future for ResponseFuture<T> {
+    type Output = Result<T, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.get_mut().inner.as_mut().poll(cx)
+    }
+}
+
+impl<T> fmt::Debug for ResponseFuture<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+/// A trigger, ready to send: await it, or spawn [`Trigger::send`]. Returned by
+/// [`Client::trigger`]; it holds a clone of the client, so it borrows nothing.
 #[must_use = "a trigger is sent only when awaited"]
-pub struct Trigger<'a> {
-    client: &'a Client,
+pub struct Trigger {
+    client: Client,
     prepared: Result<(Vec<ChannelName>, String, String), Error>,
     socket_id: Option<SocketId>,
     info: Info,
 }
 
-impl fmt::Debug for Trigger<'_> {
+impl fmt::Debug for Trigger {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Trigger");
         match &self.prepared {
@@ -765,7 +1129,7 @@ impl fmt::Debug for Trigger<'_> {
     }
 }
 
-impl<'a> Trigger<'a> {
+impl Trigger {
     /// Leaves a connection out: the sender's socket, usually from its `X-Socket-ID` header
     /// (Laravel's `toOthers()`). `None` leaves nobody out, so an optional header passes
     /// straight through.
@@ -780,19 +1144,28 @@ impl<'a> Trigger<'a> {
         self
     }
 
-    /// The trigger as a `Future`, for APIs that take one (such as a runtime's `block_on`);
+    /// The trigger as a `Send + 'static` future, to spawn or to give to APIs that take one;
     /// `.await` on the trigger itself does the same.
-    pub fn send(self) -> impl Future<Output = Result<TriggerResponse, Error>> + Send + 'a {
+    ///
+    /// ```
+    /// # async fn handler(client: pusher_rest::Client) {
+    /// // Fire and forget: the handler answers at once, the event goes out in the background.
+    /// tokio::spawn(client.trigger("chat", "message", "hi").send());
+    /// // The same through IntoFuture.
+    /// tokio::spawn(std::future::IntoFuture::into_future(client.trigger("chat", "message", "hi")));
+    /// # }
+    /// ```
+    pub fn send(self) -> ResponseFuture<TriggerResponse> {
         self.into_future()
     }
 }
 
-impl<'a> IntoFuture for Trigger<'a> {
+impl IntoFuture for Trigger {
     type Output = Result<TriggerResponse, Error>;
-    type IntoFuture = BoxFuture<'a, Self::Output>;
+    type IntoFuture = ResponseFuture<TriggerResponse>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
+        ResponseFuture::new(async move {
             let (channels, event, data) = self.prepared?;
             self.client
                 .run_trigger(channels, event, data, self.socket_id, self.info)
@@ -803,14 +1176,22 @@ impl<'a> IntoFuture for Trigger<'a> {
 
 /// A channel-list query, ready to send: await it. Returned by [`Client::channels`].
 #[must_use = "a query is sent only when awaited"]
-#[derive(Debug)]
-pub struct ChannelsQuery<'a> {
-    client: &'a Client,
+pub struct ChannelsQuery {
+    client: Client,
     prefix: Option<String>,
     info: Info,
 }
 
-impl<'a> ChannelsQuery<'a> {
+impl fmt::Debug for ChannelsQuery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChannelsQuery")
+            .field("prefix", &self.prefix)
+            .field("info", &self.info)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ChannelsQuery {
     /// Only channels whose name starts with `prefix` (e.g. `presence-`).
     pub fn filter_by_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = Some(prefix.into());
@@ -824,18 +1205,17 @@ impl<'a> ChannelsQuery<'a> {
         self
     }
 
-    /// The query as a `Future`, for APIs that take one (such as a runtime's `block_on`);
-    /// `.await` on the query itself does the same.
-    pub fn send(self) -> impl Future<Output = Result<ChannelsList, Error>> + Send + 'a {
+    /// The query as a `Send + 'static` future; `.await` on the query itself does the same.
+    pub fn send(self) -> ResponseFuture<ChannelsList> {
         self.into_future()
     }
 }
 
-impl<'a> IntoFuture for ChannelsQuery<'a> {
+impl IntoFuture for ChannelsQuery {
     type Output = Result<ChannelsList, Error>;
-    type IntoFuture = BoxFuture<'a, Self::Output>;
+    type IntoFuture = ResponseFuture<ChannelsList>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move { self.client.run_channels(self.prefix, self.info).await })
+        ResponseFuture::new(async move { self.client.run_channels(self.prefix, self.info).await })
     }
 }

@@ -1,7 +1,10 @@
 //! Where the client sends its requests, and how.
 
+use std::env::VarError;
 use std::fmt;
 use std::str::FromStr;
+#[cfg(feature = "rustls")]
+use std::sync::Arc;
 use std::time::Duration;
 
 use pusher_protocol::Credentials;
@@ -9,9 +12,29 @@ use pusher_protocol::Credentials;
 use crate::error::{ConfigError, Error};
 use crate::Client;
 
-/// The request timeout used unless [`ClientBuilder::timeout`] sets another: 5 seconds, as the
-/// official Python and Go SDKs use. It covers connecting, sending and reading the whole answer.
+/// The time one attempt may take unless [`ClientBuilder::timeout`] sets another: 5 seconds, as
+/// the official Python and Go SDKs use. It covers connecting, sending and reading the whole
+/// answer.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The time a connection may take to be established (TCP, the proxy's tunnel, the TLS
+/// handshake) unless [`ClientBuilder::connect_timeout`] sets another: 2 seconds.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The time a whole operation may take, retries, waits and split requests included, unless
+/// [`ClientBuilder::deadline`] sets another: 10 seconds (or the per-attempt timeout, if that
+/// is longer).
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
+
+/// How many requests of one split operation are in flight at once unless
+/// [`ClientBuilder::split_concurrency`] says otherwise: 4.
+pub const DEFAULT_SPLIT_CONCURRENCY: usize = 4;
+
+/// How long an idle keep-alive connection is kept for reuse unless
+/// [`ClientBuilder::pool_idle_timeout`] says otherwise: 30 seconds, below the idle timeouts of
+/// common servers and load balancers (nginx closes after 75 s), so that a connection is not
+/// reused just as the server closes it.
+pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The largest event `data`, in bytes, that the client sends unless
 /// [`ClientBuilder::max_data_bytes`] says otherwise: Pusher's documented 10 KB.
@@ -72,12 +95,25 @@ impl FromStr for Scheme {
     }
 }
 
-/// Retries on connection failures and 5xx answers, with exponential backoff. Off by default.
+/// Which failed requests are sent again, and how long to wait in between. Off by default.
 ///
-/// Triggers are not idempotent: a request that failed with a 5xx or a broken connection may
-/// still have been delivered, and retrying it may deliver the event twice. Turn retries on
-/// where a duplicate is better than a loss. Timeouts are never retried (the request may be in
-/// progress), nor are 4xx answers or invalid input. Every attempt is signed afresh.
+/// With retries on ([`RetryPolicy::new`]), a request is sent again when it is safe:
+///
+/// - the connection could not be established (name resolution, TCP, the proxy's tunnel, the
+///   TLS handshake, the connect timeout): the request never left, so it cannot arrive twice;
+/// - the server answered 429 (too many requests) or 503 (unavailable): it refused the request
+///   without acting on it. Its `Retry-After` (seconds or an HTTP date) is honoured when it
+///   fits in the operation's deadline; otherwise the 429 or 503 is returned at once;
+/// - for read operations (`GET`: channel lists, channel info, presence users), also any other
+///   5xx, a timeout, or a connection that broke after the request was sent: reading twice does
+///   no harm.
+///
+/// A trigger (and every other `POST`) whose request reached the server is **not** sent again by
+/// default, even on a 500 or 502 or a connection reset: Pusher may already have delivered the
+/// event, and it has no idempotency key, so a retry can deliver the event twice.
+/// [`RetryPolicy::retry_possibly_delivered`] turns those retries on where a duplicate is better
+/// than a loss. 4xx answers (but 429) and invalid input are never retried. Every attempt is
+/// signed afresh, and no wait goes past the operation's deadline ([`ClientBuilder::deadline`]).
 ///
 /// ```
 /// use std::time::Duration;
@@ -87,12 +123,14 @@ impl FromStr for Scheme {
 /// assert_eq!(retry.backoff(0), Duration::from_millis(50));
 /// assert_eq!(retry.backoff(2), Duration::from_millis(200));
 /// assert_eq!(RetryPolicy::new(20).backoff(19), Duration::from_secs(2)); // the default cap
+/// assert!(!retry.retries_possibly_delivered());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     max_retries: u32,
     initial_backoff: Duration,
     max_backoff: Duration,
+    possibly_delivered: bool,
 }
 
 impl RetryPolicy {
@@ -101,10 +139,11 @@ impl RetryPolicy {
         max_retries: 0,
         initial_backoff: Duration::from_millis(100),
         max_backoff: Duration::from_secs(2),
+        possibly_delivered: false,
     };
 
     /// Up to `max_retries` retries after the first attempt, waiting 100 ms, 200 ms, 400 ms, …
-    /// (at most 2 s) between them.
+    /// (at most 2 s) between them, or what the server's `Retry-After` says.
     pub fn new(max_retries: u32) -> Self {
         RetryPolicy {
             max_retries,
@@ -119,10 +158,20 @@ impl RetryPolicy {
         self
     }
 
-    /// The longest wait between two attempts.
+    /// The longest wait between two attempts (a server's `Retry-After` is not capped by it,
+    /// only by the deadline).
     #[must_use]
     pub fn max_backoff(mut self, wait: Duration) -> Self {
         self.max_backoff = wait;
+        self
+    }
+
+    /// Also retry a `POST` (a trigger) that may have reached the server: a 5xx other than 503,
+    /// a timeout, a connection that broke after the request was sent. The event may then be
+    /// delivered twice; turn this on only where a duplicate is better than a loss.
+    #[must_use]
+    pub fn retry_possibly_delivered(mut self, yes: bool) -> Self {
+        self.possibly_delivered = yes;
         self
     }
 
@@ -131,7 +180,13 @@ impl RetryPolicy {
         self.max_retries
     }
 
-    /// The wait before retry number `retry` (0 for the first retry).
+    /// Whether requests that may have been delivered are retried too.
+    pub fn retries_possibly_delivered(&self) -> bool {
+        self.possibly_delivered
+    }
+
+    /// The wait before retry number `retry` (0 for the first retry) when the server gave no
+    /// `Retry-After`.
     pub fn backoff(&self, retry: u32) -> Duration {
         let factor = 1u32.checked_shl(retry.min(31)).unwrap_or(u32::MAX);
         self.initial_backoff
@@ -144,6 +199,196 @@ impl RetryPolicy {
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy::NONE
+    }
+}
+
+/// Which HTTP proxy, if any, the client goes through.
+///
+/// - [`Proxy::from_env`] (the default): `HTTPS_PROXY` for an `https` server, `HTTP_PROXY` for
+///   an `http` one, `ALL_PROXY` for both, each also in lowercase (the uppercase name wins), and
+///   `NO_PROXY`/`no_proxy` to go direct to some hosts (comma-separated names, which match
+///   their subdomains too, IP addresses, CIDR ranges, or `*`). As Go's HTTP client does, a
+///   loopback server (`localhost`, `127.0.0.0/8`, `::1`) is always reached directly, and
+///   `HTTP_PROXY` is ignored when `REQUEST_METHOD` is set (a CGI program, where any client can
+///   set it through a `Proxy:` header).
+/// - [`Proxy::url`]: this proxy, for every server (loopback included), except the hosts of
+///   [`Proxy::no_proxy`].
+/// - [`Proxy::none`]: always direct.
+///
+/// The proxy is an `http://` URL, optionally with a user name and password
+/// (`http://user:pass@proxy:3128`, sent as `Proxy-Authorization: Basic`). An `https` server is
+/// reached through a `CONNECT` tunnel (TLS end to end: the proxy sees only the host name); an
+/// `http` server through requests in absolute form (the proxy sees everything, signatures
+/// included). Proxies spoken to over TLS (`https://`) and SOCKS proxies are not supported: such
+/// a setting is a [`ConfigError::Proxy`] at build time, never silently ignored.
+///
+/// ```
+/// use pusher_rest::{Client, Credentials, Proxy};
+///
+/// let credentials = Credentials::new("key", "secret")?.with_app_id("1")?;
+/// let client = Client::builder(credentials)
+///     .cluster("eu")
+///     .proxy(Proxy::url("http://proxy.internal:3128").no_proxy("internal.example.com"))
+///     .build()?;
+/// assert_eq!(client.proxy_url().as_deref(), Some("http://proxy.internal:3128/"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct Proxy {
+    pub(crate) kind: ProxyKind,
+}
+
+#[derive(Clone, Default)]
+pub(crate) enum ProxyKind {
+    None,
+    /// The process environment, read when the client is built.
+    #[default]
+    Env,
+    /// Values read through [`ClientBuilder::from_vars`].
+    Vars(ProxyVars),
+    Url {
+        url: String,
+        no_proxy: String,
+    },
+}
+
+/// The proxy variables, as read.
+#[derive(Clone, Default)]
+pub(crate) struct ProxyVars {
+    pub(crate) http: String,
+    pub(crate) https: String,
+    pub(crate) all: String,
+    pub(crate) no: String,
+}
+
+impl ProxyVars {
+    /// Reads the proxy variables through `get` (uppercase first, as curl does).
+    pub(crate) fn read(get: &impl Fn(&'static str) -> Result<String, VarError>) -> ProxyVars {
+        let first = |names: &[&'static str]| {
+            names
+                .iter()
+                .copied()
+                .find_map(|n| get(n).ok().filter(|v| !v.trim().is_empty()))
+                .map(|v| v.trim().to_owned())
+                .unwrap_or_default()
+        };
+        let cgi = get("REQUEST_METHOD").is_ok();
+        ProxyVars {
+            http: if cgi {
+                first(&["http_proxy"])
+            } else {
+                first(&["HTTP_PROXY", "http_proxy"])
+            },
+            https: first(&["HTTPS_PROXY", "https_proxy"]),
+            all: first(&["ALL_PROXY", "all_proxy"]),
+            no: first(&["NO_PROXY", "no_proxy"]),
+        }
+    }
+}
+
+impl Proxy {
+    /// Always connect directly.
+    pub fn none() -> Proxy {
+        Proxy {
+            kind: ProxyKind::None,
+        }
+    }
+
+    /// The proxy the environment names (the default; see [`Proxy`]), read when the client is
+    /// built.
+    pub fn from_env() -> Proxy {
+        Proxy {
+            kind: ProxyKind::Env,
+        }
+    }
+
+    /// Every request goes through this `http://[user:password@]host:port` proxy (loopback
+    /// servers too), except to the hosts of [`Proxy::no_proxy`].
+    pub fn url(url: impl Into<String>) -> Proxy {
+        Proxy {
+            kind: ProxyKind::Url {
+                url: url.into(),
+                no_proxy: String::new(),
+            },
+        }
+    }
+
+    /// Hosts reached directly, in `NO_PROXY` syntax (comma-separated host names, which match
+    /// their subdomains too, IP addresses, CIDR ranges, or `*`). Only for [`Proxy::url`].
+    #[must_use]
+    pub fn no_proxy(mut self, hosts: impl Into<String>) -> Proxy {
+        if let ProxyKind::Url { no_proxy, .. } = &mut self.kind {
+            *no_proxy = hosts.into();
+        }
+        self
+    }
+}
+
+impl fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            ProxyKind::None => f.write_str("Proxy::none()"),
+            ProxyKind::Env => f.write_str("Proxy::from_env()"),
+            ProxyKind::Vars(v) => f
+                .debug_struct("Proxy::from_vars")
+                .field("http", &without_userinfo(&v.http))
+                .field("https", &without_userinfo(&v.https))
+                .field("all", &without_userinfo(&v.all))
+                .field("no_proxy", &v.no)
+                .finish(),
+            ProxyKind::Url { url, no_proxy } => f
+                .debug_struct("Proxy::url")
+                .field("url", &without_userinfo(url))
+                .field("no_proxy", no_proxy)
+                .finish(),
+        }
+    }
+}
+
+/// A proxy URL as it may be shown: without `user:password@`.
+pub(crate) fn without_userinfo(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if scheme.is_empty() {
+        format!("{host}{path}")
+    } else {
+        format!("{scheme}://{host}{path}")
+    }
+}
+
+/// The TLS settings of a builder.
+#[derive(Clone)]
+pub(crate) struct TlsSettings {
+    pub(crate) webpki_roots: bool,
+    pub(crate) platform_roots: bool,
+    pub(crate) extra_roots_pem: Vec<Vec<u8>>,
+    #[cfg(feature = "rustls")]
+    pub(crate) config: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl Default for TlsSettings {
+    fn default() -> Self {
+        TlsSettings {
+            webpki_roots: true,
+            platform_roots: false,
+            extra_roots_pem: Vec::new(),
+            #[cfg(feature = "rustls")]
+            config: None,
+        }
+    }
+}
+
+impl fmt::Debug for TlsSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Tls");
+        d.field("webpki_roots", &self.webpki_roots)
+            .field("platform_roots", &self.platform_roots)
+            .field("extra_roots_pem", &self.extra_roots_pem.len());
+        #[cfg(feature = "rustls")]
+        d.field("custom_config", &self.config.is_some());
+        d.finish()
     }
 }
 
@@ -187,9 +432,17 @@ pub struct ClientBuilder {
     pub(crate) port: Option<u16>,
     pub(crate) scheme: Option<Scheme>,
     pub(crate) timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) deadline: Option<Duration>,
     pub(crate) retry: RetryPolicy,
     pub(crate) max_data_bytes: usize,
     pub(crate) batch_size: usize,
+    pub(crate) split_concurrency: usize,
+    pub(crate) pool_idle_timeout: Option<Duration>,
+    pub(crate) pool_max_idle_per_host: usize,
+    pub(crate) proxy: Proxy,
+    pub(crate) allow_plain_http: bool,
+    pub(crate) tls: TlsSettings,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -201,9 +454,17 @@ impl fmt::Debug for ClientBuilder {
             .field("port", &self.port)
             .field("scheme", &self.scheme)
             .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("deadline", &self.deadline)
             .field("retry", &self.retry)
             .field("max_data_bytes", &self.max_data_bytes)
             .field("batch_size", &self.batch_size)
+            .field("split_concurrency", &self.split_concurrency)
+            .field("pool_idle_timeout", &self.pool_idle_timeout)
+            .field("pool_max_idle_per_host", &self.pool_max_idle_per_host)
+            .field("proxy", &self.proxy)
+            .field("allow_plain_http", &self.allow_plain_http)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -219,9 +480,17 @@ impl ClientBuilder {
             port: None,
             scheme: None,
             timeout: DEFAULT_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            deadline: None,
             retry: RetryPolicy::NONE,
             max_data_bytes: DEFAULT_MAX_DATA_BYTES,
             batch_size: DEFAULT_BATCH_SIZE,
+            split_concurrency: DEFAULT_SPLIT_CONCURRENCY,
+            pool_idle_timeout: Some(DEFAULT_POOL_IDLE_TIMEOUT),
+            pool_max_idle_per_host: usize::MAX,
+            proxy: Proxy::default(),
+            allow_plain_http: false,
+            tls: TlsSettings::default(),
         }
     }
 
@@ -258,41 +527,58 @@ impl ClientBuilder {
     ///   `PUSHER_KEY` and `PUSHER_SECRET`;
     /// - then, to pick the server: `PUSHER_HOST` (with `PUSHER_PORT` and `PUSHER_SCHEME`,
     ///   both optional), or `PUSHER_CLUSTER`; neither means Pusher's `mt1` cluster;
-    /// - `PUSHER_ENCRYPTION_MASTER_KEY_BASE64`, optional, for `private-encrypted-` channels.
+    /// - `PUSHER_ENCRYPTION_MASTER_KEY_BASE64`, optional, for `private-encrypted-` channels;
+    /// - the proxy variables (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, and their
+    ///   lowercase forms; see [`Proxy`]).
     ///
     /// A missing variable is an error naming it. Empty variables count as unset.
     pub fn from_env() -> Result<Self, Error> {
-        Self::from_vars(|name| std::env::var_os(name).map(|v| v.into_string().map_err(|_| ())))
+        Self::from_vars(std::env::var)
     }
 
-    /// Like [`ClientBuilder::from_env`], reading variables through `get` (`None` for an unset
-    /// variable, `Some(Err(()))` for one that is not valid Unicode).
+    /// Like [`ClientBuilder::from_env`], reading variables through `get`, which answers as
+    /// [`std::env::var`] does: the value, [`VarError::NotPresent`] for an unset variable,
+    /// [`VarError::NotUnicode`] for one that is not valid Unicode.
     ///
     /// ```
-    /// use pusher_rest::{ClientBuilder, ConfigError, Error};
+    /// use std::env::VarError;
+    /// use pusher_rest::{ClientBuilder, Error};
     ///
     /// let vars = [("PUSHER_APP_ID", "1"), ("PUSHER_KEY", "k"), ("PUSHER_SECRET", "s"), ("PUSHER_CLUSTER", "ap2")];
-    /// let get = |name: &str| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| Ok(v.to_string()));
+    /// let get = |name: &str| {
+    ///     vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string()).ok_or(VarError::NotPresent)
+    /// };
     /// assert_eq!(ClientBuilder::from_vars(get)?.build()?.base_url(), "https://api-ap2.pusher.com");
     ///
     /// let missing = ClientBuilder::from_vars(|name| match name {
-    ///     "PUSHER_APP_ID" | "PUSHER_KEY" => Some(Ok("x".into())),
-    ///     _ => None,
+    ///     "PUSHER_APP_ID" | "PUSHER_KEY" => Ok("x".into()),
+    ///     _ => Err(VarError::NotPresent),
     /// });
     /// assert!(missing.unwrap_err().to_string().contains("PUSHER_SECRET"));
     /// # Ok::<(), Error>(())
     /// ```
     pub fn from_vars(
-        get: impl Fn(&'static str) -> Option<Result<String, ()>>,
+        get: impl Fn(&'static str) -> Result<String, VarError>,
     ) -> Result<Self, Error> {
         let var = |name: &'static str| -> Result<Option<String>, ConfigError> {
             match get(name) {
-                None => Ok(None),
-                Some(Ok(v)) if v.trim().is_empty() => Ok(None),
-                Some(Ok(v)) => Ok(Some(v.trim().to_owned())),
-                Some(Err(())) => Err(pusher_protocol::ConfigError::VariableNotUnicode(name).into()),
+                Err(VarError::NotPresent) => Ok(None),
+                Ok(v) if v.trim().is_empty() => Ok(None),
+                Ok(v) => Ok(Some(v.trim().to_owned())),
+                Err(VarError::NotUnicode(_)) => {
+                    Err(pusher_protocol::ConfigError::VariableNotUnicode(name).into())
+                }
             }
         };
+        let proxy = Proxy {
+            kind: ProxyKind::Vars(ProxyVars::read(&get)),
+        };
+        Ok(Self::from_pusher_vars(var)?.proxy(proxy))
+    }
+
+    fn from_pusher_vars(
+        var: impl Fn(&'static str) -> Result<Option<String>, ConfigError>,
+    ) -> Result<Self, Error> {
         if let Some(url) = var("PUSHER_URL")? {
             let mut builder = ClientBuilder::from_url(&url)?;
             if let Some(master) = var("PUSHER_ENCRYPTION_MASTER_KEY_BASE64")? {
@@ -357,13 +643,34 @@ impl ClientBuilder {
         self
     }
 
-    /// The time one request may take, connection included ([`DEFAULT_TIMEOUT`] unless set).
+    /// The time one attempt may take: connecting, sending, and reading the whole answer
+    /// ([`DEFAULT_TIMEOUT`] unless set). Each retry gets it afresh, within the
+    /// [`deadline`](Self::deadline).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
-    /// Retries on connection failures and 5xx answers; off unless set (see [`RetryPolicy`]).
+    /// The time establishing a connection may take: TCP, the proxy's `CONNECT` tunnel, the TLS
+    /// handshake ([`DEFAULT_CONNECT_TIMEOUT`] unless set; never more than the attempt's
+    /// timeout). A connection that cannot be made in time is an [`Error::Connection`] with
+    /// `never_sent: true`, which retries may send again.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The time a whole operation may take, from the first poll of its future to its answer:
+    /// every attempt, every wait between retries, every request of a split operation
+    /// ([`DEFAULT_DEADLINE`] unless set, or the attempt [`timeout`](Self::timeout) if that is
+    /// longer). An attempt still running at the deadline ends as [`Error::Timeout`]; a retry
+    /// whose wait would end past it is not made, and the last error is returned at once.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// Which failed requests are sent again; none unless set (see [`RetryPolicy`]).
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
@@ -378,9 +685,90 @@ impl ClientBuilder {
     }
 
     /// How many events one `batch_events` request carries ([`DEFAULT_BATCH_SIZE`] unless set);
-    /// larger batches are sent in several requests, in order.
+    /// larger batches are sent in several requests.
     pub fn batch_size(mut self, size: usize) -> Self {
         self.batch_size = size;
+        self
+    }
+
+    /// How many requests of one split operation (a trigger on more than 100 channels or on
+    /// several encrypted channels, a batch larger than the batch size) are in flight at once
+    /// ([`DEFAULT_SPLIT_CONCURRENCY`] unless set). `1` sends them one after another. Batch
+    /// requests that share a channel are always sent one after another, in order, so events on
+    /// one channel keep their order.
+    pub fn split_concurrency(mut self, requests: usize) -> Self {
+        self.split_concurrency = requests;
+        self
+    }
+
+    /// How long an idle keep-alive connection is kept for reuse ([`DEFAULT_POOL_IDLE_TIMEOUT`]
+    /// unless set); `None` keeps it until the server closes it.
+    pub fn pool_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.pool_idle_timeout = timeout;
+        self
+    }
+
+    /// How many idle connections to the server are kept for reuse (no limit unless set; `0`
+    /// opens a new connection for every request).
+    pub fn pool_max_idle_per_host(mut self, connections: usize) -> Self {
+        self.pool_max_idle_per_host = connections;
+        self
+    }
+
+    /// The HTTP proxy ([`Proxy::from_env`] unless set).
+    pub fn proxy(mut self, proxy: Proxy) -> Self {
+        self.proxy = proxy;
+        self
+    }
+
+    /// Acknowledges that requests to a server that is not on this machine go over plain
+    /// `http`, and silences the warning [`build`](Self::build) logs otherwise. Over plain
+    /// HTTP, anyone on the path can read the event data (except on `private-encrypted-`
+    /// channels), the channel names and socket ids, and the request signatures, which a
+    /// Pusher-protocol server accepts for ten minutes: enough to replay a trigger. Fine on a
+    /// private network you trust (a sockudo beside the app in the same container network).
+    pub fn allow_plain_http(mut self) -> Self {
+        self.allow_plain_http = true;
+        self
+    }
+
+    /// Whether the Mozilla root certificates compiled into the client (`webpki-roots`) are
+    /// trusted (default: yes). Turn them off to trust only an internal CA
+    /// ([`add_root_certificates_pem`](Self::add_root_certificates_pem)) or the platform's
+    /// roots.
+    #[cfg(feature = "rustls")]
+    pub fn webpki_roots(mut self, trust: bool) -> Self {
+        self.tls.webpki_roots = trust;
+        self
+    }
+
+    /// Whether the operating system's trusted root certificates are trusted too (default: no),
+    /// read when the client is built (`rustls-native-certs`: the system store on Linux, the
+    /// keychain on macOS, the certificate store on Windows). Use it where a company installs
+    /// its CA on every machine.
+    #[cfg(feature = "platform-roots")]
+    pub fn platform_roots(mut self, trust: bool) -> Self {
+        self.tls.platform_roots = trust;
+        self
+    }
+
+    /// Also trusts the CA certificates of `pem` (one or more `-----BEGIN CERTIFICATE-----`
+    /// blocks, e.g. the contents of `ca.crt`): a self-hosted server behind an internal CA.
+    /// Checked by [`build`](Self::build): PEM text without a certificate, or with one that
+    /// cannot be parsed, is a [`ConfigError::Tls`].
+    #[cfg(feature = "rustls")]
+    pub fn add_root_certificates_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
+        self.tls.extra_roots_pem.push(pem.as_ref().to_vec());
+        self
+    }
+
+    /// Uses this rustls configuration for `https` (client certificates, another crypto
+    /// provider, a custom verifier such as `rustls-platform-verifier`), instead of the one the
+    /// client builds from the root-certificate settings, which are then ignored. Its ALPN
+    /// protocols are replaced: the client speaks HTTP/1.1.
+    #[cfg(feature = "rustls")]
+    pub fn tls_config(mut self, config: rustls::ClientConfig) -> Self {
+        self.tls.config = Some(Arc::new(config));
         self
     }
 
@@ -424,6 +812,18 @@ impl ClientBuilder {
         }
         if self.batch_size == 0 {
             return Err(ConfigError::ZeroLimit("batch_size"));
+        }
+        if self.split_concurrency == 0 {
+            return Err(ConfigError::ZeroLimit("split_concurrency"));
+        }
+        for (name, value) in [
+            ("timeout", Some(self.timeout)),
+            ("connect_timeout", Some(self.connect_timeout)),
+            ("deadline", self.deadline),
+        ] {
+            if value == Some(Duration::ZERO) {
+                return Err(ConfigError::ZeroDuration(name));
+            }
         }
         Ok((scheme, host, port))
     }
@@ -478,7 +878,7 @@ fn check_host(host: &str) -> Result<(), ConfigError> {
     }
 }
 
-fn is_loopback(host: &str) -> bool {
+pub(crate) fn is_loopback(host: &str) -> bool {
     if host.eq_ignore_ascii_case("localhost") || host.to_ascii_lowercase().ends_with(".localhost") {
         return true;
     }
@@ -588,10 +988,10 @@ mod tests {
         assert!(ClientBuilder::from_url("http://h/apps/1").is_err());
     }
 
-    fn vars(pairs: &[(&'static str, &str)]) -> impl Fn(&'static str) -> Option<Result<String, ()>> {
+    fn vars(pairs: &[(&'static str, &str)]) -> impl Fn(&'static str) -> Result<String, VarError> {
         let map: HashMap<&'static str, String> =
             pairs.iter().map(|(k, v)| (*k, v.to_string())).collect();
-        move |name| map.get(name).cloned().map(Ok)
+        move |name| map.get(name).cloned().ok_or(VarError::NotPresent)
     }
 
     #[test]
@@ -659,7 +1059,13 @@ mod tests {
             ClientBuilder::from_vars(vars(&bad_scheme)),
             Err(Error::Config(ConfigError::InvalidScheme(_)))
         ));
-        let not_unicode = ClientBuilder::from_vars(|n| (n == "PUSHER_URL").then_some(Err(())));
+        let not_unicode = ClientBuilder::from_vars(|n| {
+            Err(if n == "PUSHER_URL" {
+                VarError::NotUnicode("\u{fffd}".into())
+            } else {
+                VarError::NotPresent
+            })
+        });
         assert!(not_unicode.unwrap_err().to_string().contains("PUSHER_URL"));
     }
 

@@ -13,7 +13,11 @@ pub const MAX_ERROR_BODY: usize = 1024;
 ///
 /// Input errors ([`Error::InvalidInput`]) are found before anything is sent; the others say
 /// what happened on the wire. No variant carries the app secret, the master key or a request
-/// signature.
+/// signature: a server's answer that quotes the request (its line, its query string) is
+/// redacted before it is kept.
+///
+/// Every variant with fields is `#[non_exhaustive]`: match them with `..`, so that a field
+/// added later does not break your code.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -25,6 +29,7 @@ pub enum Error {
     InvalidInput(#[from] InvalidInput),
     /// The server answered with a status other than 2xx.
     #[error("{method} {path} answered HTTP {status}: {body}")]
+    #[non_exhaustive]
     Status {
         /// The request method.
         method: Method,
@@ -32,26 +37,39 @@ pub enum Error {
         path: String,
         /// The status.
         status: StatusCode,
-        /// The server's message: the body as text, cut to [`MAX_ERROR_BODY`] bytes.
+        /// The server's message: the body as text, with any echo of the request's query string
+        /// (which holds the signature) replaced by `<redacted>`, cut to [`MAX_ERROR_BODY`]
+        /// bytes.
         body: String,
+        /// The server's `Retry-After` (seconds or an HTTP date), if it sent one.
+        retry_after: Option<Duration>,
     },
-    /// No complete answer arrived within the request timeout.
+    /// No complete answer arrived in time: within the per-attempt timeout
+    /// ([`crate::ClientBuilder::timeout`]), or before the operation's deadline
+    /// ([`crate::ClientBuilder::deadline`]) ran out.
     #[error("{method} {path} timed out after {timeout:?}")]
+    #[non_exhaustive]
     Timeout {
         /// The request method.
         method: Method,
         /// The request path.
         path: String,
-        /// The configured timeout.
+        /// How long the attempt was given.
         timeout: Duration,
     },
     /// The connection could not be made, or broke before the answer was read.
-    #[error("{method} {path} failed: {source}")]
+    #[error("{method} {path} failed{}: {}", if *never_sent { " to connect (nothing was sent)" } else { "" }, Chain(source.as_ref()))]
+    #[non_exhaustive]
     Connection {
         /// The request method.
         method: Method,
         /// The request path.
         path: String,
+        /// `true` when no connection could be established (name resolution, TCP, the proxy's
+        /// tunnel, the TLS handshake, or the connect timeout): the request never left, so
+        /// sending it again cannot deliver it twice. `false` when the connection broke later,
+        /// and the server may have acted on the request.
+        never_sent: bool,
         /// The transport's error.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
@@ -60,6 +78,7 @@ pub enum Error {
     /// run on Tokio); nothing was sent. Call it from code that runs on a Tokio runtime, such
     /// as an axum, actix-web or Rocket handler, or `#[tokio::main]`.
     #[error("{method} {path} was not sent: the Pusher client needs a Tokio runtime, and none is running")]
+    #[non_exhaustive]
     NoRuntime {
         /// The request method.
         method: Method,
@@ -68,6 +87,7 @@ pub enum Error {
     },
     /// The server answered 2xx with a body that is not the expected JSON.
     #[error("{method} {path}: cannot decode the answer: {reason}")]
+    #[non_exhaustive]
     Decode {
         /// The request method.
         method: Method,
@@ -77,21 +97,24 @@ pub enum Error {
         reason: String,
     },
     /// An operation that needs several requests (more than 100 channels, encrypted channels
-    /// mixed with others, batches of more than the batch size) failed part way: the first
-    /// requests were delivered, then `source` stopped it.
+    /// mixed with others, batches of more than the batch size) failed part way: some requests
+    /// were delivered (answered 2xx), then `source` stopped it. Requests not yet started when
+    /// the failure came were not sent.
     #[error("{completed} of {total} requests were delivered before this failure: {source}")]
+    #[non_exhaustive]
     Partial {
-        /// How many requests succeeded, in the order they are sent.
+        /// How many requests were delivered.
         completed: usize,
         /// How many requests the operation needed.
         total: usize,
-        /// For `trigger`: the channels the delivered requests named (empty for
-        /// `trigger_batch`).
+        /// For `trigger`: the channels of the delivered requests, in the order of the trigger's
+        /// channel list (empty for `trigger_batch`).
         delivered_channels: Vec<ChannelName>,
-        /// For `trigger_batch`: how many events, from the start of the batch, were delivered
-        /// (0 for `trigger`).
-        delivered_events: usize,
-        /// The error that stopped the operation.
+        /// For `trigger_batch`: the positions in the batch (0-based, ascending) of the events
+        /// delivered (empty for `trigger`).
+        delivered_events: Vec<usize>,
+        /// The error that stopped the operation (the first request to fail, in the order the
+        /// requests were made).
         #[source]
         source: Box<Error>,
     },
@@ -130,12 +153,25 @@ impl Error {
         }
     }
 
-    /// Whether a retry may succeed: a connection failure or a 5xx status.
-    pub(crate) fn is_retryable(&self) -> bool {
-        match self {
-            Error::Connection { .. } => true,
-            Error::Status { status, .. } => status.is_server_error(),
-            _ => false,
+    pub(crate) fn connection(
+        method: &Method,
+        path: &str,
+        never_sent: bool,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    ) -> Error {
+        Error::Connection {
+            method: method.clone(),
+            path: path.to_owned(),
+            never_sent,
+            source,
+        }
+    }
+
+    pub(crate) fn timeout(method: &Method, path: &str, timeout: Duration) -> Error {
+        Error::Timeout {
+            method: method.clone(),
+            path: path.to_owned(),
+            timeout,
         }
     }
 }
@@ -181,6 +217,13 @@ pub enum ConfigError {
     /// A limit was set to zero.
     #[error("{0} must be at least 1")]
     ZeroLimit(&'static str),
+    /// A timeout or deadline was set to zero.
+    #[error("{0} must be longer than zero")]
+    ZeroDuration(&'static str),
+    /// The proxy setting (explicit, or from `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`) cannot be
+    /// used. The message never shows the proxy's user name or password.
+    #[error("proxy: {0}")]
+    Proxy(String),
 }
 
 /// A request that breaks a rule of the Pusher HTTP API, found before anything is sent.
@@ -198,6 +241,7 @@ pub enum InvalidInput {
     EmptyEventName,
     /// The event name is longer than [`crate::MAX_EVENT_NAME_BYTES`].
     #[error("event name is {len} bytes long; at most {max} are allowed")]
+    #[non_exhaustive]
     EventNameTooLong {
         /// Its length in bytes.
         len: usize,
@@ -207,6 +251,7 @@ pub enum InvalidInput {
     /// The event data (as sent, so after encryption for encrypted channels) is larger than the
     /// client's limit ([`crate::ClientBuilder::max_data_bytes`], 10 KB by default).
     #[error("event data is {size} bytes{}; at most {max} are allowed", channel.as_ref().map(|c| format!(" for channel `{c}`")).unwrap_or_default())]
+    #[non_exhaustive]
     DataTooLarge {
         /// The encrypted channel whose payload is too large, if it is one.
         channel: Option<ChannelName>,
@@ -231,6 +276,7 @@ pub enum InvalidInput {
     /// (`/users/{id}/terminate_connections`) has characters outside `A-Z a-z 0-9 _ - = @ , . ;`
     /// or is too long.
     #[error("user id `{id}` cannot be used here: {reason}")]
+    #[non_exhaustive]
     UserIdNotAddressable {
         /// A short prefix of the id.
         id: String,
@@ -245,18 +291,129 @@ pub enum InvalidInput {
     Sign(#[from] RestSignError),
 }
 
-/// `body` as text, cut to at most [`MAX_ERROR_BODY`] bytes on a character boundary.
-pub(crate) fn truncate_body(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let trimmed = text.trim();
-    if trimmed.len() <= MAX_ERROR_BODY {
-        return trimmed.to_owned();
+/// An error and its sources, `: `-separated: hyper's own message ("client error (Connect)")
+/// says little without the cause under it (a refused tunnel, an unknown certificate issuer).
+struct Chain<'a>(&'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
     }
-    let mut end = MAX_ERROR_BODY;
-    while !trimmed.is_char_boundary(end) {
+}
+
+/// What replaces a redacted query string or signature.
+pub(crate) const REDACTED: &str = "<redacted>";
+
+/// A server's error body as text, safe to keep in an [`Error`] and to log: every echo of the
+/// request's query string (which carries `auth_signature`) is replaced by `<redacted>`, then
+/// the text is cut to at most [`MAX_ERROR_BODY`] bytes on a character boundary.
+///
+/// Redaction does not depend on the echo being exact: the signature itself is removed wherever
+/// it appears, and so is any run of query-string characters (from a `?`, `%3F` or `\u003f`)
+/// that mentions one of the signed parameters (`auth_key`, `auth_signature`,
+/// `auth_timestamp`, `auth_version`, `body_md5`), in any case, percent-encoded or
+/// JSON-escaped.
+pub(crate) fn error_body(body: &[u8], signature: &str) -> String {
+    let text = String::from_utf8_lossy(body);
+    let redacted = redact(&text, signature);
+    truncate(redacted.trim())
+}
+
+/// The parameters the signature adds to every query string.
+const SIGNED_PARAMS: [&str; 5] = [
+    "auth_key",
+    "auth_signature",
+    "auth_timestamp",
+    "auth_version",
+    "body_md5",
+];
+
+fn redact(text: &str, signature: &str) -> String {
+    // Query strings: from a `?` (also escaped as `%3F` or `\u003f`) to the end of the token,
+    // when the token names a signed parameter.
+    let mut result = String::with_capacity(text.len());
+    let mut rest = text;
+    loop {
+        let lower = rest.to_ascii_lowercase();
+        let at = SIGNED_PARAMS.iter().filter_map(|p| lower.find(p)).min();
+        let Some(at) = at else {
+            result.push_str(rest);
+            break;
+        };
+        let before = lower.get(..at).unwrap_or_default();
+        let token_start = [
+            before
+                .rfind(|c: char| c == '?' || !is_query_char(c))
+                .map(|i| i + 1),
+            before.rfind("%3f").map(|i| i + 3),
+            before.rfind("\\u003f").map(|i| i + 6),
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(0);
+        let after = rest.get(at..).unwrap_or_default();
+        let token_end = at
+            + after
+                .find(|c: char| !is_query_char(c))
+                .unwrap_or(after.len());
+        result.push_str(rest.get(..token_start).unwrap_or_default());
+        result.push_str(REDACTED);
+        rest = rest.get(token_end..).unwrap_or_default();
+    }
+    if signature.is_empty() {
+        result
+    } else {
+        result.replace(signature, REDACTED)
+    }
+}
+
+/// Characters that may appear in an echoed query string: RFC 3986 query characters, and `\\`
+/// for JSON escapes such as `\u0026`.
+fn is_query_char(c: char) -> bool {
+    c.is_ascii_alphanumeric()
+        || matches!(
+            c,
+            '-' | '.'
+                | '_'
+                | '~'
+                | '%'
+                | '!'
+                | '$'
+                | '&'
+                | '\''
+                | '('
+                | ')'
+                | '*'
+                | '+'
+                | ','
+                | ';'
+                | '='
+                | ':'
+                | '@'
+                | '/'
+                | '?'
+                | '\\'
+        )
+}
+
+/// `text` cut to at most [`MAX_ERROR_BODY`] bytes on a character boundary, ending in `…`
+/// (counted in the limit) when cut.
+fn truncate(text: &str) -> String {
+    if text.len() <= MAX_ERROR_BODY {
+        return text.to_owned();
+    }
+    let mut end = MAX_ERROR_BODY - '…'.len_utf8();
+    while !text.is_char_boundary(end) {
         end -= 1;
     }
-    let mut out = trimmed.get(..end).unwrap_or_default().to_owned();
+    let mut out = text.get(..end).unwrap_or_default().to_owned();
     out.push('…');
     out
 }
@@ -267,12 +424,57 @@ mod tests {
 
     #[test]
     fn bodies_are_cut_on_a_character_boundary() {
-        assert_eq!(truncate_body(b"  short\n"), "short");
+        assert_eq!(error_body(b"  short\n", "sig"), "short");
         let long = "é".repeat(MAX_ERROR_BODY);
-        let cut = truncate_body(long.as_bytes());
-        assert!(cut.len() <= MAX_ERROR_BODY + '…'.len_utf8());
+        let cut = error_body(long.as_bytes(), "sig");
+        assert!(cut.len() <= MAX_ERROR_BODY, "{} bytes", cut.len());
         assert!(cut.ends_with('…'));
-        assert_eq!(truncate_body(&[0xff, b'a']), "\u{fffd}a");
+        assert_eq!(error_body(&[0xff, b'a'], "sig"), "\u{fffd}a");
+    }
+
+    #[test]
+    fn echoed_query_strings_and_signatures_are_redacted() {
+        let sig = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        let query = format!(
+            "auth_key=k&auth_timestamp=1&auth_version=1.0&body_md5=00ff&auth_signature={sig}"
+        );
+        for (echo, keep) in [
+            (
+                format!("bad request: POST /apps/1/events?{query} HTTP/1.1"),
+                "POST /apps/1/events?",
+            ),
+            (
+                format!(
+                    "{{\"url\":\"/apps/1/events?{}\"}}",
+                    query.replace('&', "\\u0026")
+                ),
+                "/apps/1/events?",
+            ),
+            (format!("signature {sig} is wrong"), "signature"),
+            (format!("got AUTH_SIGNATURE={} (cut", &sig[..20]), "got "),
+            (
+                format!("/apps/1/channels%3F{}", query.replace('&', "%26")),
+                "/apps/1/channels",
+            ),
+            ("expected body_md5=abc".to_owned(), "expected "),
+        ] {
+            let shown = error_body(echo.as_bytes(), sig);
+            assert!(!shown.contains(&sig[..16]), "{shown}");
+            assert!(!shown.to_ascii_lowercase().contains("auth_"), "{shown}");
+            assert!(!shown.contains("body_md5"), "{shown}");
+            assert!(shown.contains(REDACTED) && shown.contains(keep), "{shown}");
+        }
+        // Text that names no signed parameter is kept.
+        for kept in [
+            r#"{"error":"Unknown app?"}"#,
+            r#"{"error":"Invalid API signature","code":"auth_failed"}"#,
+        ] {
+            assert_eq!(error_body(kept.as_bytes(), sig), kept);
+        }
+        // Redaction comes before the cut: a signature across the cut never shows in part.
+        let long = format!("{}?auth_signature={sig}", "x".repeat(MAX_ERROR_BODY - 30));
+        let shown = error_body(long.as_bytes(), sig);
+        assert!(!shown.contains(&sig[..8]), "{shown}");
     }
 
     #[test]
@@ -282,17 +484,16 @@ mod tests {
             path: "/apps/1/events".into(),
             status: StatusCode::BAD_GATEWAY,
             body: "bad gateway".into(),
+            retry_after: None,
         };
-        assert!(status.is_retryable());
         let partial = Error::Partial {
             completed: 1,
             total: 2,
             delivered_channels: vec![],
-            delivered_events: 0,
+            delivered_events: vec![],
             source: Box::new(status),
         };
         assert_eq!(partial.status(), Some(StatusCode::BAD_GATEWAY));
-        assert!(!partial.is_retryable());
         assert!(!partial.is_timeout() && !partial.is_connection());
         let shown = partial.to_string();
         assert!(

@@ -75,20 +75,58 @@
 //! With your own HTTP client, sign requests with [`rest::sign_request`] (re-exported from
 //! `pusher-protocol`) and encrypt payloads with [`encryption::encrypt`].
 //!
+//! # One configuration for the auth endpoints and the client
+//!
+//! [`Credentials`], [`SocketId`], [`UserId`], [`ChannelName`] and [`ChannelKind`] are
+//! re-exported from `pusher-protocol`: they are the very types `pusher-auth` uses (it
+//! re-exports the same crate), not copies. Build the credentials once and give them to both:
+//!
+//! ```
+//! use pusher_rest::{Client, Credentials};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let credentials = Credentials::new("key", "secret")?.with_app_id("1")?;
+//! // In an app: let credentials = Credentials::from_env()?; (PUSHER_APP_ID, PUSHER_KEY,
+//! // PUSHER_SECRET, PUSHER_ENCRYPTION_MASTER_KEY_BASE64, or PUSHER_URL)
+//! let client = Client::builder(credentials.clone()).cluster("eu").build()?;
+//! // The same value is what pusher-auth's endpoints sign with:
+//! let for_the_endpoints: pusher_protocol::Credentials = credentials;
+//! # let _ = (client, for_the_endpoints);
+//! # Ok(()) }
+//! ```
+//!
+//! # Requests own their data
+//!
+//! Every operation returns a future that holds a clone of the client (an `Arc` inside) and
+//! its own copy of the request, so it is `Send + 'static`: `tokio::spawn(client.trigger(…).send())`
+//! is the fire-and-forget broadcast of a handler. [`Trigger`] and [`ChannelsQuery`] are
+//! builders you `.await` (through `IntoFuture`) or turn into a [`ResponseFuture`] with `send()`;
+//! the other operations return a [`ResponseFuture`] directly.
+//!
 //! # Why hyper
 //!
 //! The client is [`hyper`] 1 through `hyper-util`'s pooled client (keep-alive connections,
-//! HTTP/1.1), with TLS from `hyper-rustls` (rustls with the `ring` provider and the Mozilla
-//! root certificates of `webpki-roots`). An axum or tonic app already compiles hyper 1, so this
-//! adds little to its build; reqwest would add its own layers (cookie, redirect, proxy, body
-//! and decompression handling) that the Pusher API does not use. There is no hyper 0.14 and no
-//! system OpenSSL anywhere in the dependency tree.
+//! HTTP/1.1, `hyper-util`'s `CONNECT` tunnel for proxies), with TLS from `hyper-rustls`: rustls
+//! with the aws-lc-rs provider (rustls' default, with hybrid post-quantum key exchange; the
+//! `ring` provider is deprecated by rustls for lacking it) and the Mozilla root certificates of
+//! `webpki-roots`. An axum or tonic app already compiles hyper 1, so this adds little to its
+//! build; reqwest would add its own layers (cookie, redirect, body and decompression handling)
+//! that the Pusher API does not use. There is no hyper 0.14 and no system OpenSSL anywhere in
+//! the dependency tree.
 //!
 //! # Features
 //!
 //! - `rustls` (default): HTTPS. Without it the client only speaks plain HTTP, enough for a
 //!   local or private server, and building an `https` client is a [`ConfigError::TlsDisabled`]
 //!   error.
+//! - `platform-roots`: `ClientBuilder::platform_roots`, the operating system's trusted roots
+//!   (`rustls-native-certs`), for a company CA installed on every machine. It is
+//!   `rustls-native-certs` rather than `rustls-platform-verifier` because its certificates
+//!   join the same root store as an internal CA from PEM and the Mozilla roots, one
+//!   verifier for all; a platform verifier can still be used through
+//!   [`ClientBuilder::tls_config`].
+//! - `testing`: the `testing` module: a recording [`Client`] (`Client::recording`) and
+//!   `testing::verify_rest_request`.
 //!
 //! # Configuration
 //!
@@ -97,23 +135,54 @@
 //! (`http(s)://key:secret@host:port/apps/{id}`); the environment ([`ClientBuilder::from_env`]:
 //! `PUSHER_APP_ID`, `PUSHER_KEY`, `PUSHER_SECRET`, `PUSHER_CLUSTER` or
 //! `PUSHER_HOST`/`PUSHER_PORT`/`PUSHER_SCHEME`, `PUSHER_URL`,
-//! `PUSHER_ENCRYPTION_MASTER_KEY_BASE64`); the request timeout ([`DEFAULT_TIMEOUT`], 5 s);
-//! retries ([`RetryPolicy`], off by default: triggers are not idempotent); the data limit
-//! ([`DEFAULT_MAX_DATA_BYTES`], 10 KB) and the batch size ([`DEFAULT_BATCH_SIZE`], 10).
+//! `PUSHER_ENCRYPTION_MASTER_KEY_BASE64`, and the proxy variables); timeouts, the deadline and
+//! retries (below); the data limit ([`DEFAULT_MAX_DATA_BYTES`], 10 KB), the batch size
+//! ([`DEFAULT_BATCH_SIZE`], 10) and how many requests of a split operation are in flight
+//! ([`DEFAULT_SPLIT_CONCURRENCY`], 4); the pool ([`ClientBuilder::pool_idle_timeout`],
+//! [`ClientBuilder::pool_max_idle_per_host`]); the proxy ([`Proxy`]); TLS roots
+//! ([`ClientBuilder::add_root_certificates_pem`], [`ClientBuilder::webpki_roots`],
+//! `platform_roots`, [`ClientBuilder::tls_config`]).
+//!
+//! Plain `http` to a server that is not on this machine is allowed (a sockudo beside the app
+//! on a private network), but [`ClientBuilder::build`] logs one WARN saying what travels in the
+//! clear (event data, channel names, socket ids, and signatures a server accepts for ten
+//! minutes), unless [`ClientBuilder::allow_plain_http`] acknowledges it. A warning rather than
+//! an error: the official Node SDK defaults to plain http, and many deployments
+//! (`PUSHER_SCHEME=http` to a container named `soketi`) rely on it.
+//!
+//! # Timeouts and retries
+//!
+//! | limit | default | covers | when it runs out |
+//! |---|---|---|---|
+//! | [`connect_timeout`](ClientBuilder::connect_timeout) | 2 s | TCP connect, the proxy's `CONNECT` tunnel, the TLS handshake | [`Error::Connection`] with `never_sent: true` |
+//! | [`timeout`](ClientBuilder::timeout) | 5 s | one attempt: connecting, sending, reading the whole answer | [`Error::Timeout`] |
+//! | [`deadline`](ClientBuilder::deadline) | 10 s (or the timeout, if longer) | the whole operation: every attempt, every wait, every request of a split operation | [`Error::Timeout`]; a retry whose wait would end past it is not made |
+//! | [`retry`](ClientBuilder::retry) | none | see below | the last error |
+//!
+//! | failure | retried with [`RetryPolicy::new`] | why |
+//! |---|---|---|
+//! | connection not established (DNS, TCP, proxy, TLS, connect timeout) | yes | the request never left |
+//! | 429 Too Many Requests, 503 Service Unavailable | yes, after `Retry-After` (seconds or HTTP date) if it fits in the deadline, else returned at once | the server refused it without acting on it |
+//! | other 5xx, timeout, connection broken after sending | reads (`GET`) only; triggers only with [`RetryPolicy::retry_possibly_delivered`] | Pusher may have delivered the event already and has no idempotency key: a retried trigger can arrive twice |
+//! | other 4xx, invalid input | never | sending it again gives the same answer |
 //!
 //! # Limits and splitting
 //!
 //! | rule | what the client does |
 //! |---|---|
-//! | ≤ 100 channels per `events` request | more channels are sent as several requests of ≤ 100, in order (as Laravel does) |
+//! | ≤ 100 channels per `events` request | more channels are sent as several requests of ≤ 100, as Laravel splits them |
 //! | `private-encrypted-` channels | each gets its own request with its own ciphertext; plain channels of the same trigger share the plain requests (the Node SDK refuses such triggers) |
-//! | ≤ 10 events per `batch_events` request | larger batches are sent as several requests, in order |
+//! | ≤ 10 events per `batch_events` request | larger batches are sent as several requests |
 //! | event name ≤ 200 bytes, data ≤ 10 KB as sent | [`InvalidInput`] before anything is sent |
 //! | channel names | [`ChannelName`] rules: `A-Z a-z 0-9 _ - = @ , . ;`, ≤ 164 characters |
 //! | user ids for `send_to_user` and `terminate_user_connections` | must also fit the channel-name characters (they become part of `#server-to-user-{id}` and of the path) |
 //!
-//! When a split operation fails part way, the error is [`Error::Partial`], which says what
-//! was delivered. Requests are sent one after another, never concurrently.
+//! Every request of a split operation is checked and serialized (and encrypted) before the
+//! first is sent, so a refused part sends nothing. The requests then go out concurrently, at
+//! most [`ClientBuilder::split_concurrency`] at once; a batch request waits for every earlier
+//! request that shares one of its channels, so events on one channel keep their order. When a
+//! split operation fails part way, no further request is started, and the error is
+//! [`Error::Partial`], which says exactly which channels or events were delivered.
 //!
 //! # Servers
 //!
@@ -142,8 +211,11 @@
 //! message, cut to [`MAX_ERROR_BODY`] bytes), timeouts, connection failures and undecodable
 //! answers. Each HTTP exchange is one `tracing` event (target `pusher_rest`: method, path,
 //! status, duration, retry number; `debug` on success, `warn` on failure). The query string is
-//! never logged, since it holds the request signature; neither `Debug` of the client nor any
-//! error shows the secret, the master key or a signature.
+//! never logged, since it holds the request signature; a server or proxy that quotes the
+//! request in its error body (its request line, its query string) has that part replaced by
+//! `<redacted>` before the body enters an [`Error`] or a log line. Neither `Debug` of the
+//! client, its builders and futures, nor any error shows the secret, the master key, a
+//! signature or a proxy password.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -151,12 +223,17 @@ mod client;
 mod config;
 pub mod encryption;
 mod error;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
+mod transport;
 mod types;
 
-pub use client::{ChannelsQuery, Client, Trigger};
+pub use client::{ChannelsQuery, Client, ResponseFuture, Trigger};
 pub use config::{
-    ClientBuilder, RetryPolicy, Scheme, DEFAULT_BATCH_SIZE, DEFAULT_HOST, DEFAULT_MAX_DATA_BYTES,
-    DEFAULT_TIMEOUT,
+    ClientBuilder, Proxy, RetryPolicy, Scheme, DEFAULT_BATCH_SIZE, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_DEADLINE, DEFAULT_HOST, DEFAULT_MAX_DATA_BYTES, DEFAULT_POOL_IDLE_TIMEOUT,
+    DEFAULT_SPLIT_CONCURRENCY, DEFAULT_TIMEOUT,
 };
 pub use error::{ConfigError, Error, InvalidInput, MAX_ERROR_BODY};
 pub use types::{

@@ -92,11 +92,20 @@ fn seed() -> u64 {
         })
 }
 
+/// Fewer cases than this cannot cover every kind of operation (the wire test forces one of
+/// each kind first), and zero would make every test pass without checking anything.
+const MIN_CASES: usize = 20;
+
 fn cases() -> usize {
-    std::env::var("DIFF_CASES")
+    let cases = std::env::var("DIFF_CASES")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(1000)
+        .unwrap_or(1000);
+    assert!(
+        cases >= MIN_CASES,
+        "DIFF_CASES={cases}: at least {MIN_CASES} cases are needed for the differential tests to check anything"
+    );
+    cases
 }
 
 #[derive(Clone)]
@@ -592,14 +601,68 @@ enum Op {
 }
 
 impl Op {
+    /// Operation number `i` of a run: the first ones are one of each kind that must be
+    /// covered (a split trigger, encrypted and plain channels together, a batch of more than
+    /// one request with an encrypted event, and every other operation), then random ones.
+    fn nth(rng: &mut Rng, i: usize) -> Op {
+        match i {
+            0 => {
+                let n = rng.range(201, 250);
+                Op::trigger(rng, n, 0)
+            }
+            1 => {
+                let n = rng.range(2, 5);
+                Op::trigger(rng, n, 3)
+            }
+            2 => loop {
+                let op = Op::of(rng, 50);
+                if let Op::Batch(events) = &op {
+                    if events.len() > pusher_rest::DEFAULT_BATCH_SIZE
+                        && events.iter().any(|e| e.0.starts_with("private-encrypted-"))
+                    {
+                        break op;
+                    }
+                }
+            },
+            3 => Op::of(rng, 65),
+            4 => Op::of(rng, 73),
+            5 => Op::of(rng, 80),
+            6 => Op::of(rng, 88),
+            7 => Op::of(rng, 94),
+            8 => Op::trigger(rng, 1, 0),
+            _ => Op::random(rng),
+        }
+    }
+
+    /// A trigger on `plain` channels that are not encrypted and `encrypted` that are.
+    fn trigger(rng: &mut Rng, plain: usize, encrypted: usize) -> Op {
+        let mut channels: Vec<String> = (0..plain).map(|_| any_channel(rng, 0)).collect();
+        for _ in 0..encrypted {
+            let at = rng.range(0, channels.len());
+            channels.insert(at, channel_name(rng, "private-encrypted-"));
+        }
+        Op::Trigger {
+            channels,
+            event: rng.text(30) + "e",
+            data: Data::random(rng, encrypted == 0),
+            socket_id: rng.chance(30).then(|| socket_id(rng)),
+            info: Info::new(),
+        }
+    }
+
     fn random(rng: &mut Rng) -> Op {
+        let kind = rng.below(100);
+        Op::of(rng, kind)
+    }
+
+    fn of(rng: &mut Rng, kind: u64) -> Op {
         let event = |rng: &mut Rng| loop {
             let e = rng.text(50);
             if !e.is_empty() {
                 break e;
             }
         };
-        match rng.below(100) {
+        match kind {
             0..=49 => {
                 let n = if rng.chance(5) {
                     rng.range(101, 250)
@@ -729,9 +792,12 @@ impl Op {
         }
     }
 
-    /// The Node SDK call that produces what `request`, the `index`-th request we sent for this
-    /// operation, carries.
-    fn node_call(&self, request: &common::Captured, index: usize) -> (Value, Vec<String>) {
+    /// The Node SDK calls that do this operation's work, one per request the client must
+    /// send, in order, built from the operation alone (never from what the client sent): a
+    /// trigger's plain channels in groups of 100 as given (as Laravel splits them), then one
+    /// request per encrypted channel; a batch a batch size at a time. With each call, the
+    /// encrypted channels of its body, in order, whose nonces it must reuse.
+    fn node_calls(&self) -> Vec<(Value, Vec<String>)> {
         let params = |socket: &Option<String>, info: Info| {
             let mut p = Vec::new();
             if let Some(s) = socket {
@@ -742,69 +808,65 @@ impl Op {
             }
             Value::Array(p)
         };
-        let nonce_of = |data: &str| -> String {
-            let sealed: Value = serde_json::from_str(data).unwrap();
-            sealed["nonce"].as_str().unwrap().to_owned()
-        };
-        let body = || request.json();
+        let encrypted = |c: &String| c.starts_with("private-encrypted-");
         match self {
             Op::Trigger {
+                channels,
                 event,
                 data,
                 socket_id,
                 info,
-                ..
             } => {
-                let body = body();
-                let channels = body["channels"].clone();
-                let encrypted = channels[0]
-                    .as_str()
-                    .unwrap()
-                    .starts_with("private-encrypted-");
-                let nonces = if encrypted {
-                    vec![nonce_of(body["data"].as_str().unwrap())]
-                } else {
-                    vec![]
-                };
-                (
+                let call = |channels: &[&String]| {
                     json!({"fn": "trigger", "channels": channels, "event": event, "data": data.node(),
-                           "params": params(socket_id, *info)}),
-                    nonces,
-                )
-            }
-            Op::Batch(events) => {
-                let body = body();
-                let sent = body["batch"].as_array().unwrap();
-                // Requests carry the events in order, a batch size at a time.
-                let first = index * pusher_rest::DEFAULT_BATCH_SIZE;
-                let mut nonces = Vec::new();
-                let items: Vec<Value> = sent
-                    .iter()
-                    .zip(&events[first..first + sent.len()])
-                    .map(|(item, (channel, name, data, socket, info))| {
-                        if channel.starts_with("private-encrypted-") {
-                            nonces.push(nonce_of(item["data"].as_str().unwrap()));
-                        }
-                        let mut e = json!({"channel": channel, "name": name, "data": data.node()});
-                        if let Some(s) = socket {
-                            e["socket_id"] = json!(s);
-                        }
-                        if let Some(i) = info.to_param() {
-                            e["info"] = json!(i);
-                        }
-                        e
-                    })
+                           "params": params(socket_id, *info)})
+                };
+                let plain: Vec<&String> = channels.iter().filter(|c| !encrypted(c)).collect();
+                let mut calls: Vec<(Value, Vec<String>)> = plain
+                    .chunks(pusher_rest::MAX_CHANNELS_PER_REQUEST)
+                    .map(|chunk| (call(chunk), vec![]))
                     .collect();
-                (json!({"fn": "triggerBatch", "batch": items}), nonces)
+                calls.extend(
+                    channels
+                        .iter()
+                        .filter(|c| encrypted(c))
+                        .map(|c| (call(&[c]), vec![c.clone()])),
+                );
+                calls
             }
-            Op::SendToUser(user, event, data) => (
+            Op::Batch(events) => events
+                .chunks(pusher_rest::DEFAULT_BATCH_SIZE)
+                .map(|chunk| {
+                    let items: Vec<Value> = chunk
+                        .iter()
+                        .map(|(channel, name, data, socket, info)| {
+                            let mut e =
+                                json!({"channel": channel, "name": name, "data": data.node()});
+                            if let Some(s) = socket {
+                                e["socket_id"] = json!(s);
+                            }
+                            if let Some(i) = info.to_param() {
+                                e["info"] = json!(i);
+                            }
+                            e
+                        })
+                        .collect();
+                    let sealed = chunk
+                        .iter()
+                        .filter(|e| encrypted(&e.0))
+                        .map(|e| e.0.clone())
+                        .collect();
+                    (json!({"fn": "triggerBatch", "batch": items}), sealed)
+                })
+                .collect(),
+            Op::SendToUser(user, event, data) => vec![(
                 json!({"fn": "sendToUser", "user_id": user, "event": event, "data": data.node()}),
                 vec![],
-            ),
-            Op::Terminate(user) => (
+            )],
+            Op::Terminate(user) => vec![(
                 json!({"fn": "terminateUserConnections", "user_id": user}),
                 vec![],
-            ),
+            )],
             Op::Channels(prefix, info) => {
                 let mut p = Vec::new();
                 if let Some(prefix) = prefix {
@@ -813,10 +875,10 @@ impl Op {
                 if let Some(i) = info.to_param() {
                     p.push(json!(["info", i]));
                 }
-                (
+                vec![(
                     json!({"fn": "get", "path": "/channels", "params": p}),
                     vec![],
-                )
+                )]
             }
             Op::ChannelInfo(channel, info) => {
                 let p: Vec<Value> = info
@@ -824,17 +886,64 @@ impl Op {
                     .map(|i| json!(["info", i]))
                     .into_iter()
                     .collect();
-                (
+                vec![(
                     json!({"fn": "get", "path": format!("/channels/{channel}"), "params": p}),
                     vec![],
-                )
+                )]
             }
-            Op::Users(channel) => (
+            Op::Users(channel) => vec![(
                 json!({"fn": "get", "path": format!("/channels/{channel}/users"), "params": []}),
                 vec![],
-            ),
+            )],
         }
     }
+}
+
+/// The nonces the Node SDK must use for the encrypted channels `expected` (in order), taken
+/// from the request we sent where it carries that channel; a channel the request does not
+/// carry at that place gets a nonce of zeros, so the bodies then differ.
+fn nonces_for(expected: &[String], request: &common::Captured) -> Vec<String> {
+    if expected.is_empty() {
+        return Vec::new();
+    }
+    let body = request.json();
+    let sealed: Vec<(String, String)> = match body.get("batch") {
+        Some(batch) => batch
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                (
+                    i["channel"].as_str().unwrap_or_default().to_owned(),
+                    i["data"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect(),
+        None => body["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c.as_str().unwrap_or_default().to_owned(),
+                    body["data"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect(),
+    };
+    let mut sealed = sealed
+        .into_iter()
+        .filter(|(c, _)| c.starts_with("private-encrypted-"));
+    expected
+        .iter()
+        .map(|channel| match sealed.next() {
+            Some((c, data)) if c == *channel => {
+                let data: Value = serde_json::from_str(&data).unwrap_or_default();
+                data["nonce"].as_str().unwrap_or_default().to_owned()
+            }
+            _ => base64::engine::general_purpose::STANDARD.encode([0u8; 24]),
+        })
+        .collect()
 }
 
 #[test]
@@ -853,23 +962,25 @@ fn wire_requests_match_the_node_sdk() {
     let mut inputs: Vec<Map<String, Value>> = Vec::new();
     let mut ours: Vec<(usize, common::Captured, App)> = Vec::new();
     let mut kinds: HashMap<&'static str, usize> = HashMap::new();
+    // One request after another, so that the server sees them in the order they are made.
+    let client_for = |app: &App| {
+        Client::builder(app.credentials())
+            .host("127.0.0.1")
+            .port(server.addr.port())
+            .split_concurrency(1)
+            .build()
+            .unwrap()
+    };
     let mut app = App::random(&mut rng);
-    let mut client = Client::builder(app.credentials())
-        .host("127.0.0.1")
-        .port(server.addr.port())
-        .build()
-        .unwrap();
+    let mut client = client_for(&app);
     let mut ops = Vec::new();
+    let mut expected_requests = 0;
     for i in 0..total {
         if i % 25 == 0 {
             app = App::random(&mut rng);
-            client = Client::builder(app.credentials())
-                .host("127.0.0.1")
-                .port(server.addr.port())
-                .build()
-                .unwrap();
+            client = client_for(&app);
         }
-        let op = Op::random(&mut rng);
+        let op = Op::nth(&mut rng, i);
         let before = server.requests().len();
         rt.block_on(op.send(&client));
         let sent = server.requests();
@@ -890,8 +1001,17 @@ fn wire_requests_match_the_node_sdk() {
                 Op::Users(_) => "presence_users",
             })
             .or_default() += 1;
-        for (index, request) in sent.iter().enumerate() {
-            let (call, nonces) = op.node_call(request, index);
+        let calls = op.node_calls();
+        assert_eq!(
+            sent.len(),
+            calls.len(),
+            "seed {seed} case {i}: the client sent {} requests where {} were due, for {op:?}",
+            sent.len(),
+            calls.len()
+        );
+        expected_requests += calls.len();
+        for ((call, sealed), request) in calls.into_iter().zip(sent) {
+            let nonces = nonces_for(&sealed, request);
             let timestamp: u64 = request.param("auth_timestamp").unwrap().parse().unwrap();
             let mut input = app.json();
             input.insert("op".into(), json!("rest_request"));
@@ -942,7 +1062,24 @@ fn wire_requests_match_the_node_sdk() {
         "node wire requests, seed {seed}: {total} operations, {} requests identical, {encrypted_checked} encrypted payloads opened; {kinds:?}",
         ours.len()
     );
-    assert!(ours.len() >= total);
+    assert_eq!(answers.len(), expected_requests);
+    assert_eq!(ours.len(), expected_requests);
+    for kind in [
+        "trigger",
+        "trigger split in several requests",
+        "trigger_batch",
+        "send_to_user",
+        "terminate_user_connections",
+        "channels",
+        "channel_info",
+        "presence_users",
+    ] {
+        assert!(
+            kinds.get(kind).copied().unwrap_or(0) > 0,
+            "no {kind} was checked: {kinds:?}"
+        );
+    }
+    assert!(encrypted_checked > 0, "no encrypted payload was checked");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1005,4 +1142,8 @@ fn tweetnacl_opens_what_we_seal() {
     }
     eprintln!("tweetnacl, seed {seed}: {opened} opened, {refused} tampered refused");
     assert_eq!(opened + refused, cases());
+    assert!(
+        opened > 0 && refused > 0,
+        "{opened} opened, {refused} refused"
+    );
 }

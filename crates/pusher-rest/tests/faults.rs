@@ -15,7 +15,7 @@ mod common;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use common::{ok_server, start, Reply};
+use common::{ok_server, start, start_by_request, Reply};
 use pusher_rest::{
     BatchEvent, Client, ConfigError, Error, Info, InvalidInput, RetryPolicy, UserId, MAX_ERROR_BODY,
 };
@@ -98,6 +98,7 @@ async fn client_errors_carry_status_and_body() {
                 body,
                 method,
                 path,
+                ..
             } => {
                 assert_eq!(status.as_u16(), 401);
                 assert_eq!(
@@ -141,7 +142,7 @@ async fn server_errors_carry_status_and_a_truncated_body() {
             Error::Status { status, body, .. } => {
                 assert_eq!(status.as_u16(), 503);
                 assert!(body.starts_with("upstream exploded: xxx"));
-                assert!(body.len() <= MAX_ERROR_BODY + 3, "{}", body.len());
+                assert!(body.len() <= MAX_ERROR_BODY, "{}", body.len());
             }
             other => panic!("{other:?}"),
         }
@@ -294,7 +295,7 @@ async fn invalid_input_never_reaches_the_network() {
         // The exact errors.
         assert!(matches!(
             &cases[0].1,
-            Error::InvalidInput(InvalidInput::DataTooLarge { channel: None, size: 10_241, max: 10_240 })
+            Error::InvalidInput(InvalidInput::DataTooLarge { channel: None, size: 10_241, max: 10_240, .. })
         ));
         assert!(matches!(
             &cases[1].1,
@@ -302,7 +303,7 @@ async fn invalid_input_never_reaches_the_network() {
         ));
         assert!(matches!(
             &cases[2].1,
-            Error::InvalidInput(InvalidInput::EventNameTooLong { len: 201, max: 200 })
+            Error::InvalidInput(InvalidInput::EventNameTooLong { len: 201, max: 200, .. })
         ));
         assert!(matches!(&cases[7].1, Error::InvalidInput(InvalidInput::NoChannels)));
         assert!(matches!(&cases[8].1, Error::InvalidInput(InvalidInput::NoMasterKey(_))));
@@ -377,13 +378,30 @@ async fn retries_are_opt_in_retry_5xx_and_stop() {
         // Every attempt is signed afresh and verifies.
         assert!(flaky.requests().iter().all(|r| r.verified.is_ok()));
 
-        // Always failing: 1 + max_retries attempts, then the last error.
+        // A 500 to a trigger may follow a delivery: not sent again unless asked for.
         let down = start(|_| Reply::Answer(500, "down".into())).await;
         let retry = RetryPolicy::new(2).initial_backoff(Duration::from_millis(10));
         let client = down.client().retry(retry).build().unwrap();
         let err = client.trigger("chat", "e", "x").await.unwrap_err();
         assert_eq!(err.status().unwrap(), 500);
-        assert_eq!(down.requests().len(), 3);
+        assert_eq!(
+            down.requests().len(),
+            1,
+            "a trigger answered 500 was sent again"
+        );
+        // A read is sent again: 1 + max_retries attempts, then the last error.
+        let err = client.channels().await.unwrap_err();
+        assert_eq!(err.status().unwrap(), 500);
+        assert_eq!(down.requests().len(), 4);
+        // Asked for: the trigger too.
+        let client = down
+            .client()
+            .retry(retry.retry_possibly_delivered(true))
+            .build()
+            .unwrap();
+        let err = client.trigger("chat", "e", "x").await.unwrap_err();
+        assert_eq!(err.status().unwrap(), 500);
+        assert_eq!(down.requests().len(), 7);
 
         // Connection failures are retried too: a port nobody listens on.
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -414,12 +432,12 @@ async fn retries_are_opt_in_retry_5xx_and_stop() {
 #[tokio::test]
 async fn split_operations_report_partial_delivery() {
     bounded(async {
-        // The first request succeeds, the second fails.
-        let server = start(|n| {
-            if n == 0 {
-                Reply::Answer(200, "{}".into())
-            } else {
+        // A trigger on 150 channels: two requests, sent at once; the one for c100…c149 fails.
+        let server = start_by_request(|_, request| {
+            if request.json()["channels"][0] == "c100" {
                 Reply::Answer(500, "failed".into())
+            } else {
+                Reply::Answer(200, "{}".into())
             }
         })
         .await;
@@ -431,12 +449,14 @@ async fn split_operations_report_partial_delivery() {
                 completed,
                 total,
                 delivered_channels,
+                delivered_events,
                 source,
                 ..
             } => {
                 assert_eq!((*completed, *total), (1, 2));
-                assert_eq!(delivered_channels.len(), 100);
-                assert_eq!(delivered_channels[0], "c0");
+                let delivered: Vec<&str> = delivered_channels.iter().map(|c| c.as_str()).collect();
+                assert_eq!(delivered, names[..100]);
+                assert!(delivered_events.is_empty());
                 assert_eq!(source.status().unwrap(), 500);
             }
             other => panic!("{other:?}"),
@@ -444,6 +464,7 @@ async fn split_operations_report_partial_delivery() {
         assert_eq!(err.status().unwrap(), 500);
         assert_eq!(server.requests().len(), 2);
 
+        // One request after another (split_concurrency 1): it stops at the failure.
         let server = start(|n| {
             if n < 2 {
                 Reply::Answer(200, "{}".into())
@@ -452,23 +473,52 @@ async fn split_operations_report_partial_delivery() {
             }
         })
         .await;
-        let client = server.client().build().unwrap();
+        let client = server.client().split_concurrency(1).build().unwrap();
         let events: Vec<BatchEvent> = (0..35)
             .map(|i| BatchEvent::new(format!("c{i}"), "e", &i).unwrap())
             .collect();
-        match client.trigger_batch(events).await.unwrap_err() {
+        match client.trigger_batch(events.clone()).await.unwrap_err() {
             Error::Partial {
                 completed,
                 total,
                 delivered_events,
                 ..
             } => {
-                assert_eq!((completed, total, delivered_events), (2, 4, 20));
+                assert_eq!((completed, total), (2, 4));
+                assert_eq!(delivered_events, (0..20).collect::<Vec<_>>());
             }
             other => panic!("{other:?}"),
         }
-        // It stopped at the failure: the fourth request was never sent.
+        // The fourth request was never sent.
         assert_eq!(server.requests().len(), 3);
+
+        // Sent at once (four requests, no channel shared): the third fails, the others are
+        // delivered, and the error says exactly which events.
+        let server = start_by_request(|_, request| {
+            if request.json()["batch"][0]["channel"] == "c20" {
+                Reply::Answer(502, "bad gateway".into())
+            } else {
+                Reply::Answer(200, "{}".into())
+            }
+        })
+        .await;
+        let client = server.client().build().unwrap();
+        match client.trigger_batch(events).await.unwrap_err() {
+            Error::Partial {
+                completed,
+                total,
+                delivered_events,
+                source,
+                ..
+            } => {
+                assert_eq!((completed, total), (3, 4));
+                let expected: Vec<usize> = (0..20).chain(30..35).collect();
+                assert_eq!(delivered_events, expected);
+                assert_eq!(source.status().unwrap(), 502);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(server.requests().len(), 4);
 
         // A failure of the very first request is that request's error, not a partial one.
         let down = start(|_| Reply::Answer(500, "x".into())).await;
@@ -488,9 +538,29 @@ async fn debug_output_hides_secrets() {
     assert!(!shown.contains(common::SECRET), "{shown}");
     assert!(!shown.contains(&common::MASTER[..10]), "{shown}");
     assert!(shown.contains(common::KEY) && shown.contains("api-mt1.pusher.com"));
-    let builder = Client::builder(common::credentials());
+    let builder = Client::builder(common::credentials()).proxy(pusher_rest::Proxy::url(
+        "http://ada:pr0xy-pass@127.0.0.1:3128",
+    ));
     let shown = format!("{builder:?}");
     assert!(!shown.contains(common::SECRET) && !shown.contains(&common::MASTER[..10]));
+    assert!(
+        !shown.contains("pr0xy-pass") && shown.contains("127.0.0.1:3128"),
+        "{shown}"
+    );
+    let client = builder.build().unwrap();
+    let shown = format!("{client:?}");
+    assert!(
+        !shown.contains("pr0xy-pass") && shown.contains("127.0.0.1:3128"),
+        "{shown}"
+    );
+    // Requests show what they are about, never their data or a signature.
+    let trigger = client.trigger("chat", "e", "top secret data");
+    let shown = format!("{trigger:?}");
+    let shown = format!("{shown} {:?}", trigger.send());
+    assert!(
+        shown.contains("chat") && !shown.contains("top secret"),
+        "{shown}"
+    );
 }
 
 /// The comparison table of the README says the `pusher` crate 0.4.5 panics where this client

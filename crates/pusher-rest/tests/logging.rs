@@ -37,7 +37,8 @@ fn one_tracing_event_per_request_without_secrets() {
                 }
             })
             .await;
-            let client = server.client().build().unwrap();
+            // One request after another, so the split trigger stops at its failed first part.
+            let client = server.client().split_concurrency(1).build().unwrap();
             let names: Vec<String> = (0..150).map(|i| format!("c{i}")).collect();
             client
                 .trigger("private-encrypted-x", "e", "top secret")
@@ -81,5 +82,45 @@ fn one_tracing_event_per_request_without_secrets() {
     }
     for signature in signatures {
         assert!(!logs.contains(&signature), "a signature was logged: {logs}");
+    }
+}
+
+/// Plain `http` to a server that is not on this machine: one WARN when the client is built,
+/// naming the server and what travels in the clear; none for a loopback server or once
+/// acknowledged with `allow_plain_http`.
+#[test]
+fn plain_http_to_a_remote_server_is_a_warning_at_build_time() {
+    use pusher_rest::{Client, Proxy, Scheme};
+    let captured = Captured::default();
+    let subscriber = captured.subscriber(tracing::Level::DEBUG);
+    tracing::subscriber::with_default(subscriber, || {
+        let remote = || {
+            Client::builder(common::credentials())
+                .host("pusher.internal.example")
+                .scheme(Scheme::Http)
+                .proxy(Proxy::none())
+        };
+        remote().build().unwrap();
+        remote().allow_plain_http().build().unwrap();
+        Client::builder(common::credentials())
+            .host("127.0.0.1")
+            .port(6001)
+            .build()
+            .unwrap();
+        Client::builder(common::credentials())
+            .host("pusher.internal.example")
+            .build()
+            .unwrap();
+    });
+    let logs = captured.text();
+    let warnings: Vec<&str> = logs.lines().filter(|l| l.contains("WARN")).collect();
+    assert_eq!(warnings.len(), 1, "{logs}");
+    for expected in [
+        "http://pusher.internal.example",
+        "unencrypted",
+        "signatures",
+        "allow_plain_http",
+    ] {
+        assert!(warnings[0].contains(expected), "{expected} missing: {logs}");
     }
 }

@@ -101,7 +101,8 @@ async fn exclusion_info_and_typed_attributes() {
 #[tokio::test]
 async fn more_than_100_channels_are_split_in_order() {
     let server = ok_server().await;
-    let client = server.client().build().unwrap();
+    // One request after another, so the server sees them in the order they are made.
+    let client = server.client().split_concurrency(1).build().unwrap();
     let names: Vec<String> = (0..250).map(|i| format!("room-{i}")).collect();
     client
         .trigger(&names, "tick", &json!({"at": 1}))
@@ -128,7 +129,8 @@ async fn more_than_100_channels_are_split_in_order() {
 #[tokio::test]
 async fn encrypted_channels_get_one_request_each_and_plain_ones_share() {
     let server = ok_server().await;
-    let client = server.client().build().unwrap();
+    // One request after another, so the server sees them in the order they are made.
+    let client = server.client().split_concurrency(1).build().unwrap();
     let data = Message {
         text: "secret",
         n: 7,
@@ -184,7 +186,13 @@ async fn batches_are_chunked_in_order_and_answers_aligned() {
         }
     })
     .await;
-    let client = server.client().batch_size(10).build().unwrap();
+    // One request after another: the server's answers follow the order of the requests.
+    let client = server
+        .client()
+        .batch_size(10)
+        .split_concurrency(1)
+        .build()
+        .unwrap();
     let events: Vec<BatchEvent> = (0..25)
         .map(|i| {
             let channel = if i == 12 {
@@ -353,4 +361,230 @@ async fn connections_are_kept_alive_and_reused() {
         1,
         "one keep-alive connection serves every request"
     );
+}
+
+/// Requests own a clone of the client: every operation's future is `Send + 'static`, so a
+/// handler can spawn it and answer at once. (This test is also the compile test: with
+/// borrowing builders, `tokio::spawn` would not accept these futures.)
+#[tokio::test]
+async fn requests_can_be_spawned() {
+    fn owned<T: Send + 'static>(value: T) -> T {
+        value
+    }
+    let server = ok_server().await;
+    let client = server.client().build().unwrap();
+    let user = UserId::new("ada").unwrap();
+    let handles = vec![
+        tokio::spawn(async move { Ok::<_, pusher_rest::Error>(()) }),
+        {
+            let t = owned(client.trigger("chat", "e", "spawned with send").send());
+            tokio::spawn(async move { t.await.map(|_| ()) })
+        },
+        {
+            let t = owned(std::future::IntoFuture::into_future(client.trigger(
+                "chat",
+                "e",
+                "spawned with into_future",
+            )));
+            tokio::spawn(async move { t.await.map(|_| ()) })
+        },
+        {
+            let t = owned(client.trigger_batch([BatchEvent::new("chat", "e", "batch").unwrap()]));
+            tokio::spawn(async move { t.await.map(|_| ()) })
+        },
+        {
+            let t = owned(client.send_to_user(&user, "e", "to ada"));
+            tokio::spawn(t)
+        },
+        {
+            let t = owned(client.channels().send());
+            tokio::spawn(async move { t.await.map(|_| ()) })
+        },
+    ];
+    // The client itself may go away: the requests hold their own handle.
+    drop(client);
+    for handle in handles {
+        handle.await.unwrap().unwrap();
+    }
+    let mut data: Vec<String> = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| {
+            let body = r.json();
+            body.get("data")
+                .or_else(|| body["batch"][0].get("data"))
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    data.sort();
+    assert_eq!(
+        data,
+        [
+            "batch",
+            "spawned with into_future",
+            "spawned with send",
+            "to ada"
+        ]
+    );
+    assert_eq!(server.requests().len(), 5);
+}
+
+/// The requests of a split operation are in flight together: the server answers none until
+/// all three have arrived (a client sending them one after another would wait forever and hit
+/// its deadline).
+#[tokio::test]
+async fn split_requests_are_sent_concurrently() {
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(3));
+    let b = barrier.clone();
+    let server = start(move |_| Reply::Barrier(b.clone(), 200, "{}".into())).await;
+    let client = server
+        .client()
+        .deadline(std::time::Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let names: Vec<String> = (0..300).map(|i| format!("room-{i}")).collect();
+    client.trigger(&names, "tick", "x").await.unwrap();
+    assert_eq!(server.requests().len(), 3);
+    assert_eq!(server.max_in_flight(), 3);
+    // Every channel exactly once, in order within each request.
+    let mut sent: Vec<Vec<String>> = server
+        .requests()
+        .iter()
+        .map(|r| {
+            r.json()["channels"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_str().unwrap().to_owned())
+                .collect()
+        })
+        .collect();
+    sent.sort_by_key(|chunk| names.iter().position(|n| *n == chunk[0]).unwrap());
+    assert_eq!(sent.concat(), names);
+
+    // A batch of three requests on distinct channels: the same.
+    let events: Vec<BatchEvent> = (0..25)
+        .map(|i| BatchEvent::new(format!("c{i}"), "e", &i).unwrap())
+        .collect();
+    client.trigger_batch(events).await.unwrap();
+    assert_eq!(server.requests().len(), 6);
+
+    // At most split_concurrency at once: the first two wait for each other, so both are in
+    // flight together; no third may join them.
+    let pair = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+    let server = start(move |n| {
+        if n < 2 {
+            Reply::Barrier(pair.clone(), 200, "{}".into())
+        } else {
+            Reply::After(std::time::Duration::from_millis(20), 200, "{}".into())
+        }
+    })
+    .await;
+    let client = server.client().split_concurrency(2).build().unwrap();
+    let names: Vec<String> = (0..500).map(|i| format!("room-{i}")).collect();
+    client.trigger(&names, "tick", "x").await.unwrap();
+    assert_eq!(server.requests().len(), 5);
+    assert_eq!(server.max_in_flight(), 2);
+}
+
+/// Batch requests that share a channel go one after another, in the batch's order, so events
+/// on one channel are never reordered; the others still go at once.
+#[tokio::test]
+async fn batch_requests_sharing_a_channel_keep_their_order() {
+    // Requests 0 and 2 carry `shared`; request 1 does not. Requests 0 and 1 wait for each
+    // other (so they must be in flight together); request 2 may only be sent once request 0
+    // was answered, so it arrives after both.
+    let pair = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+    let server = common::start_by_request(move |_, request| {
+        if request.json()["batch"][0]["data"] == "20" {
+            Reply::Answer(200, "{}".into())
+        } else {
+            Reply::Barrier(pair.clone(), 200, "{}".into())
+        }
+    })
+    .await;
+    let client = server
+        .client()
+        .deadline(std::time::Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let events: Vec<BatchEvent> = (0..30)
+        .map(|i| {
+            let channel = if i == 3 || i == 25 {
+                "shared".to_owned()
+            } else {
+                format!("c{i}")
+            };
+            BatchEvent::new(channel, "e", &i).unwrap()
+        })
+        .collect();
+    client.trigger_batch(events).await.unwrap();
+    let firsts: Vec<i64> = server
+        .requests()
+        .iter()
+        .map(|r| {
+            r.json()["batch"][0]["data"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(firsts.len(), 3);
+    assert_eq!(
+        firsts[2], 20,
+        "request 2 went before request 0 was answered: {firsts:?}"
+    );
+
+    // Every request shares a channel: strictly one after another.
+    let server =
+        start(|_| Reply::After(std::time::Duration::from_millis(20), 200, "{}".into())).await;
+    let client = server.client().build().unwrap();
+    let events: Vec<BatchEvent> = (0..30)
+        .map(|i| BatchEvent::new("same", "e", &i).unwrap())
+        .collect();
+    client.trigger_batch(events).await.unwrap();
+    assert_eq!(server.max_in_flight(), 1);
+    let order: Vec<i64> = server
+        .requests()
+        .iter()
+        .flat_map(|r| r.json()["batch"].as_array().unwrap().clone())
+        .map(|e| e["data"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(order, (0..30).collect::<Vec<i64>>());
+}
+
+/// The limits are checked for every request before the first is sent: a split operation with
+/// one refused part sends nothing at all.
+#[tokio::test]
+async fn a_refused_part_sends_nothing() {
+    let server = ok_server().await;
+    let client = server.client().build().unwrap();
+    // 250 plain channels fit; the encrypted channel's payload does not once encrypted.
+    let mut names: Vec<String> = (0..250).map(|i| format!("room-{i}")).collect();
+    names.push("private-encrypted-last".into());
+    let err = client
+        .trigger(names, "e", &"y".repeat(9_000))
+        .await
+        .unwrap_err();
+    assert!(err.is_invalid_input(), "{err:?}");
+    // A batch whose 23rd event is too large.
+    let events: Vec<BatchEvent> = (0..25)
+        .map(|i| {
+            let data = if i == 22 {
+                "z".repeat(10_241)
+            } else {
+                i.to_string()
+            };
+            BatchEvent::new(format!("c{i}"), "e", data.as_str()).unwrap()
+        })
+        .collect();
+    let err = client.trigger_batch(events).await.unwrap_err();
+    assert!(err.is_invalid_input(), "{err:?}");
+    assert_eq!(server.connections(), 0);
+    assert!(server.requests().is_empty());
 }

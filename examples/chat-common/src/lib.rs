@@ -1055,8 +1055,8 @@ mod tests {
 
     /// What pusher-rest refuses in the app's own choices (event names, channels, serializing,
     /// encrypting) is the server's fault, not the client's.
-    #[test]
-    fn what_pusher_rest_refuses_in_the_apps_choices_is_a_500() {
+    #[tokio::test]
+    async fn what_pusher_rest_refuses_in_the_apps_choices_is_a_500() {
         use pusher_rest::InvalidInput;
         for input in [
             InvalidInput::Serialize("no".into()),
@@ -1066,13 +1066,25 @@ mod tests {
             let e = SendError::from_rest(pusher_rest::Error::InvalidInput(input));
             assert_eq!((e.status(), e.code()), (500, "internal"));
         }
-        let client = SendError::from_rest(pusher_rest::Error::InvalidInput(
-            InvalidInput::DataTooLarge {
-                size: 20_000,
-                max: 10_240,
-                channel: None,
-            },
+        // Data over the limit is the client's: refused before anything is sent.
+        let credentials = Credentials::new("key", "secret")
+            .unwrap()
+            .with_app_id("1")
+            .unwrap();
+        let publisher = Client::builder(credentials)
+            .host("127.0.0.1")
+            .port(1)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let too_large = publisher
+            .trigger("private-chat", "message", &"x".repeat(20_000))
+            .await
+            .unwrap_err();
+        assert!(matches!(
+            too_large,
+            pusher_rest::Error::InvalidInput(InvalidInput::DataTooLarge { .. })
         ));
+        let client = SendError::from_rest(too_large);
         assert_eq!((client.status(), client.code()), (413, "message_too_large"));
     }
 }

@@ -180,3 +180,117 @@ fn block_on<F: std::future::Future>(fut: F) -> F::Output {
         }
     }
 }
+
+/// A current-thread runtime for the REST client's futures.
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap_or_else(|e| panic!("a runtime: {e}"))
+    })
+}
+
+/// The REST client's answers: the input (JSON, or a JSON string of the text when it is not
+/// JSON) is the server's answer to each operation that reads one, through the recording
+/// client's full path (status, decoding, the typed answer). Whatever a server answers is a
+/// value or an [`pusher_rest::Error::Decode`], never a panic.
+pub fn rest_answers(data: &[u8]) {
+    let answer = serde_json::from_slice::<serde_json::Value>(data)
+        .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(data).into_owned()));
+    let (client, recorder) = pusher_rest::Client::recording();
+    let info = pusher_rest::Info::new().subscription_count().user_count();
+    runtime().block_on(async {
+        let decoded = |what: &str, result: Result<(), pusher_rest::Error>| match result {
+            Ok(()) | Err(pusher_rest::Error::Decode { .. }) => {}
+            Err(other) => panic!("{what}: an answer made another error than Decode: {other:?}"),
+        };
+        recorder.answer_next(answer.clone());
+        let r = client
+            .trigger("presence-a", "e", "x")
+            .info(info)
+            .send()
+            .await;
+        decoded("trigger", r.map(|_| ()));
+        recorder.answer_next(answer.clone());
+        let events = vec![pusher_rest::BatchEvent::new("private-a", "e", "x")
+            .unwrap_or_else(|e| panic!("a valid event: {e}"))
+            .info(info)];
+        decoded(
+            "trigger_batch",
+            client.trigger_batch(events).await.map(|_| ()),
+        );
+        recorder.answer_next(answer.clone());
+        decoded(
+            "channels",
+            client
+                .channels()
+                .info(info)
+                .send()
+                .await
+                .map(|_| ()),
+        );
+        recorder.answer_next(answer.clone());
+        decoded(
+            "channel_info",
+            client
+                .channel_info("presence-a", info)
+                .await
+                .map(|_| ()),
+        );
+        recorder.answer_next(answer.clone());
+        decoded(
+            "presence_users",
+            client.presence_users("presence-a").await.map(|_| ()),
+        );
+    });
+}
+
+/// The REST client's errors: the input is the body of an error answer (the first byte picks
+/// the status), with a signed query string planted in it as a server that echoes the request
+/// would. The error keeps the status, holds at most [`pusher_rest::MAX_ERROR_BODY`] bytes of
+/// the body, and never the planted signature.
+pub fn rest_errors(data: &[u8]) {
+    const SIGNATURE: &str = "5f1b0c0e2bd0a1d3c6e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9";
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
+    let status = 400 + u16::from(pick) % 200;
+    let text = String::from_utf8_lossy(rest);
+    let at = (0..=text.len())
+        .filter(|i| text.is_char_boundary(*i))
+        .nth(usize::from(pick) % (text.chars().count() + 1))
+        .unwrap_or(0);
+    let (before, after) = text.split_at(at);
+    let planted = match pick % 3 {
+        0 => format!("?auth_key=k&auth_timestamp=1&auth_version=1.0&auth_signature={SIGNATURE}"),
+        1 => format!("%3Fauth_signature%3D{SIGNATURE}%26auth_key%3Dk"),
+        _ => format!("\\u003fbody_md5=0&auth_signature={SIGNATURE}"),
+    };
+    let body = format!("{before}{planted}{after}");
+    let (client, recorder) = pusher_rest::Client::recording();
+    recorder.fail_next(pusher_rest::testing::Failure::status(status, body));
+    let result = runtime().block_on(client.trigger("private-a", "e", "x").send());
+    let error = match result {
+        Err(e) => e,
+        Ok(_) => panic!("a scripted failure was answered as a success"),
+    };
+    let shown = format!("{error} {error:?}");
+    if shown.contains(SIGNATURE) {
+        panic!("the planted signature survived redaction: {shown}");
+    }
+    match &error {
+        pusher_rest::Error::Status {
+            status: s, body, ..
+        } => {
+            if *s != status {
+                panic!("status {s} where {status} was answered");
+            }
+            if body.len() > pusher_rest::MAX_ERROR_BODY {
+                panic!("an error body of {} bytes", body.len());
+            }
+        }
+        other => panic!("an error answer made another error than Status: {other:?}"),
+    }
+}

@@ -42,3 +42,13 @@ fn route_params_corpus() {
 fn channel_data_corpus() {
     replay("channel_data", pusher_auth_fuzz_targets::channel_data);
 }
+
+#[test]
+fn rest_answers_corpus() {
+    replay("rest_answers", pusher_auth_fuzz_targets::rest_answers);
+}
+
+#[test]
+fn rest_errors_corpus() {
+    replay("rest_errors", pusher_auth_fuzz_targets::rest_errors);
+}

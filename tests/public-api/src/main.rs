@@ -8,7 +8,13 @@
 //!
 //! The listing comes from rustdoc's JSON output (an unstable rustdoc format, enabled on the
 //! stable toolchain with `RUSTC_BOOTSTRAP=1`), rendered by the `public-api` crate, all features
-//! on, blanket implementations left out (they follow from the items listed).
+//! on, blanket implementations left out (they follow from the items listed). Auto-trait
+//! implementations (`Send`, `Sync`, `Unpin`, the unwind-safety traits) are kept on purpose:
+//! losing one is a breaking change that nothing else would show.
+//!
+//! The rendering depends on the toolchain's rustdoc (its JSON format and how it prints paths):
+//! after a toolchain update, a difference with no change to the code is blessed in its own
+//! commit.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};

@@ -3,12 +3,24 @@
 use http::header::{HeaderName, HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE};
 use http::StatusCode;
 
-/// One answer of the endpoints: a status and a JSON body, with fixed headers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One answer of the endpoints: a status and a JSON body, with fixed headers. Its `Debug`
+/// output shows the status, the error code and the body's length, not the body (which can hold
+/// an encrypted channel's shared secret).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Answer {
     status: StatusCode,
     code: Option<&'static str>,
     body: String,
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Answer")
+            .field("status", &self.status)
+            .field("code", &self.code)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
 }
 
 impl Answer {

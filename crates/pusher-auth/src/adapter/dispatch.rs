@@ -8,6 +8,7 @@ use pusher_protocol::{ChannelAuth, ChannelKind, ChannelName, SignError, SocketId
 use super::{Answer, BodyFormat, Endpoint, Prechecked, UserLookup};
 use crate::authorizer::{BoxError, ChannelDecision, ChannelRequest, Misconfigured, RequestHead};
 use crate::endpoints::Config;
+use crate::log::{Misconfig, WEBHOOK_REFUSED};
 use crate::request::{
     parse_channel_request, parse_signin_request, BatchOutcome, BatchResponse, ChannelAuthRequest,
     Channels, SigninAuthRequest,
@@ -64,13 +65,11 @@ impl<'a, U: Clone + Send + Sync + 'static> Engine<'a, U> {
         result.unwrap_or_else(|refusal| refusal)
     }
 
-    /// Logs a misconfiguration at `ERROR`, at most once a minute, and answers 500
-    /// `misconfigured`.
-    fn misconfigured(&self, what: &str, detail: &dyn std::fmt::Display) -> Answer {
-        if let Some(held_back) = self.config.misconfigured_log.allow() {
-            tracing::error!(target: "pusher_auth", error = %detail, held_back, "{what}");
-        }
-        Answer::internal("misconfigured")
+    /// Logs a misconfiguration at `ERROR`, at most once a minute for each kind, and answers
+    /// 500 `misconfigured`.
+    fn misconfigured(&self, kind: Misconfig, what: &str, detail: &dyn std::fmt::Display) -> Answer {
+        self.config.misconfigured_log.log(kind, what, detail);
+        Answer::misconfigured()
     }
 
     /// Finds the user: `Ok` with the head and the user, or the refusal (logged). `None` for
@@ -96,7 +95,7 @@ impl<'a, U: Clone + Send + Sync + 'static> Engine<'a, U> {
                 Err(Answer::internal("authorizer_error"))
             }
             UserLookup::Misconfigured(reason) => {
-                Err(self.misconfigured("the user cannot be found", &reason))
+                Err(self.misconfigured(Misconfig::UserLookup, "the user cannot be found", &reason))
             }
         }
     }
@@ -200,7 +199,11 @@ impl<'a, U: Clone + Send + Sync + 'static> Engine<'a, U> {
                                     }
                                 }
                                 None => {
-                                    tracing::error!(target: "pusher_auth", channel = entry.requested(), "authorize_batch left a channel without a decision");
+                                    self.config.misconfigured_log.log(
+                                        Misconfig::BatchWithoutDecision,
+                                        "authorize_batch left a channel without a decision",
+                                        &format_args!("channel {}", entry.requested()),
+                                    );
                                     BatchOutcome::Refused(500)
                                 }
                             }
@@ -231,8 +234,9 @@ impl<'a, U: Clone + Send + Sync + 'static> Engine<'a, U> {
         let credentials = &self.config.credentials;
         let signed = match decision {
             Err(e) => {
-                if let Some(m) = e.downcast_ref::<Misconfigured>() {
+                if let Some(m) = misconfigured(&*e) {
                     return Err(self.misconfigured(
+                        Misconfig::Authorizer,
                         &format!("the authorizer is misconfigured (channel {channel})"),
                         m,
                     ));
@@ -244,6 +248,7 @@ impl<'a, U: Clone + Send + Sync + 'static> Engine<'a, U> {
             }
             Ok(ChannelDecision::Allow) if kind == ChannelKind::Presence => {
                 return Err(self.misconfigured(
+                    Misconfig::PresenceWithoutMember,
                     &format!("the authorizer allowed presence channel {channel} without a member"),
                     &"decide ChannelDecision::member(…) (channel routes: a presence route returning a Membership)",
                 ));
@@ -252,8 +257,11 @@ impl<'a, U: Clone + Send + Sync + 'static> Engine<'a, U> {
             Ok(ChannelDecision::Member(member)) => match member.channel_data() {
                 Ok(data) => credentials.authorize_presence(socket_id, channel, data),
                 Err(e) => {
-                    return Err(self
-                        .misconfigured(&format!("the decided member of {channel} is invalid"), e))
+                    return Err(self.misconfigured(
+                        Misconfig::InvalidMember,
+                        &format!("the decided member of {channel} is invalid"),
+                        e,
+                    ))
                 }
             },
             Ok(ChannelDecision::SignedInMember) => {
@@ -270,10 +278,15 @@ impl<'a, U: Clone + Send + Sync + 'static> Engine<'a, U> {
                 Ok(auth)
             }
             Err(e @ SignError::NoMasterKey(_)) => Err(self.misconfigured(
+                Misconfig::NoMasterKey,
                 "the authorizer granted an encrypted channel, but the credentials have no encryption master key (PUSHER_ENCRYPTION_MASTER_KEY_BASE64)",
                 &e,
             )),
-            Err(e) => Err(self.misconfigured("the answer could not be signed", &e)),
+            Err(e) => Err(self.misconfigured(
+                Misconfig::Signing,
+                "the answer could not be signed",
+                &e,
+            )),
         }
     }
 
@@ -290,6 +303,7 @@ impl<'a, U: Clone + Send + Sync + 'static> Engine<'a, U> {
         let Some(handler) = &self.config.signin else {
             // Adapters only route sign-in requests when a handler is set.
             return Err(self.misconfigured(
+                Misconfig::NoSigninHandler,
                 "a sign-in request reached endpoints without a sign-in handler",
                 &"mount the sign-in path only when `Endpoints::signin_path` is `Some`",
             ));
@@ -311,15 +325,23 @@ impl<'a, U: Clone + Send + Sync + 'static> Engine<'a, U> {
                     tracing::debug!(target: "pusher_auth", socket_id = %socket_id, user_id = ?data.id().as_str(), outcome = "signed_in", "sign-in");
                     Ok(Answer::ok(auth.to_json()))
                 }
-                Err(e) => Err(self.misconfigured("the signed-in user is invalid", e)),
+                Err(e) => Err(self.misconfigured(
+                    Misconfig::SignedInUser,
+                    "the signed-in user is invalid",
+                    e,
+                )),
             },
             Ok(SigninDecision::Deny(reason)) => {
                 tracing::debug!(target: "pusher_auth", socket_id = %socket_id, outcome = "denied", reason = %reason, "sign-in");
                 Err(Answer::forbidden())
             }
             Err(e) => {
-                if let Some(m) = e.downcast_ref::<Misconfigured>() {
-                    return Err(self.misconfigured("the sign-in handler is misconfigured", m));
+                if let Some(m) = misconfigured(&*e) {
+                    return Err(self.misconfigured(
+                        Misconfig::SigninHandler,
+                        "the sign-in handler is misconfigured",
+                        m,
+                    ));
                 }
                 tracing::error!(target: "pusher_auth", socket_id = %socket_id, outcome = "failed", error = %e, "sign-in handler failed");
                 Err(Answer::internal("authorizer_error"))
@@ -330,6 +352,7 @@ impl<'a, U: Clone + Send + Sync + 'static> Engine<'a, U> {
     async fn webhook(&self, head: RequestHead, body: &[u8]) -> Result<Answer, Refused> {
         let Some(webhooks) = &self.config.webhooks else {
             return Err(self.misconfigured(
+                Misconfig::NoWebhookHandler,
                 "a webhook reached endpoints without a webhook handler",
                 &"mount the webhook path only when `Endpoints::webhook_path` is `Some`",
             ));
@@ -358,11 +381,19 @@ impl<'a, U: Clone + Send + Sync + 'static> Engine<'a, U> {
     }
 }
 
-/// The answer to a webhook the verifier refused (logged at `WARN`): 400 for a bad body, 401
-/// for the rest. The answer names the age window, not the measured age (logged), so that the
-/// same webhook gets the same answer.
+/// The answer to a webhook the verifier refused (logged at `WARN` at most once a minute, with
+/// the count held back, and at `DEBUG` otherwise: anyone can send a webhook): 400 for a bad
+/// body, 401 for the rest. The answer names the age window, not the measured age (logged), so
+/// that the same webhook gets the same answer.
 pub(crate) fn webhook_refusal(e: &WebhookError) -> Answer {
-    tracing::warn!(target: "pusher_auth", code = e.code(), error = %e, "webhook refused");
+    match WEBHOOK_REFUSED.allow() {
+        Some(held_back) => {
+            tracing::warn!(target: "pusher_auth", code = e.code(), error = %e, held_back, "webhook refused")
+        }
+        None => {
+            tracing::debug!(target: "pusher_auth", code = e.code(), error = %e, "webhook refused")
+        }
+    }
     let status = match e {
         WebhookError::InvalidBody(_) => StatusCode::BAD_REQUEST,
         _ => StatusCode::UNAUTHORIZED,
@@ -374,6 +405,18 @@ pub(crate) fn webhook_refusal(e: &WebhookError) -> Answer {
         other => other.to_string(),
     };
     Answer::refuse(status, e.code(), &message)
+}
+
+/// The [`Misconfigured`] in `e` or among its sources, so that a wrapped one still counts.
+fn misconfigured<'e>(e: &'e (dyn std::error::Error + 'static)) -> Option<&'e Misconfigured> {
+    let mut cause = Some(e);
+    while let Some(e) = cause {
+        if let Some(m) = e.downcast_ref::<Misconfigured>() {
+            return Some(m);
+        }
+        cause = e.source();
+    }
+    None
 }
 
 /// A public channel needs no authorization: 400, before any user is looked up.

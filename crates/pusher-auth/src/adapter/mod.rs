@@ -5,7 +5,10 @@
 //! # Stability
 //!
 //! This module follows the adapters, not the apps: it may change in a minor release of
-//! `pusher-auth` together with the adapter crates of the same release. Everything an app uses
+//! `pusher-auth` together with the adapter crates of the same release, which is why those
+//! require `pusher-auth` with a tilde (`~0.1.0`: the same minor release) and Cargo never pairs
+//! an adapter with a release whose adapter module it was not built for. An adapter outside
+//! this workspace should do the same. Everything an app uses
 //! ([`Endpoints`], the [`Authorizer`](crate::Authorizer), channel routes, sign-in, webhooks) is
 //! outside it.
 //!
@@ -193,9 +196,21 @@ pub fn user_from_extensions<U: Clone + Send + Sync + 'static>(head: &RequestHead
     }
 }
 
+/// Answers a misconfiguration that an adapter found outside the endpoints (a webhook extractor
+/// with no verifier in the app's state): logs `what`, which should name the fix, at `ERROR` (at
+/// most once a minute), and answers 500 `misconfigured`.
+pub fn misconfigured(what: &str) -> Answer {
+    crate::log::ADAPTER_MISCONFIGURED.log(
+        crate::log::Misconfig::Adapter,
+        what,
+        &"the app is set up wrong",
+    );
+    Answer::misconfigured()
+}
+
 /// Verifies a webhook outside the endpoints (the adapters' webhook extractors): `key` and
 /// `signature` are the `X-Pusher-Key` and `X-Pusher-Signature` headers, `body` the raw body.
-/// A refusal is logged at `WARN` and answered as the endpoints answer it: 401 for a wrong key
+/// A refusal is logged (at `WARN` at most once a minute, else at `DEBUG`) and answered as the endpoints answer it: 401 for a wrong key
 /// or signature or an expired webhook, 400 for a body that is not a webhook.
 pub fn verify_webhook(
     verifier: &crate::webhook::WebhookVerifier,
@@ -553,7 +568,34 @@ mod tests {
             (granted.status().as_u16(), granted.code()),
             (500, Some("misconfigured"))
         );
-        // An encrypted channel with the key: signed, with its shared secret.
+        // A `Misconfigured` wrapped in the authorizer's own error still counts.
+        #[derive(Debug)]
+        struct Wrapped(crate::Misconfigured);
+        impl std::fmt::Display for Wrapped {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("the channel store is not set up")
+            }
+        }
+        impl std::error::Error for Wrapped {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let wrapping = Endpoints::new(credentials(), |_: User, _: ChannelRequest| async {
+            Err::<ChannelDecision, _>(Wrapped(crate::Misconfigured::new("no channel store")))
+        });
+        let wrapped = answer_with(
+            &wrapping,
+            "/pusher/auth",
+            "socket_id=1.2&channel_name=private-a",
+            found(),
+            &lookups,
+        );
+        assert_eq!(
+            (wrapped.status().as_u16(), wrapped.code()),
+            (500, Some("misconfigured"))
+        );
+        // A presence member within the limit: signed.
         let signed = answer_with(
             &endpoints(),
             "/pusher/auth",
@@ -562,6 +604,26 @@ mod tests {
             &lookups,
         );
         assert_eq!(signed.status().as_u16(), 200, "{}", signed.body());
+    }
+
+    #[test]
+    fn an_answers_debug_output_holds_no_shared_secret() {
+        let lookups = Cell::new(0);
+        let endpoints = Endpoints::new(credentials(), |_: User, _: ChannelRequest| async {
+            Ok::<_, Infallible>(ChannelDecision::Allow)
+        });
+        let answer = answer_with(
+            &endpoints,
+            "/pusher/auth",
+            "socket_id=1.2&channel_name=private-encrypted-a",
+            found(),
+            &lookups,
+        );
+        let body: serde_json::Value = serde_json::from_str(answer.body()).unwrap();
+        let secret = body["shared_secret"].as_str().unwrap();
+        let shown = format!("{answer:?}");
+        assert!(!shown.contains(secret), "{shown}");
+        assert!(shown.contains("200"), "{shown}");
     }
 
     #[test]

@@ -68,6 +68,12 @@ impl Captured {
 pub enum Reply {
     /// Answer with this status and body.
     Answer(u16, String),
+    /// Answer with this status, these headers (lowercase names) and body.
+    AnswerWith(u16, Vec<(&'static str, String)>, String),
+    /// Answer with this status and body after a delay.
+    After(std::time::Duration, u16, String),
+    /// Wait until as many requests as the barrier counts are waiting, then answer.
+    Barrier(Arc<tokio::sync::Barrier>, u16, String),
     /// Never answer (the connection stays open).
     Hang,
 }
@@ -76,9 +82,15 @@ pub struct Server {
     pub addr: SocketAddr,
     pub connections: Arc<AtomicUsize>,
     pub requests: Arc<Mutex<Vec<Captured>>>,
+    /// The most requests ever being answered at once.
+    pub max_in_flight: Arc<AtomicUsize>,
 }
 
 impl Server {
+    pub fn max_in_flight(&self) -> usize {
+        self.max_in_flight.load(Ordering::SeqCst)
+    }
+
     pub fn connections(&self) -> usize {
         self.connections.load(Ordering::SeqCst)
     }
@@ -165,15 +177,25 @@ pub fn verify(
 
 /// Starts a server on 127.0.0.1 that answers request `n` with `script(n)`.
 pub async fn start(script: impl Fn(usize) -> Reply + Send + Sync + 'static) -> Server {
+    start_by_request(move |n, _| script(n)).await
+}
+
+/// Starts a server on 127.0.0.1 that answers request `n` (as received) with `script(n, request)`.
+pub async fn start_by_request(
+    script: impl Fn(usize, &Captured) -> Reply + Send + Sync + 'static,
+) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let connections = Arc::new(AtomicUsize::new(0));
     let requests = Arc::new(Mutex::new(Vec::new()));
     let script = Arc::new(script);
     let counter = Arc::new(AtomicUsize::new(0));
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let max_in_flight = Arc::new(AtomicUsize::new(0));
     {
         let connections = connections.clone();
         let requests = requests.clone();
+        let max_in_flight = max_in_flight.clone();
         tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -183,13 +205,20 @@ pub async fn start(script: impl Fn(usize) -> Reply + Send + Sync + 'static) -> S
                 let requests = requests.clone();
                 let script = script.clone();
                 let counter = counter.clone();
+                let in_flight = in_flight.clone();
+                let max_in_flight = max_in_flight.clone();
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(
                         move |req: hyper::Request<hyper::body::Incoming>| {
                             let requests = requests.clone();
                             let script = script.clone();
                             let counter = counter.clone();
+                            let in_flight = in_flight.clone();
+                            let max_in_flight = max_in_flight.clone();
                             async move {
+                                let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                                max_in_flight.fetch_max(now, Ordering::SeqCst);
+                                let _done = Decrement(in_flight);
                                 let method = req.method().to_string();
                                 let path = req.uri().path().to_owned();
                                 let query = req.uri().query().unwrap_or_default().to_owned();
@@ -208,7 +237,7 @@ pub async fn start(script: impl Fn(usize) -> Reply + Send + Sync + 'static) -> S
                                     .collect();
                                 let verified =
                                     verify(&credentials(), &method, &path, &params, &body);
-                                requests.lock().unwrap().push(Captured {
+                                let captured = Captured {
                                     method,
                                     path,
                                     query,
@@ -216,10 +245,42 @@ pub async fn start(script: impl Fn(usize) -> Reply + Send + Sync + 'static) -> S
                                     content_type,
                                     body,
                                     verified,
-                                });
+                                };
                                 let n = counter.fetch_add(1, Ordering::SeqCst);
-                                match script(n) {
+                                let reply = script(n, &captured);
+                                requests.lock().unwrap().push(captured);
+                                match reply {
                                     Reply::Answer(status, body) => {
+                                        let mut res =
+                                            hyper::Response::new(Full::new(Bytes::from(body)));
+                                        *res.status_mut() =
+                                            hyper::StatusCode::from_u16(status).unwrap();
+                                        Ok::<_, Infallible>(res)
+                                    }
+                                    Reply::AnswerWith(status, headers, body) => {
+                                        let mut res =
+                                            hyper::Response::new(Full::new(Bytes::from(body)));
+                                        *res.status_mut() =
+                                            hyper::StatusCode::from_u16(status).unwrap();
+                                        for (name, value) in headers {
+                                            res.headers_mut().insert(
+                                                hyper::header::HeaderName::from_static(name),
+                                                hyper::header::HeaderValue::from_str(&value)
+                                                    .unwrap(),
+                                            );
+                                        }
+                                        Ok::<_, Infallible>(res)
+                                    }
+                                    Reply::After(delay, status, body) => {
+                                        tokio::time::sleep(delay).await;
+                                        let mut res =
+                                            hyper::Response::new(Full::new(Bytes::from(body)));
+                                        *res.status_mut() =
+                                            hyper::StatusCode::from_u16(status).unwrap();
+                                        Ok::<_, Infallible>(res)
+                                    }
+                                    Reply::Barrier(barrier, status, body) => {
+                                        barrier.wait().await;
                                         let mut res =
                                             hyper::Response::new(Full::new(Bytes::from(body)));
                                         *res.status_mut() =
@@ -242,6 +303,16 @@ pub async fn start(script: impl Fn(usize) -> Reply + Send + Sync + 'static) -> S
         addr,
         connections,
         requests,
+        max_in_flight,
+    }
+}
+
+/// Decrements the count of requests being answered when the answer is done (or dropped).
+struct Decrement(Arc<AtomicUsize>);
+
+impl Drop for Decrement {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
