@@ -14,6 +14,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use http::header::{HeaderMap, HeaderValue, CONTENT_TYPE, PROXY_AUTHORIZATION, RETRY_AFTER};
 use http::{Method, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full, Limited};
+use pusher_protocol::channel::Channel;
 use pusher_protocol::rest::{sign_request, RestSignError};
 use pusher_protocol::{ChannelKind, ChannelName, Credentials, SocketId, UserId};
 use serde::de::DeserializeOwned;
@@ -296,6 +297,74 @@ impl Client {
             prepared,
             socket_id: None,
             info: Info::new(),
+        }
+    }
+
+    /// Publishes `event` on `channel`, both from one typed definition
+    /// ([`pusher_protocol::channel::Channel`]): an event of another channel, or a payload of
+    /// the wrong type, does not compile. The event is sent under its name with its payload as
+    /// JSON text (what pusher-js parses back into the payload's type); an encrypted channel's
+    /// payload is encrypted, as with [`Client::trigger`]. Returns the same [`Trigger`], so
+    /// `.exclude(…)`, `.info(…)` and `.await` work as there.
+    ///
+    /// ```no_run
+    /// use pusher_protocol::channel::{Channel, NoEvents, Private};
+    /// use pusher_rest::Client;
+    /// use serde::{Deserialize, Serialize};
+    ///
+    /// #[derive(Serialize, Deserialize)]
+    /// struct OrderChannel {
+    ///     id: u64,
+    /// }
+    ///
+    /// #[derive(Serialize)]
+    /// #[serde(tag = "event", content = "data", rename_all = "kebab-case")]
+    /// enum OrderEvent {
+    ///     OrderShipped { tracking: String },
+    /// }
+    ///
+    /// impl Channel for OrderChannel {
+    ///     type Kind = Private;
+    ///     const PATTERN: &'static str = "orders.{id}";
+    ///     type Event = OrderEvent;
+    ///     type ClientEvent = NoEvents;
+    /// }
+    ///
+    /// # async fn run(client: Client) -> Result<(), pusher_rest::Error> {
+    /// // Sends `order-shipped` with data `{"tracking":"1Z"}` on `private-orders.42`.
+    /// client
+    ///     .publish(&OrderChannel { id: 42 }, &OrderEvent::OrderShipped { tracking: "1Z".into() })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn publish<C: Channel>(&self, channel: &C, event: &C::Event) -> Trigger {
+        match typed_parts(channel, event) {
+            Ok((channel, name, data)) => self.trigger(channel, &name, data.as_str()),
+            Err(e) => Trigger {
+                client: self.clone(),
+                prepared: Err(e),
+                socket_id: None,
+                info: Info::new(),
+            },
+        }
+    }
+
+    /// Sends `event` to every connection signed in as `user`, like
+    /// [`Client::send_to_user`], with the event's name and payload from one typed value: an
+    /// enum that serde writes as `{"event": name, "data": payload}`
+    /// (`#[serde(tag = "event", content = "data")]`), the same type the browser's declarations
+    /// are generated from.
+    pub fn send_event_to_user<E: Serialize + ?Sized>(
+        &self,
+        user: &UserId,
+        event: &E,
+    ) -> ResponseFuture<()> {
+        match pusher_protocol::channel::event_parts(event) {
+            Ok((name, data)) => self.send_to_user(user, &name, data.as_str()),
+            Err(e) => {
+                let e = Error::from(InvalidInput::from(e));
+                ResponseFuture::new(async move { Err(e) })
+            }
         }
     }
 
@@ -1218,4 +1287,14 @@ impl IntoFuture for ChannelsQuery {
     fn into_future(self) -> Self::IntoFuture {
         ResponseFuture::new(async move { self.client.run_channels(self.prefix, self.info).await })
     }
+}
+
+/// The channel name, event name and data (JSON text) of a typed event.
+pub(crate) fn typed_parts<C: Channel>(
+    channel: &C,
+    event: &C::Event,
+) -> Result<(ChannelName, String, String), Error> {
+    let name = channel.name().map_err(InvalidInput::from)?;
+    let (event, data) = pusher_protocol::channel::event_parts(event).map_err(InvalidInput::from)?;
+    Ok((name, event, data))
 }

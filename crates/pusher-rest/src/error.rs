@@ -289,6 +289,11 @@ pub enum InvalidInput {
     /// The request could not be signed.
     #[error(transparent)]
     Sign(#[from] RestSignError),
+    /// A typed channel definition (`Client::publish`) did not give a channel name or an event
+    /// (its parameters do not fit its pattern, or its event type does not serialize as
+    /// `{"event": name, "data": payload}`).
+    #[error(transparent)]
+    Channel(#[from] pusher_protocol::channel::ChannelError),
 }
 
 /// An error and its sources, `: `-separated: hyper's own message ("client error (Connect)")

@@ -343,6 +343,16 @@ impl BatchEvent {
         })
     }
 
+    /// An event of a typed channel definition (see [`Client::publish`](crate::Client::publish)):
+    /// the channel's name, the event's name and its payload as JSON text, from one definition.
+    pub fn publish<C: pusher_protocol::channel::Channel>(
+        channel: &C,
+        event: &C::Event,
+    ) -> Result<Self, Error> {
+        let (channel, name, data) = crate::client::typed_parts(channel, event)?;
+        BatchEvent::new(channel, &name, data.as_str())
+    }
+
     /// Excludes a connection (the sender's, usually from its `X-Socket-ID` header) from
     /// receiving the event. `None` excludes nobody.
     #[must_use]

@@ -23,7 +23,7 @@ use pusher_auth::authorizer::BoxError;
 use pusher_auth::webhook::Webhook;
 use pusher_auth::{
     Authorizer, ChannelDecision, ChannelKind, ChannelRequest, ChannelRoutes, Credentials,
-    Membership, PresenceMember, SigninDecision, SigninRequest, SocketId, UserData, UserId,
+    PresenceMember, SigninDecision, SigninRequest, SocketId, UserData, UserId,
 };
 use pusher_rest::{BatchEvent, Client};
 use serde::{Deserialize, Serialize};
@@ -671,15 +671,38 @@ impl Chat {
     }
 }
 
-/// Verified webhook events, newest last (the last 1,000), for the test-mode route.
+/// Verified webhook events, newest last (the last 1,000), for the test-mode route, and the
+/// rooms (`private-room.{id}`) that have subscribers, read back through their definition.
 #[derive(Debug, Clone, Default)]
 pub struct WebhookLog {
     events: Arc<Mutex<Vec<serde_json::Value>>>,
+    rooms: Arc<Mutex<std::collections::BTreeSet<u32>>>,
 }
 
 impl WebhookLog {
     /// Records a verified webhook's events.
     pub fn record(&self, webhook: &Webhook) {
+        use pusher_auth::WebhookEvent;
+        use pusher_protocol::channel::Channel as _;
+        {
+            let mut rooms = self.rooms.lock().unwrap_or_else(PoisonError::into_inner);
+            for event in webhook.events() {
+                // The channel's parameters from its definition: no string slicing.
+                match event {
+                    WebhookEvent::ChannelOccupied { channel, .. } => {
+                        if let Some(room) = RoomChannel::parse(channel) {
+                            rooms.insert(room.id);
+                        }
+                    }
+                    WebhookEvent::ChannelVacated { channel, .. } => {
+                        if let Some(room) = RoomChannel::parse(channel) {
+                            rooms.remove(&room.id);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
         let mut events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
         events.extend(
             webhook
@@ -689,6 +712,16 @@ impl WebhookLog {
         );
         let excess = events.len().saturating_sub(1000);
         events.drain(..excess);
+    }
+
+    /// The rooms that have subscribers, by number, as the webhooks reported them.
+    pub fn occupied_rooms(&self) -> Vec<u32> {
+        self.rooms
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .copied()
+            .collect()
     }
 
     /// The webhook handler that records into this log.
@@ -770,6 +803,24 @@ mod tests {
             .timeout(Duration::from_secs(2))
             .build()
             .unwrap_or_else(|_| unreachable!("a valid client"));
+        chat_publishing_with(credentials, publisher)
+    }
+
+    /// A chat whose publisher records what it would send (pusher-rest's recording client).
+    fn recording_chat() -> (Chat, pusher_rest::testing::Recorder) {
+        let credentials = Credentials::new("key", "secret")
+            .and_then(|c| c.with_app_id("1"))
+            .and_then(|c| {
+                c.with_encryption_master_key_base64("zyrm8pvV2C9fJcBfhyXzvxbJVN/H7QLmbe0xJi1GhPU=")
+            })
+            .unwrap_or_else(|_| unreachable!("valid credentials"));
+        let (publisher, recorder) = Client::builder(credentials.clone())
+            .build_recording()
+            .unwrap_or_else(|_| unreachable!("a valid client"));
+        (chat_publishing_with(credentials, publisher), recorder)
+    }
+
+    fn chat_publishing_with(credentials: Credentials, publisher: Client) -> Chat {
         let config = Config {
             credentials,
             client: ClientConfig::Local {
@@ -1017,6 +1068,95 @@ mod tests {
         }
     }
 
+    fn socket(id: &str) -> SocketId {
+        SocketId::new(id).unwrap_or_else(|_| unreachable!("a valid socket id"))
+    }
+
+    #[tokio::test]
+    async fn a_message_is_published_on_private_chat_to_everyone_but_its_sender() {
+        let (chat, recorder) = recording_chat();
+        chat.send_message(&ann(), &message("hi", false), Some(socket("1.2")))
+            .await
+            .unwrap();
+        let published = recorder.assert_triggered_with(
+            "private-chat",
+            "send-message",
+            &serde_json::json!({"name": "ann", "message": "hi"}),
+        );
+        assert_eq!(published.excluded(), Some(&socket("1.2")));
+        assert!(!published.encrypted());
+        recorder.assert_published_count(1);
+    }
+
+    #[tokio::test]
+    async fn an_encrypted_message_travels_encrypted() {
+        let (chat, recorder) = recording_chat();
+        chat.send_message(&ann(), &message("secret", true), None)
+            .await
+            .unwrap();
+        let published = recorder.assert_triggered_with(
+            "private-encrypted-chat",
+            "send-message",
+            &serde_json::json!({"name": "ann", "message": "secret"}),
+        );
+        assert!(published.encrypted());
+        assert_eq!(published.excluded(), None);
+        recorder.assert_not_triggered("private-chat", "send-message");
+    }
+
+    #[tokio::test]
+    async fn several_messages_go_out_as_one_batch_in_order() {
+        let (chat, recorder) = recording_chat();
+        let batch = SendMessage {
+            message: None,
+            messages: vec!["one".into(), "two".into()],
+            encrypted: false,
+        };
+        chat.send_message(&ann(), &batch, Some(socket("3.4")))
+            .await
+            .unwrap();
+        recorder.assert_published_count(2);
+        let texts: Vec<String> = recorder
+            .published()
+            .iter()
+            .map(|p| p.data()["message"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(texts, ["one", "two"]);
+        assert_eq!(recorder.requests().len(), 1, "one batch request");
+    }
+
+    #[tokio::test]
+    async fn a_whisper_reaches_only_its_recipient() {
+        let (chat, recorder) = recording_chat();
+        let whisper = Whisper {
+            to: "bob".into(),
+            message: "psst".into(),
+        };
+        chat.whisper(&ann(), &whisper).await.unwrap();
+        let sent = recorder.assert_sent_to_user("bob", "whisper");
+        assert_eq!(
+            sent.data(),
+            &serde_json::json!({"name": "ann", "message": "psst"})
+        );
+        recorder.assert_published_count(1);
+    }
+
+    #[tokio::test]
+    async fn a_failing_pusher_server_is_a_502_and_nothing_is_recorded() {
+        let (chat, recorder) = recording_chat();
+        recorder.fail_next(pusher_rest::testing::Failure::status(503, "overloaded"));
+        assert_eq!(
+            answer(&chat, &message("hi", false)).await,
+            (502, "publish_failed")
+        );
+        recorder.fail_next(pusher_rest::testing::Failure::timeout());
+        assert_eq!(
+            answer(&chat, &message("hi", false)).await,
+            (502, "publish_failed")
+        );
+        recorder.assert_nothing_published();
+    }
+
     #[tokio::test]
     async fn what_pusher_rest_refuses_is_the_clients_mistake() {
         let chat = chat(true);
@@ -1053,6 +1193,32 @@ mod tests {
         );
     }
 
+    #[test]
+    fn webhooks_name_rooms_through_their_definition() {
+        use pusher_protocol::testing::SignedWebhook;
+        let credentials = Credentials::new("key", "secret").unwrap();
+        let verifier = pusher_auth::WebhookVerifier::new(credentials.clone());
+        let log = WebhookLog::default();
+        for events in [
+            serde_json::json!([
+                {"name": "channel_occupied", "channel": "private-room.3"},
+                {"name": "channel_occupied", "channel": "private-room.12"},
+                {"name": "channel_occupied", "channel": "private-room.x"},
+                {"name": "channel_occupied", "channel": "presence-room.4"},
+                {"name": "channel_occupied", "channel": "private-chat"},
+            ]),
+            serde_json::json!([{"name": "channel_vacated", "channel": "private-room.12"}]),
+        ] {
+            let events = events.as_array().unwrap().clone();
+            let hook = SignedWebhook::now(&credentials, events);
+            let webhook = verifier
+                .verify(hook.key(), hook.signature(), hook.body().as_bytes())
+                .unwrap();
+            log.record(&webhook);
+        }
+        assert_eq!(log.occupied_rooms(), vec![3]);
+    }
+
     /// What pusher-rest refuses in the app's own choices (event names, channels, serializing,
     /// encrypting) is the server's fault, not the client's.
     #[tokio::test]
@@ -1062,6 +1228,9 @@ mod tests {
             InvalidInput::Serialize("no".into()),
             InvalidInput::EmptyEventName,
             InvalidInput::NoChannels,
+            InvalidInput::Channel(pusher_protocol::channel::ChannelError::EventShape(
+                "no `event` string".into(),
+            )),
         ] {
             let e = SendError::from_rest(pusher_rest::Error::InvalidInput(input));
             assert_eq!((e.status(), e.code()), (500, "internal"));

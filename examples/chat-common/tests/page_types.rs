@@ -73,34 +73,34 @@ mod renamed {
     use ts_rs::TS;
 
     #[derive(Serialize, Deserialize, TS)]
-    pub struct Message {
-        pub sender: String,
-        pub message: String,
+    pub(crate) struct Message {
+        pub(crate) sender: String,
+        pub(crate) message: String,
     }
 
     #[derive(Serialize, Deserialize, TS)]
     #[serde(tag = "event", content = "data")]
-    pub enum ChatEvent {
+    pub(crate) enum ChatEvent {
         #[serde(rename = "send-message")]
         SendMessage(Message),
     }
 
     #[derive(Serialize, Deserialize, TS)]
     #[serde(tag = "event", content = "data")]
-    pub enum UserEvent {
+    pub(crate) enum UserEvent {
         #[serde(rename = "whisper")]
         Whisper(Message),
     }
 
     #[derive(Serialize, Deserialize, TS)]
-    pub struct MemberInfo {
-        pub name: String,
+    pub(crate) struct MemberInfo {
+        pub(crate) name: String,
     }
 
     macro_rules! unit_channel {
         ($name:ident, $kind:ty, $event:ty) => {
             #[derive(Serialize, Deserialize, TS)]
-            pub struct $name;
+            pub(crate) struct $name;
             impl Channel for $name {
                 type Kind = $kind;
                 const PATTERN: &'static str = "chat";
@@ -115,8 +115,8 @@ mod renamed {
     unit_channel!(PresenceChatChannel, Presence<MemberInfo>, NoEvents);
 
     #[derive(Serialize, Deserialize, TS)]
-    pub struct RoomChannel {
-        pub id: u32,
+    pub(crate) struct RoomChannel {
+        pub(crate) id: u32,
     }
 
     impl Channel for RoomChannel {
@@ -126,7 +126,7 @@ mod renamed {
         type ClientEvent = NoEvents;
     }
 
-    pub fn typescript() -> String {
+    pub(crate) fn typescript() -> String {
         pusher_protocol::channel::typescript::Declarations::new()
             .channel::<ChatChannel>()
             .channel::<EncryptedChatChannel>()
