@@ -224,20 +224,12 @@ pub fn rest_answers(data: &[u8]) {
         recorder.answer_next(answer.clone());
         decoded(
             "channels",
-            client
-                .channels()
-                .info(info)
-                .send()
-                .await
-                .map(|_| ()),
+            client.channels().info(info).send().await.map(|_| ()),
         );
         recorder.answer_next(answer.clone());
         decoded(
             "channel_info",
-            client
-                .channel_info("presence-a", info)
-                .await
-                .map(|_| ()),
+            client.channel_info("presence-a", info).await.map(|_| ()),
         );
         recorder.answer_next(answer.clone());
         decoded(
