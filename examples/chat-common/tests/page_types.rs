@@ -16,7 +16,7 @@ fn root() -> PathBuf {
 fn check(declarations: &str) -> Result<(), String> {
     let root = root();
     let tsc = root.join("tests/js/node_modules/typescript/bin/tsc");
-    let pusher_js = root.join("tests/js/node_modules/pusher-js");
+    let pusher_js = root.join("tests/js/node_modules/pusher-js/index.d.ts");
     assert!(
         tsc.exists() && pusher_js.exists(),
         "the TypeScript compiler and pusher-js are not installed in tests/js: run scripts/install-test-tools"
