@@ -421,7 +421,6 @@ pub struct Whisper {
     pub message: String,
 }
 
-
 /// Why a message was not sent.
 #[derive(Debug)]
 pub enum SendError {

@@ -58,7 +58,8 @@ fn check(declarations: &str) -> Result<(), String> {
 
 #[test]
 fn the_page_fits_the_definitions_and_a_renamed_field_does_not() {
-    check(&chat_common::channels::typescript()).unwrap_or_else(|e| panic!("the page does not fit: {e}"));
+    check(&chat_common::channels::typescript())
+        .unwrap_or_else(|e| panic!("the page does not fit: {e}"));
     let errors = check(&renamed::typescript()).expect_err("a renamed field must fail the check");
     assert!(
         errors.contains("Property 'name' does not exist on type 'Message'"),

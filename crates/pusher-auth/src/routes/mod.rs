@@ -110,7 +110,6 @@ type ChannelHandler<U> = Arc<
         + Sync,
 >;
 
-
 use route_kind::Decided;
 
 /// The kinds a typed channel route can have, and what its handler decides: [`Access`] for
@@ -437,9 +436,9 @@ impl<U: Send + 'static> ChannelRoutes<U> {
                 Err(e) => return Some(Err(e)),
             };
             let fut = handler(user, params);
-            Some(Ok(Box::pin(async move {
-                fut.await.into_decision().map(wrap)
-            })))
+            Some(Ok(Box::pin(
+                async move { fut.await.into_decision().map(wrap) },
+            )))
         });
         let route = Route {
             kinds,
@@ -900,15 +899,31 @@ mod tests {
                 .route(|_: User, Vault| async { true })
                 .route(|user: User, team: Team| async move {
                     (team.team == 3).then(|| {
-                        PresenceMember::new(UserId::new(user.0).unwrap()).with_info(Info { name: user.0 })
+                        PresenceMember::new(UserId::new(user.0).unwrap())
+                            .with_info(Info { name: user.0 })
                     })
                 });
-            assert_eq!(decide(&routes, "private-orders.7").unwrap(), ChannelDecision::Allow);
-            assert!(denied(&decide(&routes, "private-orders.8"), "returned false"));
-            assert!(denied(&decide(&routes, "private-orders.07"), "not a canonical u64"));
+            assert_eq!(
+                decide(&routes, "private-orders.7").unwrap(),
+                ChannelDecision::Allow
+            );
+            assert!(denied(
+                &decide(&routes, "private-orders.8"),
+                "returned false"
+            ));
+            assert!(denied(
+                &decide(&routes, "private-orders.07"),
+                "not a canonical u64"
+            ));
             // The kind is the definition's: not the encrypted variant of the order.
-            assert!(denied(&decide(&routes, "private-encrypted-orders.7"), "no channel route matches"));
-            assert_eq!(decide(&routes, "private-encrypted-vault").unwrap(), ChannelDecision::Allow);
+            assert!(denied(
+                &decide(&routes, "private-encrypted-orders.7"),
+                "no channel route matches"
+            ));
+            assert_eq!(
+                decide(&routes, "private-encrypted-vault").unwrap(),
+                ChannelDecision::Allow
+            );
             let Ok(ChannelDecision::Member(member)) = decide(&routes, "presence-team.3") else {
                 panic!("a member of team 3");
             };

@@ -537,7 +537,9 @@ impl ser::Serializer for ParamsSerializer {
     }
 
     fn serialize_none(self) -> Result<Collected, ParamError> {
-        Err(ParamError::value(String::from("a parameter cannot be `None`")))
+        Err(ParamError::value(String::from(
+            "a parameter cannot be `None`",
+        )))
     }
 
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Collected, ParamError> {

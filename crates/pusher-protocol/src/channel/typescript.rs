@@ -231,14 +231,19 @@ impl Declarations {
             "/** Every channel name the definitions allow. */\nexport type ChannelName = {};\n",
             union(&names)
         );
-        let lookup = |out: &mut String, doc: &str, name: &str, pick: &dyn Fn(&Entry) -> Option<String>| {
-            let _ = writeln!(out, "/** {doc} */\nexport type {name}<N extends string> =");
-            for entry in &self.channels {
-                let value = pick(entry).unwrap_or_else(|| String::from("never"));
-                let _ = writeln!(out, "  N extends {} ? {value} : // {}", entry.name, entry.rust);
-            }
-            out.push_str("  never;\n\n");
-        };
+        let lookup =
+            |out: &mut String, doc: &str, name: &str, pick: &dyn Fn(&Entry) -> Option<String>| {
+                let _ = writeln!(out, "/** {doc} */\nexport type {name}<N extends string> =");
+                for entry in &self.channels {
+                    let value = pick(entry).unwrap_or_else(|| String::from("never"));
+                    let _ = writeln!(
+                        out,
+                        "  N extends {} ? {value} : // {}",
+                        entry.name, entry.rust
+                    );
+                }
+                out.push_str("  never;\n\n");
+            };
         lookup(
             &mut out,
             "The events the server publishes on channel `N`: event name to payload.",
@@ -255,7 +260,11 @@ impl Declarations {
             &mut out,
             "A member of presence channel `N`, as pusher-js reports members.",
             "MemberOf",
-            &|e| e.member.as_ref().map(|m| format!("{{ id: string; info: {m} }}")),
+            &|e| {
+                e.member
+                    .as_ref()
+                    .map(|m| format!("{{ id: string; info: {m} }}"))
+            },
         );
         // Laravel Echo: names without the prefix, events with a leading dot.
         let echo_lookup = |out: &mut String, name: &str, kind: &[ChannelKind]| {
@@ -269,12 +278,18 @@ impl Declarations {
             }
             out.push_str("  never;\n\n");
         };
-        out.push_str("/** Laravel Echo: the events of `Echo.private(N)`, with Echo's leading dot. */\n");
+        out.push_str(
+            "/** Laravel Echo: the events of `Echo.private(N)`, with Echo's leading dot. */\n",
+        );
         echo_lookup(&mut out, "EchoPrivateEventsOf", &[ChannelKind::Private]);
         out.push_str("/** Laravel Echo: the events of `Echo.join(N)`. */\n");
         echo_lookup(&mut out, "EchoPresenceEventsOf", &[ChannelKind::Presence]);
         out.push_str("/** Laravel Echo: the events of `Echo.encryptedPrivate(N)`. */\n");
-        echo_lookup(&mut out, "EchoEncryptedEventsOf", &[ChannelKind::PrivateEncrypted]);
+        echo_lookup(
+            &mut out,
+            "EchoEncryptedEventsOf",
+            &[ChannelKind::PrivateEncrypted],
+        );
         let user = self
             .user_events
             .as_deref()
@@ -442,9 +457,14 @@ mod tests {
             "{ts}"
         );
         assert!(
-            ts.contains(r#"N extends `presence-room.${Room["id"]}` ? { id: string; info: Info } :"#),
+            ts.contains(
+                r#"N extends `presence-room.${Room["id"]}` ? { id: string; info: Info } :"#
+            ),
             "{ts}"
         );
-        assert!(ts.contains(r#"N extends "lobby" ? DotEvents<EventMap<RoomEvent>> :"#), "{ts}");
+        assert!(
+            ts.contains(r#"N extends "lobby" ? DotEvents<EventMap<RoomEvent>> :"#),
+            "{ts}"
+        );
     }
 }
