@@ -103,10 +103,14 @@ function appEnv(wsPort, httpPort, extra) {
   };
 }
 
-/** Starts one more instance of the example, with `extra` environment, on a free port. */
+/**
+ * Starts one more instance of the example, with `extra` environment (or a function of the
+ * port that returns it), on a free port.
+ */
 async function startApp(appName, wsPort, extra) {
   const httpPort = await freePort();
-  const app = start(appName, appBinary(appName), [], appEnv(wsPort, httpPort, extra));
+  const more = typeof extra === "function" ? extra(httpPort) : extra;
+  const app = start(appName, appBinary(appName), [], appEnv(wsPort, httpPort, more));
   await waitPort(httpPort, app, appName);
   return { app, base: `http://127.0.0.1:${httpPort}`, close: () => stop(app) };
 }
