@@ -99,6 +99,10 @@ function appEnv(wsPort, httpPort, extra) {
     CHAT_BODY_TIMEOUT_MS: "1000",
     CHAT_REQUEST_TIMEOUT_MS: "4000",
     RUST_LOG: "info,pusher_auth=debug",
+    // Every test client comes from 127.0.0.1: the per-address limits are off here, and on at
+    // their defaults in hardening.test.js, which tests them.
+    CHAT_LOGIN_PER_MINUTE: "0",
+    CHAT_AUTH_PER_MINUTE: "0",
     ...(extra || {}),
   };
 }

@@ -22,6 +22,8 @@ use pusher_auth::{
 use pusher_rest::{BatchEvent, Client};
 use serde::{Deserialize, Serialize};
 
+pub mod hardening;
+
 /// Why the app cannot start: a missing or invalid setting, named.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -60,7 +62,10 @@ pub struct Config {
     /// `REDIS_URL`: keep sessions in Redis (for more than one app instance). `rocket-chat`
     /// refuses to start with it: its sessions are in its own memory.
     pub redis_url: Option<String>,
-    /// `CHAT_SECURE_COOKIES=1`: session cookies only over HTTPS.
+    /// Session cookies only over HTTPS (`Secure`): by default unless the app is bound to a
+    /// loopback address (see [`hardening::secure_by_default`]); `CHAT_SECURE_COOKIES=1` or `=0`
+    /// decides instead (`0` for an app on a private address behind a load balancer that speaks
+    /// plain HTTP to it, only while testing).
     pub secure_cookies: bool,
     /// `CHAT_SESSION_IDLE_SECS` (default 7 days): a session unused this long expires.
     pub session_idle: Duration,
@@ -198,15 +203,27 @@ impl Config {
             env!("CARGO_MANIFEST_DIR"),
             "/js/node_modules/pusher-js/dist/web/pusher-with-encryption.min.js"
         );
+        let bind = var("CHAT_ADDR")?.unwrap_or_else(|| "127.0.0.1:3000".into());
+        let secure_cookies = match var("CHAT_SECURE_COOKIES")?.as_deref() {
+            None => hardening::secure_by_default(&bind),
+            Some("1" | "true" | "yes") => true,
+            Some("0" | "false" | "no") => false,
+            Some(other) => {
+                return Err(ConfigError::Invalid(
+                    "CHAT_SECURE_COOKIES",
+                    format!("`{other}` is neither 1 nor 0"),
+                ))
+            }
+        };
         Ok(Config {
             credentials,
             client,
-            bind: var("CHAT_ADDR")?.unwrap_or_else(|| "127.0.0.1:3000".into()),
+            bind,
             pusher_js: var("PUSHER_JS")?
                 .unwrap_or_else(|| default_js.into())
                 .into(),
             redis_url: var("REDIS_URL")?,
-            secure_cookies: flag("CHAT_SECURE_COOKIES")?,
+            secure_cookies,
             session_idle: Duration::from_secs(bounded(
                 "CHAT_SESSION_IDLE_SECS",
                 7 * 24 * 3600,
