@@ -443,25 +443,19 @@ async function main() {
     for (const name of Object.keys(c.subscribed)) c.subscribed[name] = false;
     c.pusher.disconnect();
     c.pusher.connect();
-    try {
-      await until(() => ready(c), 15000, () => "");
-    } catch (e) {
-      c.retried = true;
-    }
+    await until(() => ready(c), 15000, () => "").catch(() => {});
   });
   const failed = stats.authFailures.failover || 0;
-  // What failed is retried once, as an app would on subscription_error.
-  const retried = clients.filter((c) => c.retried);
-  for (const c of retried) {
-    for (const [name, ok] of Object.entries(c.subscribed)) {
-      if (!ok) {
-        c.pusher.unsubscribe(name);
-        const channel = c.pusher.subscribe(name);
-        channel.bind("pusher:subscription_succeeded", () => (c.subscribed[name] = true));
-        if (name === "private-chat") channel.bind("send-message", (data) => onMessage(c, data));
-      }
-    }
-  }
+  // A client that did not come back is reconnected once more, as an app would on
+  // subscription_error or signin_error: every authorization again, through whichever
+  // instance is left.
+  const retried = clients.filter((c) => !ready(c));
+  await pool(retried.length, opts.concurrency, async (k) => {
+    const c = retried[k];
+    c.pusher.disconnect();
+    c.pusher.connect();
+    await until(() => ready(c), 15000, () => "").catch(() => {});
+  });
   await until(() => clients.every(ready), 20000, () => "").catch(() => {});
   report.failover = {
     killedAtClient: killedAt,
@@ -471,7 +465,10 @@ async function main() {
     retriedClients: retried.length,
     unrecovered: clients.filter((c) => !ready(c)).length,
   };
-  if (report.failover.unrecovered) throw new StepError("failover", `${report.failover.unrecovered} clients are not connected, subscribed and signed in after the retry`);
+  if (report.failover.unrecovered) {
+    const c = clients.find((x) => !ready(x));
+    throw new StepError("failover", `${report.failover.unrecovered} clients are not connected, subscribed and signed in after the retry (client ${c.i}: ${c.pusher.connection.state}, ${JSON.stringify(c.subscribed)}, signed in ${Boolean(c.pusher.user.user_data)})`);
+  }
 
   // after
   phase = "after";

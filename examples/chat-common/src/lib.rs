@@ -44,10 +44,12 @@ pub enum ConfigError {
 /// missing `PUSHER_APP_ID`, `PUSHER_KEY` or `PUSHER_SECRET` (or `PUSHER_URL`) stops the app
 /// with the variable's name. `Debug` never shows the secret.
 ///
-/// Every `CHAT_*` variable is a field here but one: `CHAT_SESSION_KEY`, which only
+/// Every `CHAT_*` variable is a field here but these: `CHAT_SESSION_KEY`, which only
 /// `actix-chat` reads (the key that signs and encrypts its session cookie, at least 64 bytes;
-/// a random one when unset, so sessions end with the process). Where an example does not use a
-/// setting, or uses it differently, the field says so.
+/// a random one when unset, so sessions end with the process), and the per-address limits
+/// and proxy trust, `CHAT_LOGIN_PER_MINUTE`, `CHAT_AUTH_PER_MINUTE` and `CHAT_TRUST_HOPS`,
+/// which [`hardening::Limits::from_env`] reads. Where an example does not use a setting, or
+/// uses it differently, the field says so.
 #[derive(Clone)]
 pub struct Config {
     /// The app credentials (key, secret, optional master key).
@@ -73,9 +75,9 @@ pub struct Config {
     /// it, the least recently used one is evicted (its user logged out) to make room, so that a
     /// flood of logins neither grows memory without bound nor locks anyone out. A flood that
     /// large does log out the users who have not made a request for the longest (a chat user
-    /// whose page only holds its websocket, say): in production, rate-limit `/login` per client
-    /// (tower_governor, actix-governor, or the proxy in front). Not used for Redis, which bounds
-    /// its memory itself (`maxmemory`).
+    /// whose page only holds its websocket, say), so every example limits logins per client
+    /// address (`CHAT_LOGIN_PER_MINUTE`, see [`hardening`]): one address then needs days to
+    /// evict anyone. Not used for Redis, which bounds its memory itself (`maxmemory`).
     pub max_sessions: u64,
     /// `CHAT_TEST_MODE=1`: the test-only routes exist (`GET /webhooks/events`, still behind
     /// login).

@@ -37,10 +37,18 @@
 //!   connection, and so does an idle keep-alive connection (`ROCKET_KEEP_ALIVE=0` turns
 //!   keep-alive off). Then Rocket reads the first 14 bytes of every body (its `_method` form
 //!   override): a body that stops before them is never answered, not even a 413 for a
-//!   `Content-Length` over the limit. `CHAT_HEADER_TIMEOUT_MS` is not used; put a reverse proxy
-//!   in front that bounds header and body time (nginx's `client_header_timeout` and
-//!   `client_body_timeout`). The end-to-end suite states both gaps (chat scenario 14 and the
-//!   bad-input suite).
+//!   `Content-Length` over the limit. About 1,015 silent connections stop it at the usual limit
+//!   of 1,024 open files. `CHAT_HEADER_TIMEOUT_MS` is not used. The end-to-end suite states
+//!   both gaps (chat scenario 14 and the bad-input suite).
+//!
+//!   **Deploy it behind the load balancer of `deploy/nginx.conf`**, bound to loopback (or a
+//!   private address only nginx reaches): nginx reads every request head within
+//!   `client_header_timeout` and every body within `client_body_timeout` before it opens a
+//!   connection to the app, closes idle connections after `keepalive_timeout`, and reuses a
+//!   bounded pool of connections to the app, so silent and stalled clients cost nginx a few
+//!   hundred bytes each and the app nothing. `tests/e2e/proxy.test.js` runs rocket-chat behind
+//!   that file: 1,100 silent connections leave it answering, each closed by nginx, and the
+//!   stalled body is answered 408 by nginx; straight at the app, the same connections stop it.
 //! - **Body and request deadlines are the app's own.** The JSON routes read their body within
 //!   `CHAT_BODY_TIMEOUT_MS` (408 `request_timeout` after); pusher-auth-rocket's endpoints read
 //!   theirs themselves, within the request deadline (`CHAT_REQUEST_TIMEOUT_MS`, 408
