@@ -183,6 +183,7 @@ const received = new Map(); // message id -> Set of client indexes that received
 const messages = new Map(); // message id -> { sender, node, sentAt }
 const deliveries = [];
 let duplicates = 0;
+let ownEchoes = 0;
 
 function onMessage(client, data) {
   const match = /^scale:(\d+):([0-9.]+)$/.exec((data && data.message) || "");
@@ -193,6 +194,12 @@ function onMessage(client, data) {
   if (!seen) received.set(id, (seen = new Set()));
   if (seen.has(client.i)) {
     duplicates++;
+    return;
+  }
+  const sent = messages.get(id);
+  if (sent && sent.sender === client.i) {
+    // "To others": the sender's own connection should not receive it. Counted, not a loss.
+    ownEchoes++;
     return;
   }
   seen.add(client.i);
@@ -415,6 +422,7 @@ async function main() {
   report.messages.sameNode = percentiles(latency.same);
   report.messages.crossNode = percentiles(latency.cross);
   report.messages.duplicates = duplicates;
+  report.messages.ownEchoes = ownEchoes;
   if (report.messages.lost !== 0) throw new StepError("messages", `${report.messages.lost} of ${report.messages.expected} deliveries lost`);
   if (duplicates !== 0) throw new StepError("messages", `${duplicates} deliveries duplicated`);
   if (latency.cross.length === 0 || latency.same.length === 0) throw new StepError("messages", "no delivery crossed from one sockudo node to the other");
@@ -488,7 +496,7 @@ function table(r) {
     ["authorizations alone", `${r.authorize.perSecond}/s over ${r.authorize.seconds} s, ${lat(r.authorize.latency)}`],
     ["message delivery, same node", lat(r.messages.sameNode)],
     ["message delivery, across nodes", lat(r.messages.crossNode)],
-    ["messages lost", `${r.messages.lost} of ${r.messages.expected} (${r.messages.sent} messages), after the kill ${r.after.lost} of ${r.after.expected}; duplicated ${r.messages.duplicates}`],
+    ["messages lost", `${r.messages.lost} of ${r.messages.expected} (${r.messages.sent} messages), after the kill ${r.after.lost} of ${r.after.expected}; duplicated ${r.messages.duplicates}; received by the sender's own connection ${r.messages.ownEchoes}`],
     ["limits from one address", `logins ${JSON.stringify(r.limits.logins)}, WebSocket upgrades ${JSON.stringify(r.limits.upgrades)}`],
     ["one instance killed half way", `${r.failover.authorizations} re-authorizations, ${r.failover.failed} failed (${JSON.stringify(r.failover.statuses)}), ${r.failover.retriedClients} clients retried, ${r.failover.unrecovered} unrecovered`],
     ...Object.entries(r.memory).map(([name, m]) => [`memory: ${name}`, `${m.rssMiB} MiB with every client connected${m.peakMiB ? `, peak ${(r.memoryAtEnd[name] || m).peakMiB || m.peakMiB} MiB` : ""}`]),
