@@ -47,8 +47,8 @@
 //!   connection to the app, closes idle connections after `keepalive_timeout`, and reuses a
 //!   bounded pool of connections to the app, so silent and stalled clients cost nginx a few
 //!   hundred bytes each and the app nothing. `tests/e2e/proxy.test.js` runs rocket-chat behind
-//!   that file: 1,100 silent connections leave it answering, each closed by nginx, and the
-//!   stalled body is answered 408 by nginx; straight at the app, the same connections stop it.
+//!   that file: 1,100 silent connections leave it answering, each closed by nginx, and a
+//!   stalled body ends at nginx; straight at the app, Rocket keeps every one of them open.
 //! - **Body and request deadlines are the app's own.** The JSON routes read their body within
 //!   `CHAT_BODY_TIMEOUT_MS` (408 `request_timeout` after); pusher-auth-rocket's endpoints read
 //!   theirs themselves, within the request deadline (`CHAT_REQUEST_TIMEOUT_MS`, 408
