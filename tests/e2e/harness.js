@@ -99,14 +99,24 @@ function appEnv(wsPort, httpPort, extra) {
     CHAT_BODY_TIMEOUT_MS: "1000",
     CHAT_REQUEST_TIMEOUT_MS: "4000",
     RUST_LOG: "info,pusher_auth=debug",
+    // Every test client comes from 127.0.0.1: the per-address limits are off here, and on at
+    // their defaults in hardening.test.js, which tests them.
+    CHAT_LOGIN_PER_MINUTE: "0",
+    CHAT_AUTH_PER_MINUTE: "0",
     ...(extra || {}),
   };
 }
 
-/** Starts one more instance of the example, with `extra` environment, on a free port. */
-async function startApp(appName, wsPort, extra) {
+/**
+ * Starts one more instance of the example, with `extra` environment (or a function of the
+ * port that returns it), on a free port.
+ */
+async function startApp(appName, wsPort, extra, wrapper) {
   const httpPort = await freePort();
-  const app = start(appName, appBinary(appName), [], appEnv(wsPort, httpPort, extra));
+  const more = typeof extra === "function" ? extra(httpPort) : extra;
+  // `wrapper`: a command that runs the app, such as ["prlimit", "--nofile=1024", "--"].
+  const [command, ...args] = [...(wrapper || []), appBinary(appName)];
+  const app = start(appName, command, args, appEnv(wsPort, httpPort, more));
   await waitPort(httpPort, app, appName);
   return { app, base: `http://127.0.0.1:${httpPort}`, close: () => stop(app) };
 }
@@ -165,6 +175,35 @@ async function startSockudo(name, webhookBase, redisPort) {
   const sockudo = start(`sockudo ${name}`, sockudoBinary(), ["--config", configFile], { HOST: "127.0.0.1", PORT: String(wsPort) });
   await waitPort(wsPort, sockudo, "sockudo");
   return { wsPort, proc: sockudo, close: () => stop(sockudo) };
+}
+
+/**
+ * Starts Debian's nginx with deploy/nginx.conf, its addresses moved to free loopback ports:
+ * the balancer in front of `apps` (base URLs) and the sockudo node on `wsPort`.
+ */
+async function startNginx(apps, wsPort) {
+  const port = await freePort();
+  const prefix = fs.mkdtempSync(path.join(require("node:os").tmpdir(), "e2e-nginx-"));
+  fs.mkdirSync(path.join(prefix, "logs"));
+  fs.mkdirSync(path.join(prefix, "tmp"));
+  let conf = fs.readFileSync(path.join(ROOT, "deploy/nginx.conf"), "utf8");
+  const servers = (list) => list.map((a) => `server ${a};`).join(" ");
+  conf = conf
+    .replace(/listen 127\.0\.0\.1:8080/, `listen 127.0.0.1:${port}`)
+    .replace(/(upstream chat_apps \{)[^}]*?(keepalive 64;)/s, `$1 ${servers(apps.map((b) => new URL(b).host))} $2`)
+    .replace(/(upstream sockudo_nodes \{)[^}]*\}/s, `$1 ${servers([`127.0.0.1:${wsPort}`])} }`);
+  fs.writeFileSync(path.join(prefix, "nginx.conf"), conf);
+  const bin = process.env.NGINX || "/usr/sbin/nginx";
+  need(bin, "scripts/install-test-tools installs Debian's nginx-light");
+  const user = process.getuid && process.getuid() === 0 ? "user root;" : "";
+  const nginx = start("nginx", bin, ["-p", `${prefix}/`, "-c", path.join(prefix, "nginx.conf"), "-g", `daemon off; ${user}`], {});
+  await waitPort(port, nginx, "nginx");
+  return {
+    base: `http://127.0.0.1:${port}`,
+    port,
+    proc: nginx,
+    close: async () => { await stop(nginx); fs.rmSync(prefix, { recursive: true, force: true }); },
+  };
 }
 
 /**
@@ -317,4 +356,4 @@ function rssKiB(pid) {
   return Number(status.match(/VmRSS:\s+(\d+) kB/)[1]);
 }
 
-module.exports = { APP, MASTER_KEY, OUTPUT, ROOT, allowCookieHeader, authHeaders, connected, connectionOptions, cookieOf, get, login, once, post, pusherOptions, rssKiB, session, sleep, startApp, startRedis, startSockudo, startStack, stop, subscribe, until };
+module.exports = { APP, MASTER_KEY, OUTPUT, ROOT, allowCookieHeader, authHeaders, connected, connectionOptions, cookieOf, get, login, once, post, pusherOptions, rssKiB, session, sleep, startApp, startNginx, startRedis, startSockudo, startStack, stop, subscribe, until };

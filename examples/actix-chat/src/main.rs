@@ -17,7 +17,7 @@
 //! and the connection closes. actix-web bounds the head only: `CHAT_BODY_TIMEOUT_MS` is the deadline of the whole
 //! request, body and handler included (a 408 `request_timeout`), and `CHAT_REQUEST_TIMEOUT_MS`
 //! is not used. actix-web serves at most 25,000 connections per worker (its default
-//! `max_connections`), with 2 workers.
+//! `max_connections`), with one worker per core of the machine.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -29,8 +29,9 @@ use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, StatusCode};
-use actix_web::middleware::{from_fn, Next};
+use actix_web::middleware::{from_fn, DefaultHeaders, Next};
 use actix_web::{web, App, FromRequest, HttpMessage, HttpRequest, HttpResponse, HttpServer};
+use chat_common::hardening::{self, Limited, Limits, LiveSession, StillLoggedIn};
 use chat_common::{BoxFuture, Chat, ChatPolicy, ChatUser, SendMessage, SocketLog, User, Whisper};
 use futures_util::future::LocalBoxFuture;
 use pusher_auth::{Endpoints, SocketId};
@@ -116,10 +117,53 @@ impl SocketLog for RequestSockets {
     }
 }
 
-/// The logged-in user of an auth request, the extractor of pusher-auth's endpoints: from
+/// The session cookie's name.
+const COOKIE: &str = "chat_session";
+
+/// Whether a session key is still in the store, without touching the session: asked once an
+/// auth request's body has been read (see [`hardening::StillLoggedIn`]).
+trait Liveness: Send + Sync {
+    fn live(&self, key: String) -> BoxFuture<bool>;
+}
+
+/// How [`SessionUser`] finds its session again: the key that opens the cookie (which holds the
+/// session key, encrypted), and the store.
+#[derive(Clone)]
+struct SessionProbe {
+    key: Key,
+    store: Arc<dyn Liveness>,
+}
+
+impl SessionProbe {
+    /// The session key in the request's cookie (actix-session's private cookie), if any.
+    fn session_key(&self, req: &HttpRequest) -> Option<String> {
+        let mut jar = actix_web::cookie::CookieJar::new();
+        jar.add_original(req.cookie(COOKIE)?);
+        Some(jar.private(&self.key).get(COOKIE)?.value().to_owned())
+    }
+}
+
+/// The logged-in user of an auth request, the user type of pusher-auth's endpoints: from
 /// actix-identity, with the session's connections (a 401 when nobody is logged in, so pusher-js
-/// gets a 403).
-struct SessionUser(ChatUser);
+/// gets a 403), and how to ask whether the session is still live.
+#[derive(Clone)]
+struct SessionUser(ChatUser, Option<(Arc<dyn Liveness>, String)>);
+
+impl LiveSession for SessionUser {
+    /// Still in the store; without a probe or a session key, not known to be, so not live.
+    fn live(&self) -> BoxFuture<bool> {
+        match self.1.clone() {
+            Some((store, key)) => store.live(key),
+            None => Box::pin(async { false }),
+        }
+    }
+}
+
+impl From<SessionUser> for ChatUser {
+    fn from(user: SessionUser) -> Self {
+        user.0
+    }
+}
 
 impl FromRequest for SessionUser {
     type Error = actix_web::Error;
@@ -133,10 +177,16 @@ impl FromRequest for SessionUser {
                 .ok_or_else(|| actix_web::error::ErrorUnauthorized("not logged in"))?;
             let sockets = RequestSockets::of(&req.get_session());
             req.extensions_mut().insert(sockets.clone());
-            Ok(SessionUser(ChatUser {
-                user,
-                sockets: Arc::new(sockets),
-            }))
+            let live = req
+                .app_data::<web::Data<SessionProbe>>()
+                .and_then(|probe| Some((Arc::clone(&probe.store), probe.session_key(&req)?)));
+            Ok(SessionUser(
+                ChatUser {
+                    user,
+                    sockets: Arc::new(sockets),
+                },
+                live,
+            ))
         })
     }
 }
@@ -195,6 +245,36 @@ async fn csrf(
         .map(ServiceResponse::map_into_left_body)
 }
 
+/// Per-address limits on the login and the auth endpoints (429 `too_many_requests` with
+/// `Retry-After`), the address from the connection or, behind trusted proxies,
+/// `X-Forwarded-For` (see [`chat_common::hardening`]).
+async fn rate_limit<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    let limited = (req.method() == Method::POST)
+        .then(|| Limited::of_path(req.path()))
+        .flatten();
+    if let (Some(limited), Some(limits)) = (limited, req.app_data::<web::Data<Limits>>()) {
+        let peer = req
+            .peer_addr()
+            .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |a| a.ip());
+        let forwarded = req.headers().get_all("x-forwarded-for");
+        let client = limits.client(peer, forwarded.filter_map(|v| v.to_str().ok()));
+        if let Err(refused) = limits.check(limited, client) {
+            tracing::debug!(%client, ?limited, "rate limited");
+            let answer = HttpResponse::TooManyRequests()
+                .insert_header(("Retry-After", refused.retry_after_secs().to_string()))
+                .content_type("application/json")
+                .body(hardening::TooMany::BODY);
+            return Ok(req.into_response(answer).map_into_right_body());
+        }
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
+
 async fn index(
     state: web::Data<AppState>,
     identity: Option<Identity>,
@@ -202,13 +282,12 @@ async fn index(
 ) -> HttpResponse {
     let user = current_user(identity.as_ref());
     let csrf: Option<String> = user.as_ref().and_then(|_| session.get(CSRF).ok().flatten());
+    let page = chat_common::page(&state.chat.config, csrf.as_deref(), user.as_ref());
+    let csp = hardening::content_security_policy(&page, &state.chat.config.client);
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .body(chat_common::page(
-            &state.chat.config,
-            csrf.as_deref(),
-            user.as_ref(),
-        ))
+        .insert_header(("Content-Security-Policy", csp))
+        .body(page)
 }
 
 async fn pusher_js(state: web::Data<AppState>) -> actix_web::Result<actix_files::NamedFile> {
@@ -375,43 +454,62 @@ fn session_key(shared: bool) -> Result<Key, Box<dyn std::error::Error>> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     chat_common::init_logging();
     let chat = Chat::from_env()?;
+    let limits = Limits::from_env()?;
     let key = session_key(chat.config.redis_url.is_some())?;
     match chat.config.redis_url.clone() {
         Some(url) => {
             tracing::info!("sessions in Redis");
             let store = redis_store::NoRevivalRedisStore::new(url.as_str()).await?;
-            run(chat, store, key).await
+            run(chat, store, key, limits).await
         }
         None => {
             let store =
                 memory::MemorySessionStore::new(chat.config.session_idle, chat.config.max_sessions);
-            run(chat, store, key).await
+            run(chat, store, key, limits).await
         }
     }
 }
 
-/// Serves the app with sessions in `store`.
-async fn run<Store>(chat: Chat, store: Store, key: Key) -> Result<(), Box<dyn std::error::Error>>
+/// The largest `/login` body: `{"name": …}` with a name of at most 32 characters.
+const LOGIN_BODY: usize = 1024;
+/// The largest `/channels/send-message` body: ten messages of 2,000 characters, even with every
+/// character escaped as a surrogate pair (`\uD83D\uDE00`, 12 bytes).
+const MESSAGE_BODY: usize = 256 * 1024;
+/// The largest `/channels/whisper` body: one such message.
+const WHISPER_BODY: usize = 32 * 1024;
+
+fn json_limit(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default().limit(limit)
+}
+
+/// Serves the app with sessions in `store`, one worker per core.
+async fn run<Store>(
+    chat: Chat,
+    store: Store,
+    key: Key,
+    limits: Limits,
+) -> Result<(), Box<dyn std::error::Error>>
 where
-    Store: actix_session::storage::SessionStore + Clone + Send + 'static,
+    Store: actix_session::storage::SessionStore + Liveness + Clone + Send + 'static,
 {
     let config = Arc::clone(&chat.config);
     let state = AppState { chat: chat.clone() };
     // The page's paths, and Laravel Echo's defaults for Echo clients; both decide for the
     // `ChatUser` of each auth request, with the session's connections.
     let policy = ChatPolicy::new(&config.credentials);
-    let user_of = |user: SessionUser| user.0;
+    // Each re-checks the session once the request's body has been read.
+    let user_of = |user: SessionUser| user;
     let pusher = PusherAuthRoutes::new(
-        Endpoints::<ChatUser>::new(config.credentials.clone(), policy.clone())
-            .with_signin(chat_common::signin)
+        Endpoints::<SessionUser>::new(config.credentials.clone(), StillLoggedIn(policy.clone()))
+            .with_signin(hardening::signin_if_live)
             .with_channel_path("/channels/authorize")
             .with_signin_path("/channels/user-auth")
             .with_webhooks("/pusher/webhooks", chat.webhooks.handler()),
     )
     .with_extractor(user_of);
     let echo = PusherAuthRoutes::new(
-        Endpoints::<ChatUser>::new(config.credentials.clone(), policy)
-            .with_signin(chat_common::signin)
+        Endpoints::<SessionUser>::new(config.credentials.clone(), StillLoggedIn(policy))
+            .with_signin(hardening::signin_if_live)
             .for_laravel_echo(),
     )
     .with_extractor(user_of);
@@ -422,9 +520,16 @@ where
     let test_mode = config.test_mode;
     let secure = config.secure_cookies;
     let request_timeout = config.body_timeout;
+    let probe = web::Data::new(SessionProbe {
+        key: key.clone(),
+        store: Arc::new(store.clone()),
+    });
+    let limits = web::Data::new(limits);
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    tracing::info!("{workers} workers (one per core)");
     HttpServer::new(move || {
         let sessions = SessionMiddleware::builder(store.clone(), key.clone())
-            .cookie_name("chat_session".into())
+            .cookie_name(COOKIE.into())
             .cookie_http_only(true)
             .cookie_same_site(SameSite::Lax)
             .cookie_secure(secure)
@@ -434,15 +539,29 @@ where
             .build();
         let mut app = App::new()
             .app_data(web::Data::new(state.clone()))
+            .app_data(probe.clone())
+            .app_data(limits.clone())
             .configure(|cfg| pusher.configure(cfg))
             .configure(|cfg| echo.configure(cfg))
             .route("/", web::get().to(index))
             .route("/pusher.min.js", web::get().to(pusher_js))
             .route("/chat.js", web::get().to(chat_js))
-            .route("/login", web::post().to(login))
+            .service(
+                web::resource("/login")
+                    .app_data(json_limit(LOGIN_BODY))
+                    .route(web::post().to(login)),
+            )
             .route("/logout", web::post().to(logout))
-            .route("/channels/send-message", web::post().to(send_message))
-            .route("/channels/whisper", web::post().to(whisper))
+            .service(
+                web::resource("/channels/send-message")
+                    .app_data(json_limit(MESSAGE_BODY))
+                    .route(web::post().to(send_message)),
+            )
+            .service(
+                web::resource("/channels/whisper")
+                    .app_data(json_limit(WHISPER_BODY))
+                    .route(web::post().to(whisper)),
+            )
             .route("/channels/stats", web::get().to(stats));
         if test_mode {
             app = app.route("/webhooks/events", web::get().to(webhook_events));
@@ -457,11 +576,17 @@ where
             .wrap(sessions)
             .wrap(from_fn(disconnect_after_logout))
             .wrap(timeout::RequestTimeout(request_timeout))
+            .wrap(from_fn(rate_limit))
+            .wrap(
+                DefaultHeaders::new()
+                    .add(("X-Frame-Options", hardening::X_FRAME_OPTIONS))
+                    .add(("X-Content-Type-Options", "nosniff")),
+            )
     })
     // actix-web's own limits on slow clients: the request head, and the connection at close.
     .client_request_timeout(config.header_timeout)
     .client_disconnect_timeout(Duration::from_secs(1))
-    .workers(2)
+    .workers(workers)
     .bind(bind)?
     .run()
     .await?;
@@ -514,6 +639,14 @@ mod memory {
         pub(crate) fn len(&self) -> u64 {
             self.sessions.run_pending_tasks();
             self.sessions.entry_count()
+        }
+    }
+
+    /// Without touching the session (no use: its idle time does not start again).
+    impl super::Liveness for MemorySessionStore {
+        fn live(&self, key: String) -> super::BoxFuture<bool> {
+            let live = self.sessions.contains_key(&key);
+            Box::pin(async move { live })
         }
     }
 
@@ -597,6 +730,18 @@ mod redis_store {
             Ok(NoRevivalRedisStore {
                 inner: RedisSessionStore::new(url).await?,
                 redis: ConnectionManager::new(redis::Client::open(url)?).await?,
+            })
+        }
+    }
+
+    /// `EXISTS key`: a failing Redis is not a live session.
+    impl super::Liveness for NoRevivalRedisStore {
+        fn live(&self, key: String) -> super::BoxFuture<bool> {
+            let mut redis = self.redis.clone();
+            Box::pin(async move {
+                let exists: Result<bool, _> =
+                    redis::cmd("EXISTS").arg(key).query_async(&mut redis).await;
+                exists.unwrap_or(false)
             })
         }
     }

@@ -30,7 +30,7 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use axum::middleware::{self, Next};
@@ -38,6 +38,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use axum_login::{AuthManagerLayerBuilder, AuthSession, AuthUser, AuthnBackend};
+use chat_common::hardening::{self, Limited, Limits, LiveSession, StillLoggedIn};
 use chat_common::{BoxFuture, Chat, ChatPolicy, ChatUser, SendMessage, SocketLog, User, Whisper};
 use pusher_auth::{Endpoints, SocketId};
 use pusher_auth_axum::{RouterExt, SenderSocket};
@@ -45,8 +46,10 @@ use serde::Deserialize;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::csrf::CsrfLayer;
 use tower_http::services::ServeFile;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use tower_sessions::cookie::SameSite;
+use tower_sessions::session::Id;
 use tower_sessions::{Expiry, Session, SessionManagerLayer, SessionStore};
 
 /// A chat account for axum-login: the name is the id, and logging in is by name alone.
@@ -127,11 +130,35 @@ impl SocketLog for SessionSockets {
     }
 }
 
+/// Whether a session is still in the store (asked once an auth request's body has been read:
+/// see [`hardening::StillLoggedIn`]). Every request carries it (a layer of [`app`]).
+#[derive(Clone)]
+struct SessionProbe(Arc<dyn Fn(Id) -> BoxFuture<bool> + Send + Sync>);
+
+impl SessionProbe {
+    fn of<Store: SessionStore + Clone>(store: Store) -> Self {
+        SessionProbe(Arc::new(move |id| {
+            let store = store.clone();
+            Box::pin(async move { matches!(store.load(&id).await, Ok(Some(_))) })
+        }))
+    }
+}
+
 /// The logged-in user of a request, for handlers and for pusher-auth's endpoints (the user type
 /// they extract, with the router's state): a 401 when nobody is logged in (pusher-js then gets
 /// a 403), a 500 when axum-login's layer is missing (pusher-js then gets a 500).
 #[derive(Clone)]
-struct CurrentUser(ChatUser);
+struct CurrentUser(ChatUser, Option<(SessionProbe, Id)>);
+
+impl LiveSession for CurrentUser {
+    /// Still in the store; without the probe or a session id, not known to be, so not live.
+    fn live(&self) -> BoxFuture<bool> {
+        match self.1.clone() {
+            Some((SessionProbe(probe), id)) => probe(id),
+            None => Box::pin(async { false }),
+        }
+    }
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
     type Rejection = StatusCode;
@@ -140,11 +167,16 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
         let auth = Auth::from_request_parts(parts, state)
             .await
             .map_err(|(status, _)| status)?;
+        let probe = parts.extensions.get::<SessionProbe>().cloned();
+        let live = probe.zip(auth.session.id());
         match auth.user {
-            Some(Account(user)) => Ok(CurrentUser(ChatUser {
-                user,
-                sockets: Arc::new(SessionSockets(auth.session)),
-            })),
+            Some(Account(user)) => Ok(CurrentUser(
+                ChatUser {
+                    user,
+                    sockets: Arc::new(SessionSockets(auth.session)),
+                },
+                live,
+            )),
             None => Err(StatusCode::UNAUTHORIZED),
         }
     }
@@ -183,13 +215,52 @@ async fn csrf_token(session: Session, request: Request, next: Next) -> Response 
     next.run(request).await
 }
 
+/// Per-address limits on the login and the auth endpoints (429 `too_many_requests` with
+/// `Retry-After`), the address from the connection or, behind trusted proxies,
+/// `X-Forwarded-For` (see [`chat_common::hardening`]).
+async fn rate_limit(State(limits): State<Limits>, request: Request, next: Next) -> Response {
+    let limited = (request.method() == Method::POST)
+        .then(|| Limited::of_path(request.uri().path()))
+        .flatten();
+    if let Some(limited) = limited {
+        let peer = request
+            .extensions()
+            .get::<ConnectInfo<std::net::SocketAddr>>()
+            .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |c| c.0.ip());
+        let forwarded = request.headers().get_all("x-forwarded-for");
+        let client = limits.client(peer, forwarded.iter().filter_map(|v| v.to_str().ok()));
+        if let Err(refused) = limits.check(limited, client) {
+            tracing::debug!(%client, ?limited, "rate limited");
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                [
+                    (
+                        axum::http::header::RETRY_AFTER,
+                        refused.retry_after_secs().to_string(),
+                    ),
+                    (axum::http::header::CONTENT_TYPE, "application/json".into()),
+                ],
+                hardening::TooMany::BODY,
+            )
+                .into_response();
+        }
+    }
+    next.run(request).await
+}
+
 async fn index(State(chat): State<Chat>, auth: Auth) -> Response {
     let csrf: Option<String> = match &auth.user {
         Some(_) => auth.session.get(CSRF).await.ok().flatten(),
         None => None,
     };
     let user = auth.user.as_ref().map(|a| &a.0);
-    Html(chat_common::page(&chat.config, csrf.as_deref(), user)).into_response()
+    let page = chat_common::page(&chat.config, csrf.as_deref(), user);
+    let csp = hardening::content_security_policy(&page, &chat.config.client);
+    (
+        [(axum::http::header::CONTENT_SECURITY_POLICY, csp)],
+        Html(page),
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]
@@ -236,7 +307,7 @@ async fn logout(State(chat): State<Chat>, mut auth: Auth) -> StatusCode {
 
 async fn send_message(
     State(chat): State<Chat>,
-    CurrentUser(me): CurrentUser,
+    CurrentUser(me, _): CurrentUser,
     SenderSocket(sender): SenderSocket,
     Json(body): Json<SendMessage>,
 ) -> Response {
@@ -256,7 +327,7 @@ async fn send_message(
 
 async fn whisper(
     State(chat): State<Chat>,
-    CurrentUser(me): CurrentUser,
+    CurrentUser(me, _): CurrentUser,
     Json(body): Json<Whisper>,
 ) -> Response {
     match chat.whisper(&me.user, &body).await {
@@ -268,14 +339,14 @@ async fn whisper(
     }
 }
 
-async fn stats(State(chat): State<Chat>, CurrentUser(_me): CurrentUser) -> Response {
+async fn stats(State(chat): State<Chat>, CurrentUser(_me, _): CurrentUser) -> Response {
     match chat.stats().await {
         Ok(stats) => Json(stats).into_response(),
         Err(e) => error(StatusCode::BAD_GATEWAY, e.code()),
     }
 }
 
-async fn webhook_events(State(chat): State<Chat>, CurrentUser(_me): CurrentUser) -> Response {
+async fn webhook_events(State(chat): State<Chat>, CurrentUser(_me, _): CurrentUser) -> Response {
     (
         [(axum::http::header::CONTENT_TYPE, "application/json")],
         chat.webhooks.to_json(),
@@ -283,20 +354,31 @@ async fn webhook_events(State(chat): State<Chat>, CurrentUser(_me): CurrentUser)
         .into_response()
 }
 
-/// The app, with its session store.
-fn app<Store: SessionStore + Clone>(chat: Chat, store: Store) -> Router {
+/// The largest `/login` body: `{"name": …}` with a name of at most 32 characters.
+const LOGIN_BODY: usize = 1024;
+/// The largest `/channels/send-message` body: ten messages of 2,000 characters, even with every
+/// character escaped as a surrogate pair (`\uD83D\uDE00`, 12 bytes).
+const MESSAGE_BODY: usize = 256 * 1024;
+/// The largest `/channels/whisper` body: one such message.
+const WHISPER_BODY: usize = 32 * 1024;
+
+/// The app, with its session store and per-address limits.
+fn app<Store: SessionStore + Clone>(chat: Chat, store: Store, limits: Limits) -> Router {
     let config = Arc::clone(&chat.config);
     // The page's paths, and Laravel Echo's defaults for Echo clients; both decide for the
     // `CurrentUser` that `pusher_auth` extracts.
     let policy = ChatPolicy::new(&config.credentials);
-    let pusher = Endpoints::<CurrentUser>::new(config.credentials.clone(), policy.clone())
-        .with_signin(chat_common::signin)
-        .with_channel_path("/channels/authorize")
-        .with_signin_path("/channels/user-auth")
-        .with_webhooks("/pusher/webhooks", chat.webhooks.handler());
-    let echo = Endpoints::<CurrentUser>::new(config.credentials.clone(), policy)
-        .with_signin(chat_common::signin)
+    // Each re-checks the session once the request's body has been read.
+    let pusher =
+        Endpoints::<CurrentUser>::new(config.credentials.clone(), StillLoggedIn(policy.clone()))
+            .with_signin(hardening::signin_if_live)
+            .with_channel_path("/channels/authorize")
+            .with_signin_path("/channels/user-auth")
+            .with_webhooks("/pusher/webhooks", chat.webhooks.handler());
+    let echo = Endpoints::<CurrentUser>::new(config.credentials.clone(), StillLoggedIn(policy))
+        .with_signin(hardening::signin_if_live)
         .for_laravel_echo();
+    let probe = SessionProbe::of(store.clone());
     // Saved on every request that has a session (`always_save`): tower-sessions moves the
     // expiry on only when it saves, and a session is to expire when unused, not when
     // unchanged. An anonymous visitor still has no session, so nothing is saved for them.
@@ -322,10 +404,19 @@ fn app<Store: SessionStore + Clone>(chat: Chat, store: Store) -> Router {
                 )
             }),
         )
-        .route("/login", post(login))
+        .route(
+            "/login",
+            post(login).layer(DefaultBodyLimit::max(LOGIN_BODY)),
+        )
         .route("/logout", post(logout))
-        .route("/channels/send-message", post(send_message))
-        .route("/channels/whisper", post(whisper))
+        .route(
+            "/channels/send-message",
+            post(send_message).layer(DefaultBodyLimit::max(MESSAGE_BODY)),
+        )
+        .route(
+            "/channels/whisper",
+            post(whisper).layer(DefaultBodyLimit::max(WHISPER_BODY)),
+        )
         .route("/channels/stats", get(stats));
     if config.test_mode {
         router = router.route("/webhooks/events", get(webhook_events));
@@ -335,7 +426,17 @@ fn app<Store: SessionStore + Clone>(chat: Chat, store: Store) -> Router {
         .pusher_auth(echo)
         .layer(middleware::from_fn(csrf_token))
         .layer(auth)
+        .layer(axum::Extension(probe))
         .layer(CsrfLayer::new())
+        .layer(middleware::from_fn_with_state(limits, rate_limit))
+        .layer(SetResponseHeaderLayer::overriding(
+            axum::http::header::X_FRAME_OPTIONS,
+            axum::http::HeaderValue::from_static(hardening::X_FRAME_OPTIONS),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            axum::http::header::X_CONTENT_TYPE_OPTIONS,
+            axum::http::HeaderValue::from_static("nosniff"),
+        ))
         .layer(RequestBodyTimeoutLayer::new(config.body_timeout))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -376,9 +477,9 @@ async fn serve(
             permit = Arc::clone(&connections).acquire_owned() => permit?,
             () = &mut shutdown => break,
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors, say: wait a little instead of spinning.
                     tracing::warn!(error = %e, "accept failed");
@@ -388,7 +489,11 @@ async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let service = TowerToHyperService::new(router.clone());
+        // The peer's address, for the per-address limits.
+        let service = TowerToHyperService::new(tower::Layer::layer(
+            &axum::Extension(ConnectInfo(peer)),
+            router.clone(),
+        ));
         let stream = write_deadline::WriteDeadline::new(stream, WRITE_TIMEOUT);
         let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
@@ -571,6 +676,7 @@ async fn shutdown_signal() {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     chat_common::init_logging();
     let chat = Chat::from_env()?;
+    let limits = Limits::from_env()?;
     let config = Arc::clone(&chat.config);
     let router = match &config.redis_url {
         Some(url) => {
@@ -580,9 +686,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let pool = Pool::new(RedisConfig::from_url(url)?, None, None, None, 2)?;
             pool.init().await?;
             tracing::info!("sessions in Redis");
-            app(chat, tower_sessions_redis_store::RedisStore::new(pool))
+            app(
+                chat,
+                tower_sessions_redis_store::RedisStore::new(pool),
+                limits,
+            )
         }
-        None => app(chat, memory::BoundedStore::new(config.max_sessions)),
+        None => app(chat, memory::BoundedStore::new(config.max_sessions), limits),
     };
     serve(router, &config).await
 }

@@ -28,6 +28,8 @@ use pusher_auth::{
 use pusher_rest::{BatchEvent, Client};
 use serde::{Deserialize, Serialize};
 
+pub mod hardening;
+
 /// Why the app cannot start: a missing or invalid setting, named.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -48,10 +50,12 @@ pub enum ConfigError {
 /// missing `PUSHER_APP_ID`, `PUSHER_KEY` or `PUSHER_SECRET` (or `PUSHER_URL`) stops the app
 /// with the variable's name. `Debug` never shows the secret.
 ///
-/// Every `CHAT_*` variable is a field here but one: `CHAT_SESSION_KEY`, which only
+/// Every `CHAT_*` variable is a field here but these: `CHAT_SESSION_KEY`, which only
 /// `actix-chat` reads (the key that signs and encrypts its session cookie, at least 64 bytes;
-/// a random one when unset, so sessions end with the process). Where an example does not use a
-/// setting, or uses it differently, the field says so.
+/// a random one when unset, so sessions end with the process), and the per-address limits
+/// and proxy trust, `CHAT_LOGIN_PER_MINUTE`, `CHAT_AUTH_PER_MINUTE` and `CHAT_TRUST_HOPS`,
+/// which [`hardening::Limits::from_env`] reads. Where an example does not use a setting, or
+/// uses it differently, the field says so.
 #[derive(Clone)]
 pub struct Config {
     /// The app credentials (key, secret, optional master key).
@@ -66,7 +70,10 @@ pub struct Config {
     /// `REDIS_URL`: keep sessions in Redis (for more than one app instance). `rocket-chat`
     /// refuses to start with it: its sessions are in its own memory.
     pub redis_url: Option<String>,
-    /// `CHAT_SECURE_COOKIES=1`: session cookies only over HTTPS.
+    /// Session cookies only over HTTPS (`Secure`): by default unless the app is bound to a
+    /// loopback address (see [`hardening::secure_by_default`]); `CHAT_SECURE_COOKIES=1` or `=0`
+    /// decides instead (`0` for an app on a private address behind a load balancer that speaks
+    /// plain HTTP to it, only while testing).
     pub secure_cookies: bool,
     /// `CHAT_SESSION_IDLE_SECS` (default 7 days): a session unused this long expires.
     pub session_idle: Duration,
@@ -74,9 +81,9 @@ pub struct Config {
     /// it, the least recently used one is evicted (its user logged out) to make room, so that a
     /// flood of logins neither grows memory without bound nor locks anyone out. A flood that
     /// large does log out the users who have not made a request for the longest (a chat user
-    /// whose page only holds its websocket, say): in production, rate-limit `/login` per client
-    /// (tower_governor, actix-governor, or the proxy in front). Not used for Redis, which bounds
-    /// its memory itself (`maxmemory`).
+    /// whose page only holds its websocket, say), so every example limits logins per client
+    /// address (`CHAT_LOGIN_PER_MINUTE`, see [`hardening`]): one address then needs days to
+    /// evict anyone. Not used for Redis, which bounds its memory itself (`maxmemory`).
     pub max_sessions: u64,
     /// `CHAT_TEST_MODE=1`: the test-only routes exist (`GET /webhooks/events`, still behind
     /// login).
@@ -204,15 +211,27 @@ impl Config {
             env!("CARGO_MANIFEST_DIR"),
             "/js/node_modules/pusher-js/dist/web/pusher-with-encryption.min.js"
         );
+        let bind = var("CHAT_ADDR")?.unwrap_or_else(|| "127.0.0.1:3000".into());
+        let secure_cookies = match var("CHAT_SECURE_COOKIES")?.as_deref() {
+            None => hardening::secure_by_default(&bind),
+            Some("1" | "true" | "yes") => true,
+            Some("0" | "false" | "no") => false,
+            Some(other) => {
+                return Err(ConfigError::Invalid(
+                    "CHAT_SECURE_COOKIES",
+                    format!("`{other}` is neither 1 nor 0"),
+                ))
+            }
+        };
         Ok(Config {
             credentials,
             client,
-            bind: var("CHAT_ADDR")?.unwrap_or_else(|| "127.0.0.1:3000".into()),
+            bind,
             pusher_js: var("PUSHER_JS")?
                 .unwrap_or_else(|| default_js.into())
                 .into(),
             redis_url: var("REDIS_URL")?,
-            secure_cookies: flag("CHAT_SECURE_COOKIES")?,
+            secure_cookies,
             session_idle: Duration::from_secs(bounded(
                 "CHAT_SESSION_IDLE_SECS",
                 7 * 24 * 3600,

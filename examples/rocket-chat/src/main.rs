@@ -37,10 +37,18 @@
 //!   connection, and so does an idle keep-alive connection (`ROCKET_KEEP_ALIVE=0` turns
 //!   keep-alive off). Then Rocket reads the first 14 bytes of every body (its `_method` form
 //!   override): a body that stops before them is never answered, not even a 413 for a
-//!   `Content-Length` over the limit. `CHAT_HEADER_TIMEOUT_MS` is not used; put a reverse proxy
-//!   in front that bounds header and body time (nginx's `client_header_timeout` and
-//!   `client_body_timeout`). The end-to-end suite states both gaps (chat scenario 14 and the
-//!   bad-input suite).
+//!   `Content-Length` over the limit. About 1,015 silent connections stop it at the usual limit
+//!   of 1,024 open files. `CHAT_HEADER_TIMEOUT_MS` is not used. The end-to-end suite states
+//!   both gaps (chat scenario 14 and the bad-input suite).
+//!
+//!   **Deploy it behind the load balancer of `deploy/nginx.conf`**, bound to loopback (or a
+//!   private address only nginx reaches): nginx reads every request head within
+//!   `client_header_timeout` and every body within `client_body_timeout` before it opens a
+//!   connection to the app, closes idle connections after `keepalive_timeout`, and reuses a
+//!   bounded pool of connections to the app, so silent and stalled clients cost nginx a few
+//!   hundred bytes each and the app nothing. `tests/e2e/proxy.test.js` runs rocket-chat behind
+//!   that file: 1,100 silent connections leave it answering, each closed by nginx, and a
+//!   stalled body ends at nginx; straight at the app, Rocket keeps every one of them open.
 //! - **Body and request deadlines are the app's own.** The JSON routes read their body within
 //!   `CHAT_BODY_TIMEOUT_MS` (408 `request_timeout` after); pusher-auth-rocket's endpoints read
 //!   theirs themselves, within the request deadline (`CHAT_REQUEST_TIMEOUT_MS`, 408
@@ -56,7 +64,8 @@ use std::net::ToSocketAddrs;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chat_common::{Chat, ChatPolicy, ChatUser, SendError, SendMessage, User, Whisper};
+use chat_common::hardening::{self, Limited, Limits, LiveSession, StillLoggedIn};
+use chat_common::{BoxFuture, Chat, ChatPolicy, ChatUser, SendError, SendMessage, User, Whisper};
 use pusher_auth::Endpoints;
 use pusher_auth_rocket::{PusherAuthRoutes, SenderSocket};
 use rocket::data::{self, ByteUnit, Data, FromData};
@@ -64,7 +73,7 @@ use rocket::fairing::AdHoc;
 use rocket::fs::NamedFile;
 use rocket::http::{ContentType, Cookie, CookieJar, Method, SameSite, Status};
 use rocket::request::{self, FromRequest, Request};
-use rocket::response::content::{RawHtml, RawJson};
+use rocket::response::content::RawJson;
 use rocket::response::{self, Responder, Response};
 use rocket::route::{self, Handler, Route};
 use rocket::{Build, Rocket, State};
@@ -79,6 +88,19 @@ const COOKIE: &str = "chat_session";
 /// The largest JSON body the app's own routes read (ten messages of 2,000 characters fit, even
 /// with every character escaped as a surrogate pair).
 const BODY_LIMIT: ByteUnit = ByteUnit::Kibibyte(256);
+/// The largest `/login` body: `{"name": …}` with a name of at most 32 characters.
+const LOGIN_BODY: ByteUnit = ByteUnit::Kibibyte(1);
+/// The largest `/channels/whisper` body: one message.
+const WHISPER_BODY: ByteUnit = ByteUnit::Kibibyte(32);
+
+/// The body limit of the app's route at `path`: what it accepts, no more.
+fn body_limit(path: &str) -> ByteUnit {
+    match path {
+        "/login" => LOGIN_BODY,
+        "/channels/whisper" => WHISPER_BODY,
+        _ => BODY_LIMIT,
+    }
+}
 
 /// An error answer: its status and the JSON `{"error":{"code":…}}`.
 #[derive(Debug, Clone, Copy)]
@@ -165,9 +187,23 @@ impl<'r> FromRequest<'r> for CurrentSession {
 
 /// The logged-in user of a request, with the session's connections log: for the handlers and
 /// as the guard of pusher-auth's endpoints (no session: no user, so pusher-js gets a 403; the
-/// sessions missing: a 500).
+/// sessions missing: a 500). It can ask whether its session is still live (see
+/// [`hardening::StillLoggedIn`]).
 #[derive(Clone)]
-struct CurrentUser(ChatUser);
+struct CurrentUser(ChatUser, Arc<Sessions>, String);
+
+impl LiveSession for CurrentUser {
+    fn live(&self) -> BoxFuture<bool> {
+        let live = self.1.is_live(&self.2);
+        Box::pin(async move { live })
+    }
+}
+
+impl From<CurrentUser> for ChatUser {
+    fn from(user: CurrentUser) -> Self {
+        user.0
+    }
+}
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for CurrentUser {
@@ -181,10 +217,14 @@ impl<'r> FromRequest<'r> for CurrentUser {
             ));
         };
         match session_of(req) {
-            Some(active) => request::Outcome::Success(CurrentUser(ChatUser {
-                user: active.user.clone(),
-                sockets: sessions.sockets(&active.id),
-            })),
+            Some(active) => request::Outcome::Success(CurrentUser(
+                ChatUser {
+                    user: active.user.clone(),
+                    sockets: sessions.sockets(&active.id),
+                },
+                Arc::clone(sessions),
+                active.id.clone(),
+            )),
             None => request::Outcome::Forward(Status::Unauthorized),
         }
     }
@@ -211,13 +251,14 @@ impl<'r, T: DeserializeOwned + Send> FromData<'r> for JsonBody<T> {
             .headers()
             .get_one("content-length")
             .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > BODY_LIMIT.as_u64()) {
+        let limit = body_limit(req.uri().path().as_str());
+        if declared.is_some_and(|n| n > limit.as_u64()) {
             return fail(too_large);
         }
         let Some(chat) = req.rocket().state::<Chat>() else {
             return fail(ApiError::new(Status::InternalServerError, "internal_error"));
         };
-        let read = data.open(BODY_LIMIT).into_bytes();
+        let read = data.open(limit).into_bytes();
         let body = match tokio::time::timeout(chat.config.body_timeout, read).await {
             Err(_) => return fail(ApiError::TIMEOUT),
             Ok(Err(e)) => {
@@ -289,18 +330,55 @@ fn cross_site(req: &Request<'_>) -> bool {
     }
 }
 
-/// A route's handler behind its [`Check`] (403 `csrf` when refused) and the request deadline
-/// (408 `request_timeout`).
+/// A 429 `too_many_requests` with `Retry-After`.
+struct TooMany(hardening::TooMany);
+
+impl<'r> Responder<'r, 'static> for TooMany {
+    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
+        let body = hardening::TooMany::BODY;
+        Response::build()
+            .status(Status::TooManyRequests)
+            .header(ContentType::JSON)
+            .raw_header("Retry-After", self.0.retry_after_secs().to_string())
+            .sized_body(body.len(), Cursor::new(body))
+            .ok()
+    }
+}
+
+/// The per-address limit a request to `route` counts against, if it is limited and the limits
+/// are managed: `Err` when this one is past it. The address is the peer's, or, behind trusted
+/// proxies, from `X-Forwarded-For` (see [`chat_common::hardening`]; Rocket's own `client_ip`
+/// would believe any client's `X-Real-IP`).
+fn rate_limit(limit: Option<Limited>, req: &Request<'_>) -> Result<(), TooMany> {
+    let (Some(limit), Some(limits)) = (limit, req.rocket().state::<Limits>()) else {
+        return Ok(());
+    };
+    let peer = req
+        .remote()
+        .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |a| a.ip());
+    let client = limits.client(peer, req.headers().get("x-forwarded-for"));
+    limits.check(limit, client).map_err(|refused| {
+        tracing::debug!(%client, ?limit, "rate limited");
+        TooMany(refused)
+    })
+}
+
+/// A route's handler behind its per-address limit (429), its [`Check`] (403 `csrf` when
+/// refused) and the request deadline (408 `request_timeout`).
 #[derive(Clone)]
 struct Guarded {
     handler: Box<dyn Handler>,
     check: Check,
+    limit: Option<Limited>,
     deadline: Duration,
 }
 
 #[rocket::async_trait]
 impl Handler for Guarded {
     async fn handle<'r>(&self, req: &'r Request<'_>, data: Data<'r>) -> route::Outcome<'r> {
+        if let Err(refused) = rate_limit(self.limit, req) {
+            return route::Outcome::from(req, refused);
+        }
         if self.check.refuses(req) {
             return route::Outcome::from(req, ApiError::CSRF);
         }
@@ -319,9 +397,13 @@ fn guarded(routes: Vec<Route>, deadline: Duration) -> Vec<Route> {
     routes
         .into_iter()
         .map(|mut route| {
+            let limit = (route.method == Method::Post)
+                .then(|| Limited::of_path(route.uri.path()))
+                .flatten();
             route.handler = Box::new(Guarded {
                 handler: route.handler.clone(),
                 check: Check::of(&route),
+                limit,
                 deadline,
             });
             route
@@ -329,12 +411,30 @@ fn guarded(routes: Vec<Route>, deadline: Duration) -> Vec<Route> {
         .collect()
 }
 
+/// The page, with its content security policy.
+struct Page {
+    html: String,
+    csp: String,
+}
+
+impl<'r> Responder<'r, 'static> for Page {
+    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
+        Response::build()
+            .header(ContentType::HTML)
+            .raw_header("Content-Security-Policy", self.csp)
+            .sized_body(self.html.len(), Cursor::new(self.html))
+            .ok()
+    }
+}
+
 #[rocket::get("/")]
-fn index(chat: &State<Chat>, session: Option<CurrentSession>) -> RawHtml<String> {
+fn index(chat: &State<Chat>, session: Option<CurrentSession>) -> Page {
     let session = session.map(|s| s.0);
     let csrf = session.as_ref().map(|s| s.csrf.as_str());
     let user = session.as_ref().map(|s| &s.user);
-    RawHtml(chat_common::page(&chat.config, csrf, user))
+    let html = chat_common::page(&chat.config, csrf, user);
+    let csp = hardening::content_security_policy(&html, &chat.config.client);
+    Page { html, csp }
 }
 
 /// The page's script.
@@ -408,7 +508,7 @@ async fn send_message(
     sender: Result<SenderSocket, pusher_auth_rocket::Refusal>,
     body: Result<JsonBody<SendMessage>, ApiError>,
 ) -> Result<Status, Refusal> {
-    let Some(CurrentUser(me)) = me else {
+    let Some(CurrentUser(me, ..)) = me else {
         return Err(ApiError::new(Status::Forbidden, "not_logged_in").into());
     };
     let SenderSocket(sender) = sender?;
@@ -430,7 +530,7 @@ async fn whisper(
     me: Option<CurrentUser>,
     body: Result<JsonBody<Whisper>, ApiError>,
 ) -> Result<Status, ApiError> {
-    let Some(CurrentUser(me)) = me else {
+    let Some(CurrentUser(me, ..)) = me else {
         return Err(ApiError::new(Status::Forbidden, "not_logged_in"));
     };
     let JsonBody(body) = body?;
@@ -487,25 +587,26 @@ fn any_error(status: Status, _: &Request<'_>) -> ApiError {
 
 /// The app on `rocket`: its state (the chat and the sessions), routes (each [`guarded`]) and
 /// catchers.
-fn app(chat: Chat, rocket: Rocket<Build>) -> Rocket<Build> {
+fn app(chat: Chat, limits: Limits, rocket: Rocket<Build>) -> Rocket<Build> {
     let config = Arc::clone(&chat.config);
     // The page's paths, and Laravel Echo's defaults for Echo clients; both decide for the
     // `ChatUser` of the session, found by the `CurrentUser` guard.
     let policy = ChatPolicy::new(&config.credentials);
+    // Each re-checks the session once the request's body has been read.
     let pusher = PusherAuthRoutes::new(
-        Endpoints::<ChatUser>::new(config.credentials.clone(), policy.clone())
-            .with_signin(chat_common::signin)
+        Endpoints::<CurrentUser>::new(config.credentials.clone(), StillLoggedIn(policy.clone()))
+            .with_signin(hardening::signin_if_live)
             .with_channel_path("/channels/authorize")
             .with_signin_path("/channels/user-auth")
             .with_webhooks("/pusher/webhooks", chat.webhooks.handler()),
     )
-    .with_guard(|user: CurrentUser| user.0);
+    .with_guard(|user: CurrentUser| user);
     let echo = PusherAuthRoutes::new(
-        Endpoints::<ChatUser>::new(config.credentials.clone(), policy)
-            .with_signin(chat_common::signin)
+        Endpoints::<CurrentUser>::new(config.credentials.clone(), StillLoggedIn(policy))
+            .with_signin(hardening::signin_if_live)
             .for_laravel_echo(),
     )
-    .with_guard(|user: CurrentUser| user.0);
+    .with_guard(|user: CurrentUser| user);
     let mut routes = rocket::routes![
         index,
         pusher_js,
@@ -525,6 +626,9 @@ fn app(chat: Chat, rocket: Rocket<Build>) -> Rocket<Build> {
     rocket
         .manage(chat)
         .manage(sessions)
+        .manage(limits)
+        // Rocket's default shield, with framing denied (its default allows the same origin).
+        .attach(rocket::shield::Shield::default().enable(rocket::shield::Frame::Deny))
         .mount("/", guarded(routes, config.request_timeout))
         .register("/", rocket::catchers![any_error])
         .attach(AdHoc::on_liftoff("address", |rocket| {
@@ -564,8 +668,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .into(),
         );
     }
+    let limits = Limits::from_env()?;
     let rocket = rocket::custom(rocket_config(&chat.config)?);
-    app(chat, rocket)
+    app(chat, limits, rocket)
         .launch()
         .await
         .map_err(|e| e.to_string())?;

@@ -114,6 +114,11 @@ impl Sessions {
         })
     }
 
+    /// Whether session `id` still exists, without counting as a use of it.
+    pub(crate) fn is_live(&self, id: &str) -> bool {
+        self.entries.contains_key(id)
+    }
+
     /// Ends the session `id`, if it exists.
     pub(crate) fn end(&self, id: &str) {
         self.entries.invalidate(id);
