@@ -665,8 +665,11 @@ for (const appName of APPS) {
     scenario("18. the browser: the page logs in, sends, sees it arrive; Laravel Echo with its default paths", async (events) => {
       const browser = await chromium();
       try {
-        const open = async (name) => {
-          const context = await browser.newContext();
+        // alice's page gets Laravel Echo injected by this test below, an inline script that
+        // the page's Content-Security-Policy rightly refuses: her context bypasses the policy.
+        // bruno's page runs under it, so the page's own scripts must comply.
+        const open = async (name, options = {}) => {
+          const context = await browser.newContext(options);
           const page = await context.newPage();
           page.on("console", (m) => events.push(`${name} console: ${m.text()}`));
           const response = await page.goto(`${stack.base}/`);
@@ -677,7 +680,7 @@ for (const appName of APPS) {
           await page.waitForFunction(() => window.chat.events.some((e) => e.kind === "subscribed" && e.detail === "presence-chat"), null, { timeout: 15000 });
           return page;
         };
-        const alice = await open("alice");
+        const alice = await open("alice", { bypassCSP: true });
         const bruno = await open("bruno");
         await alice.waitForFunction(() => document.querySelectorAll("#online li").length >= 2, null, { timeout: 10000 });
         await bruno.fill("#message", "hi alice");
@@ -686,6 +689,7 @@ for (const appName of APPS) {
         // bruno's page shows its own message once (it is not echoed back to its connection).
         await sleep(500);
         const own = await bruno.$$eval("#messages li", (lis) => lis.map((li) => li.textContent));
+        assert.ok(!events.some((e) => typeof e === "string" && e.startsWith("bruno console:") && e.includes("Content Security Policy")), "bruno's page broke its own Content-Security-Policy");
         assert.deepEqual(own.filter((t) => t.endsWith("hi alice")), ["mehi alice"]);
         fs.mkdirSync(OUTPUT, { recursive: true });
         await alice.screenshot({ path: path.join(OUTPUT, `chat-${appName}.png`) });

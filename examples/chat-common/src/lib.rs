@@ -669,14 +669,19 @@ impl Chat {
             tracing::error!(error = %e, "stats failed");
             SendError::Publish(e)
         };
+        // The names from the definitions, as everywhere else.
+        use pusher_protocol::channel::{Channel as _, ChannelError};
+        let name = |name: Result<pusher_auth::ChannelName, ChannelError>| {
+            name.map_err(|e| publish(pusher_rest::InvalidInput::from(e).into()))
+        };
         let members = self
             .publisher
-            .presence_users("presence-chat")
+            .presence_users(name(PresenceChatChannel.name())?)
             .await
             .map_err(publish)?;
         let chat = self
             .publisher
-            .channel_info("private-chat", Info::new().subscription_count())
+            .channel_info(name(ChatChannel.name())?, Info::new().subscription_count())
             .await
             .map_err(publish)?;
         let channels = self.publisher.channels().send().await.map_err(publish)?;

@@ -36,7 +36,7 @@ fn check(declarations: &str) -> Result<(), String> {
         "compilerOptions": {
             "allowJs": true, "checkJs": true, "noEmit": true, "strict": true,
             "target": "es2022", "lib": ["es2022", "dom"], "module": "esnext",
-            "moduleResolution": "bundler", "types": [], "skipLibCheck": true,
+            "moduleResolution": "bundler", "types": [],
             "baseUrl": ".", "paths": { "pusher-js": [pusher_js] }
         },
         "files": ["chat.js", "channels.d.ts", "globals.d.ts"]
@@ -58,8 +58,26 @@ fn check(declarations: &str) -> Result<(), String> {
 
 #[test]
 fn the_page_fits_the_definitions_and_a_renamed_field_does_not() {
-    check(&chat_common::channels::typescript())
-        .unwrap_or_else(|e| panic!("the page does not fit: {e}"));
+    let real = chat_common::channels::typescript();
+    // The copy below stays the chat's definitions but for that one change: the same channel
+    // names and the same declarations.
+    let outline = |ts: &str| -> Vec<String> {
+        ts.lines()
+            .filter(|l| l.starts_with("export "))
+            .map(|l| l.split(['=', '<', '{']).next().unwrap_or(l).to_owned())
+            .chain(
+                ts.lines()
+                    .filter(|l| l.starts_with("export type ChannelName"))
+                    .map(str::to_owned),
+            )
+            .collect()
+    };
+    assert_eq!(
+        outline(&renamed::typescript()),
+        outline(&real),
+        "the renamed copy drifted from chat_common::channels"
+    );
+    check(&real).unwrap_or_else(|e| panic!("the page does not fit: {e}"));
     let errors = check(&renamed::typescript()).expect_err("a renamed field must fail the check");
     assert!(
         errors.contains("Property 'name' does not exist on type 'Message'"),

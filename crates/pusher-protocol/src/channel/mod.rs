@@ -154,16 +154,30 @@ pub trait Channel: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// # Errors
     ///
     /// When a parameter's text is not a valid parameter (empty, a `.`, a character channel
-    /// names cannot hold), or the pattern does not compile: [`ChannelError`].
+    /// names cannot hold), the pattern does not compile, or the name made is of another kind
+    /// than `Self::Kind` (a public channel's parameter `private-admin`, a private one's
+    /// `encrypted-x`): [`ChannelError`]. A parameter taken from a client can therefore never
+    /// steer a publish onto a channel of another kind.
+    ///
+    /// Not meant to be overridden: routes, publishing and [`Channel::parse`] rely on it
+    /// agreeing with `PATTERN`.
     fn name(&self) -> Result<ChannelName, ChannelError> {
         let pattern = Pattern::new(Self::PATTERN)?;
         let rest = pattern.format(self)?;
-        let prefix = <Self::Kind as Kind>::KIND.prefix();
-        Ok(ChannelName::new(format!("{prefix}{rest}"))?)
+        let kind = <Self::Kind as Kind>::KIND;
+        let name = ChannelName::new(format!("{}{rest}", kind.prefix()))?;
+        if name.kind() != kind {
+            return Err(ChannelError::KindChanged {
+                name: name.as_str().to_owned(),
+                expected: kind,
+            });
+        }
+        Ok(name)
     }
 
     /// The parameters of `name`, when it is one of these channels: `None` for another kind,
-    /// another pattern, or values that do not parse as the fields' types.
+    /// another pattern, or values that do not parse as the fields' types. Not meant to be
+    /// overridden either.
     fn parse(name: &ChannelName) -> Option<Self> {
         if name.kind() != <Self::Kind as Kind>::KIND {
             return None;
@@ -186,6 +200,16 @@ pub enum ChannelError {
     /// The name made is not a valid channel name (too long, most likely).
     #[error(transparent)]
     Name(#[from] NameError),
+    /// The name made from the parameters is of another kind than the definition's: a
+    /// parameter began with a kind prefix (`private-`, `encrypted-`, `presence-`).
+    #[error("channel `{name}` is not a {expected} channel: a parameter changed its kind")]
+    #[non_exhaustive]
+    KindChanged {
+        /// The name made.
+        name: String,
+        /// The definition's kind.
+        expected: ChannelKind,
+    },
     /// The event does not serialize as `{"event": name, "data": payload}`.
     #[error("an event must serialize as {{\"event\": name, \"data\": payload}} (#[serde(tag = \"event\", content = \"data\")] on the enum): {0}")]
     EventShape(String),
@@ -265,4 +289,58 @@ pub fn client_event<C: Channel>(
         serde_json::from_str(data).unwrap_or_else(|_| serde_json::Value::String(data.clone()));
     let tagged = serde_json::json!({ "event": event, "data": data });
     Some(serde_json::from_value(tagged).map(|decoded| (params, decoded)))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Serialize, Deserialize)]
+    struct Open {
+        room: String,
+    }
+
+    impl Channel for Open {
+        type Kind = Public;
+        const PATTERN: &'static str = "{room}";
+        type Event = NoEvents;
+        type ClientEvent = NoEvents;
+    }
+
+    #[derive(Serialize, Deserialize)]
+    struct Orders {
+        room: String,
+    }
+
+    impl Channel for Orders {
+        type Kind = Private;
+        const PATTERN: &'static str = "{room}";
+        type Event = NoEvents;
+        type ClientEvent = NoEvents;
+    }
+
+    #[test]
+    fn a_parameter_cannot_change_the_channel_kind() {
+        let open = |room: &str| Open { room: room.into() }.name();
+        assert_eq!(open("lobby").unwrap().as_str(), "lobby");
+        for steer in ["private-admin", "presence-admin", "private-encrypted-admin"] {
+            assert!(
+                matches!(open(steer), Err(ChannelError::KindChanged { .. })),
+                "{steer}"
+            );
+        }
+        let orders = |room: &str| Orders { room: room.into() }.name();
+        assert_eq!(orders("a-b").unwrap().as_str(), "private-a-b");
+        let steered = orders("encrypted-x").unwrap_err();
+        assert!(
+            matches!(&steered, ChannelError::KindChanged { name, expected: ChannelKind::Private } if name == "private-encrypted-x"),
+            "{steered:?}"
+        );
+        assert!(
+            steered.to_string().contains("changed its kind"),
+            "{steered}"
+        );
+    }
 }
