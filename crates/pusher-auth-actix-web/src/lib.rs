@@ -9,7 +9,9 @@
 //! the same [`Endpoints`] configuration and logic as every other adapter: the same routes,
 //! statuses, error codes and JSON bytes, and the same portable authorizer. Your session or
 //! identity extractor (actix-identity, actix-session, your own) finds the user once per
-//! request, given to [`PusherAuthRoutes::with_extractor`]:
+//! request, given to [`PusherAuthRoutes::with_extractor`]. It runs on the request's head only
+//! (the body is the endpoint's to read), so an extractor that reads the body (`web::Json`,
+//! `web::Form`) sees an empty one:
 //!
 //! ```no_run
 //! use actix_web::{App, HttpServer};
@@ -204,7 +206,7 @@ impl<U: Clone + Send + Sync + 'static> PusherAuthRoutes<U> {
             Box::pin(async move {
                 AssertUnwindSafe(found).catch_unwind().await.unwrap_or_else(|_| {
                     UserLookup::Misconfigured(format!(
-                        "the extractor {} panicked: is its middleware registered with `App::wrap` (for actix-identity, `IdentityMiddleware` and, outside it, actix-session's `SessionMiddleware`)?",
+                        "the extractor {} (or the map given with it) panicked: a middleware it needs is missing from `App::wrap` (for actix-identity, `IdentityMiddleware` and, outside it, actix-session's `SessionMiddleware`), or the extractor or map has a bug",
                         std::any::type_name::<E>()
                     ))
                 })
@@ -273,7 +275,9 @@ impl<U: Clone + Send + Sync + 'static> PusherAuthRoutes<U> {
         let find_user = |head| async move {
             let user = match extractor {
                 Some(extractor) => extractor(req).await,
-                None => UserLookup::Misconfigured(String::from("no extractor")),
+                None => UserLookup::Misconfigured(String::from(
+                    "no extractor finds the user: give one with `PusherAuthRoutes::with_extractor`",
+                )),
             };
             (head, user)
         };
@@ -333,7 +337,22 @@ fn respond(answer: Answer) -> HttpResponse {
 pub struct Refusal(Answer);
 
 impl Refusal {
-    /// The answer sent.
+    /// The HTTP status sent.
+    pub fn status_code(&self) -> http::StatusCode {
+        self.0.status()
+    }
+
+    /// The error code sent (`{"error":{"code":…}}`), as the endpoints' table documents it.
+    pub fn code(&self) -> Option<&'static str> {
+        self.0.code()
+    }
+
+    /// The JSON body sent.
+    pub fn body(&self) -> &str {
+        self.0.body()
+    }
+
+    /// The answer sent, for adapters ([`pusher_auth::adapter`]).
     pub fn answer(&self) -> &Answer {
         &self.0
     }

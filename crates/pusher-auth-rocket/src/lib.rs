@@ -58,7 +58,7 @@
 //! # Mounting
 //!
 //! [`PusherAuthRoutes::routes`] gives one Rocket route per method for each configured path:
-//! `POST` answers, and `GET`, `PUT`, `DELETE` and `PATCH` get the shared 405
+//! `POST` answers, and `GET`, `PUT`, `DELETE`, `PATCH`, `TRACE` and `CONNECT` get the shared 405
 //! `method_not_allowed` with `Allow: POST` (Rocket answers `HEAD` from the `GET` route).
 //! `OPTIONS` is left to the app, so that a CORS fairing answers preflights. Mount them at `/`
 //! for the configured paths; another base prefixes them, as it does any Rocket route. Routes,
@@ -295,7 +295,9 @@ impl<U: Clone + Send + Sync + 'static> PusherAuthRoutes<U> {
         let find_user = |head| async move {
             let user = match guard {
                 Some(guard) => guard.find(req).await,
-                None => UserLookup::Misconfigured(String::from("no guard")),
+                None => UserLookup::Misconfigured(String::from(
+                    "no request guard finds the user: give one with `PusherAuthRoutes::with_guard`",
+                )),
             };
             (head, user)
         };
@@ -416,7 +418,22 @@ fn respond<'r>(answer: Answer) -> Response<'r> {
 pub struct Refusal(Answer);
 
 impl Refusal {
-    /// The answer sent.
+    /// The HTTP status sent.
+    pub fn status_code(&self) -> http::StatusCode {
+        self.0.status()
+    }
+
+    /// The error code sent (`{"error":{"code":…}}`), as the endpoints' table documents it.
+    pub fn code(&self) -> Option<&'static str> {
+        self.0.code()
+    }
+
+    /// The JSON body sent.
+    pub fn body(&self) -> &str {
+        self.0.body()
+    }
+
+    /// The answer sent, for adapters ([`pusher_auth::adapter`]).
     pub fn answer(&self) -> &Answer {
         &self.0
     }
@@ -488,7 +505,8 @@ impl<'r> FromRequest<'r> for SenderSocket {
 
 /// A webhook from the Pusher server, verified: a data guard for an ordinary route of your app,
 /// so the handler takes `&State<…>` and any other guard. The verifier is managed state:
-/// `rocket.manage(WebhookVerifier::new(credentials))` (without it, a 500 `misconfigured`).
+/// `rocket.manage(WebhookVerifier::new(credentials))`; without it, launch aborts (a
+/// [`Sentinel`](rocket::Sentinel)), naming the fix.
 ///
 /// The body is read up to 512 KiB ([`DEFAULT_WEBHOOK_BODY_LIMIT`], lowered by the Rocket limit
 /// [`WEBHOOK_LIMIT`]; 413 beyond); a wrong key or signature, or a webhook more than 5 minutes
@@ -524,6 +542,19 @@ impl<'r> FromRequest<'r> for SenderSocket {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedWebhook(pub Webhook);
+
+/// A route that takes a [`VerifiedWebhook`] (also in a `Result` or `Option`) aborts launch when
+/// no [`WebhookVerifier`] is managed: the mistake shows at start-up, not when Pusher sends its
+/// first webhook (which a 500 would make it retry, then drop).
+impl rocket::Sentinel for VerifiedWebhook {
+    fn abort(rocket: &rocket::Rocket<rocket::Ignite>) -> bool {
+        if rocket.state::<WebhookVerifier>().is_some() {
+            return false;
+        }
+        tracing::error!(target: "pusher_auth", "VerifiedWebhook needs the verifier as managed state: rocket.manage(WebhookVerifier::new(credentials))");
+        true
+    }
+}
 
 #[rocket::async_trait]
 impl<'r> FromData<'r> for VerifiedWebhook {

@@ -706,3 +706,16 @@ async fn verified_webhooks_reach_a_handler_with_managed_state() {
     assert_eq!(code(refused).await, "bad_signature");
     assert_eq!(seen.lock().unwrap().len(), 1);
 }
+
+/// A webhook route without a managed verifier does not launch.
+#[rocket::async_test]
+async fn a_webhook_route_without_a_verifier_does_not_launch() {
+    let rocket = rocket_with(None)
+        .manage(std::sync::Mutex::new(Vec::<String>::new()))
+        .mount("/", rocket::routes![webhooks]);
+    let error = rocket.ignite().await.unwrap_err();
+    assert!(
+        matches!(error.kind(), rocket::error::ErrorKind::SentinelAborts(_)),
+        "{error:?}"
+    );
+}

@@ -176,14 +176,23 @@ impl<U> fmt::Debug for PusherAuthLayer<U> {
 }
 
 impl<U> From<Endpoints<U>> for PusherAuthLayer<U> {
+    /// As [`PusherAuthLayer::new`].
+    #[track_caller]
     fn from(endpoints: Endpoints<U>) -> Self {
-        PusherAuthLayer { endpoints }
+        PusherAuthLayer::new(endpoints)
     }
 }
 
 impl<U> PusherAuthLayer<U> {
     /// The layer and services of `endpoints`.
+    ///
+    /// # Panics
+    ///
+    /// When two endpoints share a path (a sign-in or webhook path equal to the channel path),
+    /// here, at the caller's line, rather than on the first request.
+    #[track_caller]
     pub fn new(endpoints: Endpoints<U>) -> Self {
+        let _ = core_adapter::mounts(&endpoints);
         PusherAuthLayer { endpoints }
     }
 
@@ -243,7 +252,6 @@ impl<S, U> Layer<S> for PusherAuthLayer<U> {
     /// When two answered endpoints share a path.
     #[track_caller]
     fn layer(&self, inner: S) -> Self::Service {
-        let _ = core_adapter::mounts(&self.endpoints);
         PusherAuth {
             inner,
             endpoints: self.endpoints.clone(),

@@ -1578,3 +1578,28 @@ async fn batch_decisions_are_signed_for_the_channel_they_decide() {
     // Left without a decision: refused.
     assert_eq!(v["private-forgotten"], json!({"status": 500}));
 }
+
+/// A path clash panics when the layer is made, at the caller's line: not later, inside tower's
+/// or axum's `Layer::layer`.
+#[test]
+fn a_path_clash_panics_where_the_layer_is_made() {
+    let location = Arc::new(Mutex::new(None::<String>));
+    let seen = Arc::clone(&location);
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if let Some(l) = info.location() {
+            *seen.lock().unwrap() = Some(l.file().to_owned());
+        }
+    }));
+    let endpoints = endpoints().with_signin_path("/pusher/auth");
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        PusherAuthLayer::new(endpoints)
+    }));
+    std::panic::set_hook(previous);
+    assert!(
+        panicked.is_err(),
+        "two endpoints at one path must not make a layer"
+    );
+    let file = location.lock().unwrap().clone().unwrap_or_default();
+    assert!(file.ends_with("layer.rs"), "the panic points at {file}");
+}

@@ -220,3 +220,85 @@ fn anonymous_visitors_and_misconfigurations_read_as_what_they_are() {
         "{log}"
     );
 }
+
+/// The app's backend failing is an ERROR line at most once a minute, with the count held back
+/// (a batch of failing channels, or a flood of clients, is one line); a presence channel
+/// granted to the signed-in member where no sign-in is answered is a WARN; a signed webhook
+/// event that does not parse is a WARN before it reaches the handler as `Unknown`.
+#[test]
+fn failures_and_odd_events_log_at_most_once_a_minute() {
+    let credentials = Credentials::new("app-key", SECRET).unwrap();
+    let captured = Captured::default();
+    tracing::subscriber::with_default(captured.subscriber(tracing::Level::DEBUG), || {
+        let failing = |(): (), _: ChannelRequest| async {
+            Err::<ChannelDecision, _>("the database is down")
+        };
+        let layer = PusherAuthLayer::new(Endpoints::new(credentials.clone(), failing));
+        let batch = (0..20)
+            .map(|i| format!("channel_name[{i}]=private-{i}"))
+            .collect::<Vec<_>>()
+            .join("&");
+        let batch = format!("socket_id=1.1&{batch}");
+        let statuses = send_all(
+            &layer,
+            &[
+                "socket_id=1.1&channel_name=private-a",
+                "socket_id=1.1&channel_name=private-b",
+                batch.as_str(),
+            ],
+            |_| {},
+        );
+        assert_eq!(statuses, [500, 500, 200]);
+    });
+    let log = captured.text();
+    let errors: Vec<&str> = log.lines().filter(|l| l.contains("ERROR")).collect();
+    assert_eq!(errors.len(), 1, "{log}");
+    assert!(
+        errors[0].contains("channel authorizer failed") && errors[0].contains("held_back=0"),
+        "{log}"
+    );
+
+    let captured = Captured::default();
+    tracing::subscriber::with_default(captured.subscriber(tracing::Level::DEBUG), || {
+        let signed_in = ChannelRoutes::new().presence("chat", |(): (), (): ()| async {
+            pusher_auth::routes::Membership::SignedInMember
+        });
+        let layer = PusherAuthLayer::new(Endpoints::new(credentials.clone(), signed_in));
+        let statuses = send_all(
+            &layer,
+            &["socket_id=1.1&channel_name=presence-chat"; 3],
+            |_| {},
+        );
+        assert_eq!(statuses, [200; 3]);
+    });
+    let log = captured.text();
+    let warnings: Vec<&str> = log.lines().filter(|l| l.contains("WARN")).collect();
+    assert_eq!(warnings.len(), 1, "{log}");
+    assert!(warnings[0].contains("answer no sign-in"), "{log}");
+
+    let captured = Captured::default();
+    let webhook = tracing::subscriber::with_default(captured.subscriber(tracing::Level::DEBUG), || {
+        let hook = pusher_auth::testing::SignedWebhook::now(
+            &credentials,
+            [
+                serde_json::json!({"name": "member_added", "channel": "presence-chat"}),
+                serde_json::json!({"name": "channel_vacated", "channel": "presence-chat"}),
+            ],
+        );
+        pusher_auth::adapter::verify_webhook(
+            &pusher_auth::WebhookVerifier::new(credentials.clone()),
+            Some(hook.key()),
+            Some(hook.signature()),
+            hook.body().as_bytes(),
+        )
+        .unwrap()
+    });
+    assert!(matches!(
+        &webhook.events()[0],
+        pusher_auth::WebhookEvent::Unknown(u) if u.reason().is_some_and(|r| r.contains("user_id"))
+    ));
+    let log = captured.text();
+    let warnings: Vec<&str> = log.lines().filter(|l| l.contains("WARN")).collect();
+    assert_eq!(warnings.len(), 1, "{log}");
+    assert!(warnings[0].contains("did not parse"), "{log}");
+}

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use pusher_protocol::Credentials;
 
 use crate::authorizer::{Authorizer, BoxAuthorizer, DynAuthorizer};
-use crate::log::MisconfigLog;
+use crate::log::LogLimits;
 use crate::request::Limits;
 use crate::routes::ChannelRoutes;
 use crate::signin::{DynSignin, Signin};
@@ -70,7 +70,7 @@ pub(crate) struct Config<U> {
     pub(crate) webhook_body_limit: usize,
     pub(crate) webhooks: Option<Arc<Webhooks>>,
     /// Misconfiguration lines that a client can cause, at most one a minute of each kind.
-    pub(crate) misconfigured_log: Arc<MisconfigLog>,
+    pub(crate) log_limits: Arc<LogLimits>,
 }
 
 pub(crate) struct Webhooks {
@@ -96,7 +96,7 @@ impl<U> Clone for Config<U> {
             body_limit: self.body_limit,
             webhook_body_limit: self.webhook_body_limit,
             webhooks: self.webhooks.clone(),
-            misconfigured_log: Arc::clone(&self.misconfigured_log),
+            log_limits: Arc::clone(&self.log_limits),
         }
     }
 }
@@ -192,7 +192,7 @@ impl<U: Clone + Send + Sync + 'static> Endpoints<U> {
                 body_limit: DEFAULT_BODY_LIMIT,
                 webhook_body_limit: DEFAULT_WEBHOOK_BODY_LIMIT,
                 webhooks: None,
-                misconfigured_log: Arc::new(MisconfigLog::new()),
+                log_limits: Arc::new(LogLimits::new()),
             }),
         }
     }

@@ -54,10 +54,11 @@ impl Limiter {
     }
 }
 
-/// The kinds of misconfiguration that requests can run into, each with its own limiter so
-/// that a frequent one does not hide a rare one.
+/// The kinds of line that requests can cause over and over, each with its own limiter so that
+/// a frequent one does not hide a rare one: misconfigurations, the app's backend failing,
+/// odd events in signed webhooks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Misconfig {
+pub(crate) enum LogKind {
     UserLookup,
     Authorizer,
     PresenceWithoutMember,
@@ -69,41 +70,62 @@ pub(crate) enum Misconfig {
     SigninHandler,
     SignedInUser,
     NoWebhookHandler,
+    /// A signed-in member granted where these endpoints answer no sign-in.
+    SignedInWithoutSignin,
+    /// Finding the user failed (a session store down).
+    UserLookupFailed,
+    /// An authorizer returned an error.
+    AuthorizerFailed,
+    /// A sign-in handler returned an error.
+    SigninFailed,
+    /// A webhook handler returned an error.
+    WebhookHandlerFailed,
     /// Reported by an adapter outside the endpoints (a webhook extractor without a verifier).
     Adapter,
 }
 
-impl Misconfig {
-    const COUNT: usize = Misconfig::Adapter as usize + 1;
+impl LogKind {
+    const COUNT: usize = LogKind::Adapter as usize + 1;
 }
 
-/// One limiter per kind of misconfiguration.
-pub(crate) struct MisconfigLog {
-    by_kind: [Limiter; Misconfig::COUNT],
+/// One limiter per kind of line.
+pub(crate) struct LogLimits {
+    by_kind: [Limiter; LogKind::COUNT],
 }
 
-impl MisconfigLog {
+impl LogLimits {
     pub(crate) const fn new() -> Self {
-        MisconfigLog {
-            by_kind: [const { Limiter::new() }; Misconfig::COUNT],
+        LogLimits {
+            by_kind: [const { Limiter::new() }; LogKind::COUNT],
         }
+    }
+
+    /// `Some(held_back)` when a line of this kind may go out now (see [`Limiter::allow`]).
+    pub(crate) fn allow(&self, kind: LogKind) -> Option<u64> {
+        // Every kind has a limiter: `by_kind` has one per variant.
+        self.by_kind.get(kind as usize).and_then(Limiter::allow)
     }
 
     /// Logs `what` (and `detail`) at `ERROR` unless a line of this kind went out in the last
     /// minute.
-    pub(crate) fn log(&self, kind: Misconfig, what: &str, detail: &dyn std::fmt::Display) {
-        // Every kind has a limiter: `by_kind` has one per variant.
-        if let Some(held_back) = self.by_kind.get(kind as usize).and_then(Limiter::allow) {
+    pub(crate) fn log(&self, kind: LogKind, what: &str, detail: &dyn std::fmt::Display) {
+        if let Some(held_back) = self.allow(kind) {
             tracing::error!(target: "pusher_auth", error = %detail, held_back, "{what}");
         }
     }
 }
 
-/// Misconfigurations reported by adapters, outside any endpoints.
-pub(crate) static ADAPTER_MISCONFIGURED: MisconfigLog = MisconfigLog::new();
+/// Signed webhook events of a known kind that did not parse (kept as `WebhookEvent::Unknown`).
+pub(crate) static ODD_WEBHOOK_EVENTS: Limiter = Limiter::new();
 
-/// Webhook refusals: anyone can send a webhook that is refused.
-pub(crate) static WEBHOOK_REFUSED: Limiter = Limiter::new();
+/// Misconfigurations reported by adapters, outside any endpoints.
+pub(crate) static ADAPTER_MISCONFIGURED: LogLimits = LogLimits::new();
+
+/// Webhook refusals, one limiter per refusal code (`wrong_key`, `malformed_signature`,
+/// `bad_signature`, `expired`, `invalid_body`): anyone can send a webhook that is refused, and
+/// a flood of forged ones must not hide a real `expired` (a clock off) or `wrong_key` (a
+/// rotated secret).
+pub(crate) static WEBHOOK_REFUSED: [Limiter; 5] = [const { Limiter::new() }; 5];
 
 #[cfg(test)]
 mod tests {
@@ -121,12 +143,9 @@ mod tests {
 
     #[test]
     fn each_kind_has_its_own_limit() {
-        let log = MisconfigLog::new();
-        assert_eq!(log.by_kind[Misconfig::Authorizer as usize].allow(), Some(0));
-        assert_eq!(log.by_kind[Misconfig::Authorizer as usize].allow(), None);
-        assert_eq!(
-            log.by_kind[Misconfig::NoMasterKey as usize].allow(),
-            Some(0)
-        );
+        let log = LogLimits::new();
+        assert_eq!(log.by_kind[LogKind::Authorizer as usize].allow(), Some(0));
+        assert_eq!(log.by_kind[LogKind::Authorizer as usize].allow(), None);
+        assert_eq!(log.by_kind[LogKind::NoMasterKey as usize].allow(), Some(0));
     }
 }

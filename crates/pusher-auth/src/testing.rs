@@ -65,6 +65,12 @@ impl Authorizer<()> for AllowPrivate {
 /// assert_eq!(request.headers()["x-pusher-key"], "key");
 /// # Ok::<(), pusher_auth::ConfigError>(())
 /// ```
+///
+/// # Panics
+///
+/// When `path` is not a valid request path.
+#[track_caller]
+#[allow(clippy::panic)]
 pub fn webhook_request(
     credentials: &crate::Credentials,
     path: &str,
@@ -73,7 +79,10 @@ pub fn webhook_request(
     let webhook = SignedWebhook::now(credentials, events);
     let mut request = http::Request::new(webhook.body().to_owned());
     *request.method_mut() = http::Method::POST;
-    *request.uri_mut() = path.parse().unwrap_or_default();
+    *request.uri_mut() = match path.parse() {
+        Ok(uri) => uri,
+        Err(e) => panic!("webhook_request: `{path}` is not a request path: {e}"),
+    };
     for (name, value) in webhook.headers() {
         if let Ok(value) = http::HeaderValue::from_str(value) {
             request

@@ -19,7 +19,9 @@
 
 use std::future::Future;
 
-pub use pusher_protocol::webhook::{Webhook, WebhookError, WebhookEvent, WebhookVerifier};
+pub use pusher_protocol::webhook::{
+    UnknownEvent, Webhook, WebhookError, WebhookEvent, WebhookVerifier,
+};
 
 use crate::authorizer::{BoxError, BoxFuture, RequestHead};
 

@@ -133,9 +133,43 @@ pub enum WebhookEvent {
     },
     /// An event this crate does not know, kept whole; also a known event whose fields do not
     /// have the documented shape (a field missing, a channel name this crate does not accept),
-    /// so that one odd event never costs the rest of a signed batch.
+    /// so that one odd event never costs the rest of a signed batch. [`UnknownEvent::reason`]
+    /// tells the two apart.
     #[serde(untagged)]
-    Unknown(serde_json::Map<String, serde_json::Value>),
+    Unknown(UnknownEvent),
+}
+
+/// A webhook event kept as it came: of a kind this crate does not know, or of a known kind
+/// whose fields did not parse. Serializes back to its fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct UnknownEvent {
+    fields: serde_json::Map<String, serde_json::Value>,
+    #[serde(skip)]
+    reason: Option<String>,
+}
+
+impl UnknownEvent {
+    /// The event's `name`, if it has one that is a string.
+    pub fn name(&self) -> Option<&str> {
+        self.fields.get("name").and_then(serde_json::Value::as_str)
+    }
+
+    /// Every field, as sent.
+    pub fn fields(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.fields
+    }
+
+    /// Every field, by value.
+    pub fn into_fields(self) -> serde_json::Map<String, serde_json::Value> {
+        self.fields
+    }
+
+    /// `None` for a kind this crate does not know; for a known kind, why its fields did not
+    /// parse (`member_added: user_id is missing or invalid`).
+    pub fn reason(&self) -> Option<&str> {
+        self.reason.as_deref()
+    }
 }
 
 impl WebhookEvent {
@@ -283,8 +317,8 @@ fn parse(body: &[u8]) -> Result<Webhook, WebhookError> {
         .events
         .into_iter()
         .map(|e| match event(&e) {
-            Some(typed) => typed,
-            None => WebhookEvent::Unknown(e),
+            Ok(typed) => typed,
+            Err(reason) => WebhookEvent::Unknown(UnknownEvent { fields: e, reason }),
         })
         .collect();
     Ok(Webhook {
@@ -295,24 +329,44 @@ fn parse(body: &[u8]) -> Result<Webhook, WebhookError> {
 
 type Fields = serde_json::Map<String, serde_json::Value>;
 
-fn event(fields: &Fields) -> Option<WebhookEvent> {
-    let text = |field: &str| match fields.get(field) {
-        Some(serde_json::Value::String(s)) => Some(s.clone()),
-        _ => None,
+/// The typed event, or why it stays unknown: `Err(None)` for a kind this crate does not know,
+/// `Err(Some(reason))` for a known kind whose fields do not parse.
+fn event(fields: &Fields) -> Result<WebhookEvent, Option<String>> {
+    let Some(name) = fields.get("name").and_then(serde_json::Value::as_str) else {
+        return Err(Some("`name` is missing or not a string".into()));
     };
-    let channel = || ChannelName::new(text("channel")?).ok();
+    let known = [
+        "channel_occupied",
+        "channel_vacated",
+        "member_added",
+        "member_removed",
+        "client_event",
+        "cache_miss",
+        "subscription_count",
+    ];
+    if !known.contains(&name) {
+        return Err(None);
+    }
+    let odd = |field: &str| Some(format!("{name}: `{field}` is missing or invalid"));
+    let text = |field: &str| match fields.get(field) {
+        Some(serde_json::Value::String(s)) => Ok(s.clone()),
+        _ => Err(odd(field)),
+    };
+    let channel = || ChannelName::new(text("channel")?).map_err(|e| Some(format!("{name}: {e}")));
     // User ids are strings on the wire; a number is accepted and kept as its decimal text.
-    let user_id = |field: &str| -> Option<Option<UserId>> {
+    let user_id = |field: &str| -> Result<Option<UserId>, Option<String>> {
         let id = match fields.get(field) {
-            None | Some(serde_json::Value::Null) => return Some(None),
+            None | Some(serde_json::Value::Null) => return Ok(None),
             Some(serde_json::Value::String(s)) => s.clone(),
             Some(serde_json::Value::Number(n)) => n.to_string(),
-            Some(_) => return None,
+            Some(_) => return Err(odd(field)),
         };
-        UserId::new(id).ok().map(Some)
+        UserId::new(id)
+            .map(Some)
+            .map_err(|e| Some(format!("{name}: {e}")))
     };
-    let required_user = |field: &str| user_id(field).flatten();
-    Some(match fields.get("name")?.as_str()? {
+    let required_user = |field: &str| user_id(field)?.ok_or_else(|| odd(field));
+    Ok(match name {
         "channel_occupied" => WebhookEvent::ChannelOccupied {
             channel: channel()?,
         },
@@ -330,23 +384,25 @@ fn event(fields: &Fields) -> Option<WebhookEvent> {
         "client_event" => WebhookEvent::ClientEvent {
             channel: channel()?,
             event: text("event")?,
-            data: match fields.get("data")? {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
+            data: match fields.get("data") {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+                None => return Err(odd("data")),
             },
-            socket_id: SocketId::new(text("socket_id")?).ok()?,
+            socket_id: SocketId::new(text("socket_id")?)
+                .map_err(|e| Some(format!("{name}: {e}")))?,
             user_id: user_id("user_id")?,
         },
         "cache_miss" => WebhookEvent::CacheMiss {
             channel: channel()?,
         },
-        "subscription_count" => WebhookEvent::SubscriptionCount {
+        _ => WebhookEvent::SubscriptionCount {
             channel: channel()?,
             subscription_count: fields
                 .get("subscription_count")
-                .and_then(serde_json::Value::as_u64)?,
+                .and_then(serde_json::Value::as_u64)
+                .ok_or_else(|| odd("subscription_count"))?,
         },
-        _ => return None,
     })
 }
 
@@ -396,7 +452,7 @@ mod tests {
             }
         );
         assert!(
-            matches!(&w.events()[8], WebhookEvent::Unknown(m) if m["extra"] == serde_json::json!([1]))
+            matches!(&w.events()[8], WebhookEvent::Unknown(u) if u.fields()["extra"] == serde_json::json!([1]) && u.reason().is_none() && u.name() == Some("something_new"))
         );
         // Serializing an event gives back the wire form.
         assert_eq!(
@@ -477,7 +533,10 @@ mod tests {
             .unwrap();
         assert_eq!(w.events().len(), 6);
         for (i, e) in w.events()[..5].iter().enumerate() {
-            assert!(matches!(e, WebhookEvent::Unknown(_)), "event {i}: {e:?}");
+            assert!(
+                matches!(e, WebhookEvent::Unknown(u) if u.reason().is_some()),
+                "event {i}: {e:?}"
+            );
         }
         assert_eq!(
             w.events()[5],
@@ -487,7 +546,7 @@ mod tests {
         );
         // Kept whole: the odd event's fields are all there.
         assert!(
-            matches!(&w.events()[3], WebhookEvent::Unknown(m) if m["channel"] == serde_json::json!(long))
+            matches!(&w.events()[3], WebhookEvent::Unknown(u) if u.fields()["channel"] == serde_json::json!(long))
         );
     }
 

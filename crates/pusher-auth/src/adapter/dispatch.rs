@@ -8,7 +8,7 @@ use pusher_protocol::{ChannelAuth, ChannelKind, ChannelName, SignError, SocketId
 use super::{Answer, BodyFormat, Endpoint, Prechecked, UserLookup};
 use crate::authorizer::{BoxError, ChannelDecision, ChannelRequest, Misconfigured, RequestHead};
 use crate::endpoints::Config;
-use crate::log::{Misconfig, WEBHOOK_REFUSED};
+use crate::log::{LogKind, WEBHOOK_REFUSED};
 use crate::request::{
     parse_channel_request, parse_signin_request, BatchOutcome, BatchResponse, ChannelAuthRequest,
     Channels, SigninAuthRequest,
@@ -67,8 +67,8 @@ impl<'a, U: Clone + Send + Sync + 'static> Engine<'a, U> {
 
     /// Logs a misconfiguration at `ERROR`, at most once a minute for each kind, and answers
     /// 500 `misconfigured`.
-    fn misconfigured(&self, kind: Misconfig, what: &str, detail: &dyn std::fmt::Display) -> Answer {
-        self.config.misconfigured_log.log(kind, what, detail);
+    fn misconfigured(&self, kind: LogKind, what: &str, detail: &dyn std::fmt::Display) -> Answer {
+        self.config.log_limits.log(kind, what, detail);
         Answer::misconfigured()
     }
 
@@ -91,11 +91,13 @@ impl<'a, U: Clone + Send + Sync + 'static> Engine<'a, U> {
             UserLookup::Found(user) => Ok((head, Ok(user))),
             UserLookup::Anonymous(reason) => Ok((head, Err(reason))),
             UserLookup::Failed(reason) => {
-                tracing::error!(target: "pusher_auth", error = %reason, "finding the user failed");
+                if let Some(held_back) = self.config.log_limits.allow(LogKind::UserLookupFailed) {
+                    tracing::error!(target: "pusher_auth", error = %reason, held_back, "finding the user failed");
+                }
                 Err(Answer::internal("authorizer_error"))
             }
             UserLookup::Misconfigured(reason) => {
-                Err(self.misconfigured(Misconfig::UserLookup, "the user cannot be found", &reason))
+                Err(self.misconfigured(LogKind::UserLookup, "the user cannot be found", &reason))
             }
         }
     }
@@ -125,7 +127,7 @@ impl<'a, U: Clone + Send + Sync + 'static> Engine<'a, U> {
                     .authorizer
                     .authorize_dyn(user, request.clone())
                     .await;
-                self.sign(request.socket_id(), request.channel(), decision, false)
+                self.sign(request.socket_id(), request.channel(), decision)
                     .map(|auth| Answer::ok(auth.into_json()))
             }
             Channels::Batch(entries) => {
@@ -170,7 +172,6 @@ impl<'a, U: Clone + Send + Sync + 'static> Engine<'a, U> {
                 }
                 // Each decision comes with the request it decides: signed for that channel,
                 // whatever the order; a channel left undecided is refused.
-                let mut failures = 0usize;
                 let mut answer = BatchResponse::default();
                 for (entry, outcome) in entries.iter().zip(outcomes) {
                     let outcome = match outcome {
@@ -187,20 +188,16 @@ impl<'a, U: Clone + Send + Sync + 'static> Engine<'a, U> {
                                         request.socket_id(),
                                         request.channel(),
                                         decision,
-                                        failures > 0,
                                     ) {
                                         Ok(auth) => BatchOutcome::Authorized(auth),
                                         Err(refusal) => {
-                                            if refusal.status().is_server_error() {
-                                                failures += 1;
-                                            }
                                             BatchOutcome::Refused(refusal.status().as_u16())
                                         }
                                     }
                                 }
                                 None => {
-                                    self.config.misconfigured_log.log(
-                                        Misconfig::BatchWithoutDecision,
+                                    self.config.log_limits.log(
+                                        LogKind::BatchWithoutDecision,
                                         "authorize_batch left a channel without a decision",
                                         &format_args!("channel {}", entry.requested()),
                                     );
@@ -211,24 +208,19 @@ impl<'a, U: Clone + Send + Sync + 'static> Engine<'a, U> {
                     };
                     answer.push(entry.requested(), outcome);
                 }
-                if failures > 1 {
-                    let more = failures - 1;
-                    tracing::error!(target: "pusher_auth", more, "more channels of the batch failed after the one logged above");
-                }
                 Ok(Answer::ok(answer.to_json()))
             }
         }
     }
 
-    /// Signs a decision, or refuses it; logs the outcome (a failure at `ERROR`, unless `quiet`:
-    /// a batch logs its first failure and then a count, not up to 100 lines; denials are
-    /// `DEBUG` either way; misconfigurations go through the once-a-minute limit).
+    /// Signs a decision, or refuses it; logs the outcome (a failure at `ERROR` and a
+    /// misconfiguration, each at most once a minute with the count held back, so that a batch
+    /// of 100 failing channels is one line; denials at `DEBUG`).
     fn sign(
         &self,
         socket_id: &SocketId,
         channel: &ChannelName,
         decision: Result<ChannelDecision, BoxError>,
-        quiet: bool,
     ) -> Result<ChannelAuth, Refused> {
         let kind = channel.kind();
         let credentials = &self.config.credentials;
@@ -236,19 +228,19 @@ impl<'a, U: Clone + Send + Sync + 'static> Engine<'a, U> {
             Err(e) => {
                 if let Some(m) = misconfigured(&*e) {
                     return Err(self.misconfigured(
-                        Misconfig::Authorizer,
+                        LogKind::Authorizer,
                         &format!("the authorizer is misconfigured (channel {channel})"),
                         m,
                     ));
                 }
-                if !quiet {
-                    tracing::error!(target: "pusher_auth", socket_id = %socket_id, channel = %channel, kind = %kind, outcome = "failed", error = %e, "channel authorizer failed");
+                if let Some(held_back) = self.config.log_limits.allow(LogKind::AuthorizerFailed) {
+                    tracing::error!(target: "pusher_auth", socket_id = %socket_id, channel = %channel, kind = %kind, outcome = "failed", error = %e, held_back, "channel authorizer failed");
                 }
                 return Err(Answer::internal("authorizer_error"));
             }
             Ok(ChannelDecision::Allow) if kind == ChannelKind::Presence => {
                 return Err(self.misconfigured(
-                    Misconfig::PresenceWithoutMember,
+                    LogKind::PresenceWithoutMember,
                     &format!("the authorizer allowed presence channel {channel} without a member"),
                     &"decide ChannelDecision::member(…) (channel routes: a presence route returning a Membership)",
                 ));
@@ -258,13 +250,23 @@ impl<'a, U: Clone + Send + Sync + 'static> Engine<'a, U> {
                 Ok(data) => credentials.authorize_presence(socket_id, channel, data),
                 Err(e) => {
                     return Err(self.misconfigured(
-                        Misconfig::InvalidMember,
+                        LogKind::InvalidMember,
                         &format!("the decided member of {channel} is invalid"),
                         e,
                     ))
                 }
             },
             Ok(ChannelDecision::SignedInMember) => {
+                if self.config.signin.is_none() {
+                    // Signed all the same (sign-in may be answered elsewhere), but a connection
+                    // that did not sign in is then refused by the Pusher server, which looks
+                    // like the client's doing.
+                    if let Some(held_back) =
+                        self.config.log_limits.allow(LogKind::SignedInWithoutSignin)
+                    {
+                        tracing::warn!(target: "pusher_auth", channel = %channel, held_back, "a presence channel was granted to the signed-in member, but these endpoints answer no sign-in (Endpoints::with_signin): the Pusher server refuses connections that did not sign in");
+                    }
+                }
                 credentials.authorize_signed_in_member(socket_id, channel)
             }
             Ok(ChannelDecision::Deny(reason)) => return Err(denied(socket_id, channel, &reason)),
@@ -278,12 +280,12 @@ impl<'a, U: Clone + Send + Sync + 'static> Engine<'a, U> {
                 Ok(auth)
             }
             Err(e @ SignError::NoMasterKey(_)) => Err(self.misconfigured(
-                Misconfig::NoMasterKey,
+                LogKind::NoMasterKey,
                 "the authorizer granted an encrypted channel, but the credentials have no encryption master key (PUSHER_ENCRYPTION_MASTER_KEY_BASE64)",
                 &e,
             )),
             Err(e) => Err(self.misconfigured(
-                Misconfig::Signing,
+                LogKind::Signing,
                 "the answer could not be signed",
                 &e,
             )),
@@ -303,7 +305,7 @@ impl<'a, U: Clone + Send + Sync + 'static> Engine<'a, U> {
         let Some(handler) = &self.config.signin else {
             // Adapters only route sign-in requests when a handler is set.
             return Err(self.misconfigured(
-                Misconfig::NoSigninHandler,
+                LogKind::NoSigninHandler,
                 "a sign-in request reached endpoints without a sign-in handler",
                 &"mount the sign-in path only when `Endpoints::signin_path` is `Some`",
             ));
@@ -326,7 +328,7 @@ impl<'a, U: Clone + Send + Sync + 'static> Engine<'a, U> {
                     Ok(Answer::ok(auth.to_json()))
                 }
                 Err(e) => Err(self.misconfigured(
-                    Misconfig::SignedInUser,
+                    LogKind::SignedInUser,
                     "the signed-in user is invalid",
                     e,
                 )),
@@ -338,12 +340,14 @@ impl<'a, U: Clone + Send + Sync + 'static> Engine<'a, U> {
             Err(e) => {
                 if let Some(m) = misconfigured(&*e) {
                     return Err(self.misconfigured(
-                        Misconfig::SigninHandler,
+                        LogKind::SigninHandler,
                         "the sign-in handler is misconfigured",
                         m,
                     ));
                 }
-                tracing::error!(target: "pusher_auth", socket_id = %socket_id, outcome = "failed", error = %e, "sign-in handler failed");
+                if let Some(held_back) = self.config.log_limits.allow(LogKind::SigninFailed) {
+                    tracing::error!(target: "pusher_auth", socket_id = %socket_id, outcome = "failed", error = %e, held_back, "sign-in handler failed");
+                }
                 Err(Answer::internal("authorizer_error"))
             }
         }
@@ -352,7 +356,7 @@ impl<'a, U: Clone + Send + Sync + 'static> Engine<'a, U> {
     async fn webhook(&self, head: RequestHead, body: &[u8]) -> Result<Answer, Refused> {
         let Some(webhooks) = &self.config.webhooks else {
             return Err(self.misconfigured(
-                Misconfig::NoWebhookHandler,
+                LogKind::NoWebhookHandler,
                 "a webhook reached endpoints without a webhook handler",
                 &"mount the webhook path only when `Endpoints::webhook_path` is `Some`",
             ));
@@ -367,6 +371,7 @@ impl<'a, U: Clone + Send + Sync + 'static> Engine<'a, U> {
             .verifier
             .verify(header("x-pusher-key"), header("x-pusher-signature"), body)
             .map_err(|e| webhook_refusal(&e))?;
+        log_odd_events(&webhook);
         let events = webhook.events().len();
         match webhooks.handler.handle_dyn(webhook, head).await {
             Ok(()) => {
@@ -374,8 +379,26 @@ impl<'a, U: Clone + Send + Sync + 'static> Engine<'a, U> {
                 Ok(Answer::ok("{}".into()))
             }
             Err(e) => {
-                tracing::error!(target: "pusher_auth", error = %e, "webhook handler failed");
+                if let Some(held_back) = self.config.log_limits.allow(LogKind::WebhookHandlerFailed)
+                {
+                    tracing::error!(target: "pusher_auth", error = %e, held_back, "webhook handler failed");
+                }
                 Err(Answer::internal("webhook_handler_error"))
+            }
+        }
+    }
+}
+
+/// Logs (at `WARN`, at most once a minute) a signed webhook's events of a known kind whose
+/// fields did not parse: they reach the handler as `WebhookEvent::Unknown`, where a
+/// `_ => {}` arm would drop them unseen.
+pub(crate) fn log_odd_events(webhook: &crate::webhook::Webhook) {
+    for event in webhook.events() {
+        if let crate::webhook::WebhookEvent::Unknown(unknown) = event {
+            if let Some(reason) = unknown.reason() {
+                if let Some(held_back) = crate::log::ODD_WEBHOOK_EVENTS.allow() {
+                    tracing::warn!(target: "pusher_auth", reason, held_back, "a signed webhook event did not parse; it is passed on as WebhookEvent::Unknown");
+                }
             }
         }
     }
@@ -386,7 +409,17 @@ impl<'a, U: Clone + Send + Sync + 'static> Engine<'a, U> {
 /// body, 401 for the rest. The answer names the age window, not the measured age (logged), so
 /// that the same webhook gets the same answer.
 pub(crate) fn webhook_refusal(e: &WebhookError) -> Answer {
-    match WEBHOOK_REFUSED.allow() {
+    let limiter = match e {
+        WebhookError::WrongKey => 0,
+        WebhookError::MalformedSignature => 1,
+        WebhookError::BadSignature => 2,
+        WebhookError::Expired { .. } => 3,
+        _ => 4,
+    };
+    match WEBHOOK_REFUSED
+        .get(limiter)
+        .and_then(crate::log::Limiter::allow)
+    {
         Some(held_back) => {
             tracing::warn!(target: "pusher_auth", code = e.code(), error = %e, held_back, "webhook refused")
         }

@@ -4,11 +4,10 @@
 //!
 //! # Stability
 //!
-//! This module follows the adapters, not the apps: it may change in a minor release of
-//! `pusher-auth` together with the adapter crates of the same release, which is why those
-//! require `pusher-auth` with a tilde (`~0.1.0`: the same minor release) and Cargo never pairs
-//! an adapter with a release whose adapter module it was not built for. An adapter outside
-//! this workspace should do the same. Everything an app uses
+//! This module follows semantic versioning like the rest of `pusher-auth`: an incompatible
+//! change to it is a breaking release of the crate, with a CHANGELOG line, so that an adapter
+//! outside this workspace can depend on `pusher-auth` as any crate does. It is kept apart so
+//! that apps never need it and its docs speak to adapter authors. Everything an app uses
 //! ([`Endpoints`], the [`Authorizer`](crate::Authorizer), channel routes, sign-in, webhooks) is
 //! outside it.
 //!
@@ -201,7 +200,7 @@ pub fn user_from_extensions<U: Clone + Send + Sync + 'static>(head: &RequestHead
 /// most once a minute), and answers 500 `misconfigured`.
 pub fn misconfigured(what: &str) -> Answer {
     crate::log::ADAPTER_MISCONFIGURED.log(
-        crate::log::Misconfig::Adapter,
+        crate::log::LogKind::Adapter,
         what,
         &"the app is set up wrong",
     );
@@ -218,9 +217,11 @@ pub fn verify_webhook(
     signature: Option<&str>,
     body: &[u8],
 ) -> Result<crate::webhook::Webhook, Answer> {
-    verifier
+    let webhook = verifier
         .verify(key.unwrap_or_default(), signature.unwrap_or_default(), body)
-        .map_err(|e| dispatch::webhook_refusal(&e))
+        .map_err(|e| dispatch::webhook_refusal(&e))?;
+    dispatch::log_odd_events(&webhook);
+    Ok(webhook)
 }
 
 /// The endpoint answered at `path`, if any (for a layer in front of other routes).

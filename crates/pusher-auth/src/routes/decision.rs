@@ -59,7 +59,7 @@ pub enum Membership {
     Member(Member),
     /// Joins as the user the connection signed in as (`pusher.signin()`), with no
     /// `channel_data` (see [`ChannelDecision::SignedInMember`](crate::ChannelDecision::SignedInMember)).
-    SignedIn,
+    SignedInMember,
     /// May not join; the reason is logged, never sent.
     Deny(Cow<'static, str>),
     /// No opinion: the next matching route decides.

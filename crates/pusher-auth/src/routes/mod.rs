@@ -502,7 +502,7 @@ impl<U: Send + 'static> ChannelRoutes<U> {
             let decision = match future.await? {
                 Decided::Access(Access::Allow) => ChannelDecision::Allow,
                 Decided::Membership(Membership::Member(member)) => ChannelDecision::Member(member),
-                Decided::Membership(Membership::SignedIn) => ChannelDecision::SignedInMember,
+                Decided::Membership(Membership::SignedInMember) => ChannelDecision::SignedInMember,
                 Decided::Access(Access::Deny(reason))
                 | Decided::Membership(Membership::Deny(reason)) => {
                     ChannelDecision::deny(format!("route `{}`: {reason}", r.pattern.as_str()))
