@@ -44,9 +44,10 @@
 //!   **Deploy it behind the load balancer of `deploy/nginx.conf`**, bound to loopback (or a
 //!   private address only nginx reaches): nginx reads every request head within
 //!   `client_header_timeout` and every body within `client_body_timeout` before it opens a
-//!   connection to the app, closes idle connections after `keepalive_timeout`, and reuses a
-//!   bounded pool of connections to the app, so silent and stalled clients cost nginx a few
-//!   hundred bytes each and the app nothing. `tests/e2e/proxy.test.js` runs rocket-chat behind
+//!   connection to the app, closes idle connections after `keepalive_timeout`, and opens at
+//!   most `max_conns` connections to the app, so silent and stalled clients cost nginx a few
+//!   hundred bytes each and the app nothing. One `server` line in `upstream chat_apps` (one
+//!   instance, below), with `CHAT_TRUST_HOPS=1` (its cookies are then `Secure` by default). `tests/e2e/proxy.test.js` runs rocket-chat behind
 //!   that file: 1,100 silent connections leave it answering, each closed by nginx, and a
 //!   stalled body ends at nginx; straight at the app, Rocket keeps every one of them open.
 //! - **Body and request deadlines are the app's own.** The JSON routes read their body within
