@@ -324,7 +324,7 @@ async function authorizeFor(seconds) {
   return { seconds: Math.round(elapsed * 10) / 10, ok: latencies.length, perSecond: Math.round(latencies.length / elapsed), statuses, latency: percentiles(latencies) };
 }
 
-/** The app's login limit and sockudo's connection limit, from one address past each. */
+/** nginx's login limit (in front of both instances) and sockudo's connection limit, from one address past each. */
 async function limits() {
   const address = "127.78.0.1";
   const one = { address, agent: new http.Agent({ keepAlive: true, maxSockets: 8, localAddress: address }), cookie: "", csrf: "" };
