@@ -9,7 +9,7 @@ const http = require("node:http");
 const net = require("node:net");
 const os = require("node:os");
 
-const { authHeaders, post, session, sleep, startApp, startSockudo } = require("./harness");
+const { authHeaders, cookieOf, post, session, sleep, startApp, startSockudo } = require("./harness");
 
 const APPS = (process.env.E2E_APPS || "axum-chat,actix-chat,rocket-chat").split(",");
 
@@ -81,7 +81,100 @@ for (const appName of APPS) {
       assert.equal(refused.status, 429);
       assert.ok(Number(refused.headers.get("retry-after")) >= 1, "no Retry-After");
       assert.deepEqual(await refused.json(), { error: { code: "too_many_requests" } });
+      // Requests from loopback carrying X-Forwarded-For while no hop is trusted: the app is
+      // behind a proxy it was not told about (every client would share one address). Said
+      // once, not per request.
+      const warnings = app.app.logTail(400).split("\n").filter((l) => /X-Forwarded-For/.test(l) && /CHAT_TRUST_HOPS/.test(l));
+      assert.equal(warnings.length, 1, `expected one warning about X-Forwarded-For:\n${app.app.logTail(20)}`);
     }
+
+    it("another spelling of /login (/%6Cogin, //login) counts against the same limits", async () => {
+      // The body limit, on the instance without rate limits: a spelling the framework routes
+      // to the login has the login's limit; one it does not route is a 404.
+      const ann = await session(app.base, "ann-spelling");
+      const bodies = {};
+      for (const route of ["/%6Cogin", "//login"]) {
+        const res = await fetch(`${app.base}${route}`, {
+          method: "POST",
+          headers: { "Content-Type": "application/json", ...authHeaders(ann) },
+          body: JSON.stringify({ name: "x".repeat(64 * 1024) }),
+        });
+        bodies[route] = res.status;
+      }
+      // The rate limit: a logged-in client (its cookie and token, renewed at each login) logs in
+      // again and again under every spelling.
+      const limited = await startApp(appName, node.wsPort, DEFAULT_LIMITS);
+      const answers = {};
+      let admitted = 0;
+      try {
+        const s = await session(limited.base, "spell");
+        admitted++;
+        for (let k = 0; k < 30; k++) {
+          const route = ["/%6Cogin", "//login", "/login"][k % 3];
+          const res = await fetch(`${limited.base}${route}`, {
+            method: "POST",
+            headers: { "Content-Type": "application/json", ...authHeaders(s) },
+            body: JSON.stringify({ name: `spell${k}` }),
+          });
+          answers[`${route} ${res.status}`] = (answers[`${route} ${res.status}`] || 0) + 1;
+          if (res.status === 200) {
+            admitted++;
+            s.cookie = cookieOf(res) || s.cookie;
+            s.csrf = (await res.json()).csrf;
+          } else {
+            await res.arrayBuffer();
+          }
+        }
+      } finally {
+        await limited.close();
+      }
+      console.log(`${appName}: a 64 KiB login at ${JSON.stringify(bodies)}; 31 logins from one address under three spellings: ${admitted} admitted, ${JSON.stringify(answers)}`);
+      for (const [route, status] of Object.entries(bodies)) assert.ok([404, 413].includes(status), `a 64 KiB login at ${route} answered ${status}`);
+      assert.ok(admitted <= 10, `${admitted} logins admitted from one address in a minute (the limit is 10)`);
+    });
+
+    it("behind a proxy (CHAT_TRUST_HOPS=1) cookies are Secure by default, even bound to loopback", async () => {
+      const loginCookie = async (extra) => {
+        const behind = await startApp(appName, node.wsPort, extra);
+        try {
+          const res = await fetch(`${behind.base}/login`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ name: "tls" }) });
+          assert.equal(res.status, 200);
+          return res.headers.get("set-cookie") || "";
+        } finally {
+          await behind.close();
+        }
+      };
+      const proxied = await loginCookie({ CHAT_TRUST_HOPS: "1" });
+      const overridden = await loginCookie({ CHAT_TRUST_HOPS: "1", CHAT_SECURE_COOKIES: "0" });
+      const local = await loginCookie({});
+      console.log(`${appName}: the session cookie behind a proxy: ${proxied}; with CHAT_SECURE_COOKIES=0: ${overridden}; a local demo: ${local}`);
+      assert.match(proxied, /;\s*Secure/i);
+      assert.doesNotMatch(overridden, /;\s*Secure/i);
+      assert.doesNotMatch(local, /;\s*Secure/i);
+    });
+
+    it("the page connects to the public WebSocket address (CHAT_WS_*), not the REST target, and its CSP says so", async () => {
+      const pub = await startApp(appName, node.wsPort, { CHAT_WS_HOST: "chat.example.com", CHAT_WS_PORT: "443", CHAT_WS_TLS: "1" });
+      let config;
+      let csp;
+      try {
+        const page = await fetch(`${pub.base}/`);
+        csp = page.headers.get("content-security-policy") || "";
+        const html = await page.text();
+        config = JSON.parse(/<script type="application\/json" id="config">(.*?)<\/script>/s.exec(html)[1]);
+      } finally {
+        await pub.close();
+      }
+      console.log(`${appName}: the page's server settings ${JSON.stringify(config.server)}; CSP ${csp}`);
+      assert.equal(config.server.wsHost, "chat.example.com");
+      assert.equal(config.server.wsPort, 443);
+      assert.equal(config.server.wssPort, 443);
+      assert.equal(config.server.forceTLS, true);
+      assert.match(csp, /connect-src 'self' wss:\/\/chat\.example\.com:443;/);
+      assert.doesNotMatch(csp, /127\.0\.0\.1|ws:\/\//, "the CSP names the REST target or allows plain ws://");
+      // A value that would change the header's meaning stops the app at start-up.
+      await assert.rejects(startApp(appName, node.wsPort, { CHAT_WS_HOST: "evil.example; script-src *" }), /CHAT_WS_HOST/);
+    });
 
     it("bodies are limited to what each route accepts: a login, a message", async () => {
       const ann = await session(app.base, "ann-bodies");
@@ -111,9 +204,14 @@ for (const appName of APPS) {
       assert.match(csp, /frame-ancestors 'none'/);
       assert.match(csp, /default-src 'none'/);
       assert.doesNotMatch(csp, /'unsafe-inline'|'unsafe-eval'|\*/, "the policy lets injected scripts run");
-      // The page's own inline script (if any) is allowed by its hash, nothing else inline.
+      // No inline script at all, and one policy for every page (built at start-up from the
+      // template, so nothing a rendered page contains can earn a hash).
+      assert.match(csp, /script-src 'self';/);
       const html = await page.text();
       assert.match(html, /pusher/);
+      const loggedIn = await session(app.base, "ann-csp");
+      const own = await fetch(`${app.base}/`, { headers: { Cookie: loggedIn.cookie } });
+      assert.equal(own.headers.get("content-security-policy"), csp);
       const secure = await startApp(appName, node.wsPort, { ...DEFAULT_LIMITS, CHAT_SECURE_COOKIES: "1" });
       try {
         const res = await fetch(`${secure.base}/login`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ name: "sam" }) });

@@ -5,6 +5,7 @@ const { spawn } = require("node:child_process");
 const fs = require("node:fs");
 const net = require("node:net");
 const path = require("node:path");
+const { nginxConfig } = require("./nginx-config");
 
 // On a Node.js major version the suite is not tested on, every test file fails here, saying so.
 require("./node-version").checkNodeVersion();
@@ -178,20 +179,23 @@ async function startSockudo(name, webhookBase, redisPort) {
 }
 
 /**
- * Starts Debian's nginx with deploy/nginx.conf, its addresses moved to free loopback ports:
- * the balancer in front of `apps` (base URLs) and the sockudo node on `wsPort`.
+ * Starts Debian's nginx with deploy/nginx.conf, its addresses moved to free loopback ports
+ * (nginx-config.js): the balancer in front of `apps` (base URLs) and the sockudo node on
+ * `wsPort` (or the nodes `options.nodes`, host:port); `options.serverExtra`, lines added to
+ * its server block.
  */
-async function startNginx(apps, wsPort) {
+async function startNginx(apps, wsPort, options = {}) {
   const port = await freePort();
   const prefix = fs.mkdtempSync(path.join(require("node:os").tmpdir(), "e2e-nginx-"));
   fs.mkdirSync(path.join(prefix, "logs"));
   fs.mkdirSync(path.join(prefix, "tmp"));
-  let conf = fs.readFileSync(path.join(ROOT, "deploy/nginx.conf"), "utf8");
-  const servers = (list) => list.map((a) => `server ${a};`).join(" ");
-  conf = conf
-    .replace(/listen 127\.0\.0\.1:8080/, `listen 127.0.0.1:${port}`)
-    .replace(/(upstream chat_apps \{)[^}]*?(keepalive 64;)/s, `$1 ${servers(apps.map((b) => new URL(b).host))} $2`)
-    .replace(/(upstream sockudo_nodes \{)[^}]*\}/s, `$1 ${servers([`127.0.0.1:${wsPort}`])} }`);
+  const conf = nginxConfig({
+    listen: port,
+    apps: apps.map((b) => new URL(b).host),
+    nodes: options.nodes || [`127.0.0.1:${wsPort}`],
+    serverExtra: options.serverExtra,
+    mapSource: options.mapSource,
+  });
   fs.writeFileSync(path.join(prefix, "nginx.conf"), conf);
   const bin = process.env.NGINX || "/usr/sbin/nginx";
   need(bin, "scripts/install-test-tools installs Debian's nginx-light");

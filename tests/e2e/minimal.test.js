@@ -100,5 +100,15 @@ for (const appName of APPS) {
       const anonymous = await fetch(`${app.base}/send`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text: "hi" }) });
       assert.ok([401, 403, 404].includes(anonymous.status), `a visitor's send answered ${anonymous.status}`);
     });
+
+    it("refuses a login or a message sent as text/plain (what a cross-site form can send)", async () => {
+      const form = await fetch(`${app.base}/login`, { method: "POST", headers: { "Content-Type": "text/plain" }, body: JSON.stringify({ name: "mallory" }) });
+      const ann = await login(app.base, "ann");
+      const message = await fetch(`${app.base}/send`, { method: "POST", headers: { "Content-Type": "text/plain", Cookie: ann.cookie }, body: JSON.stringify({ text: "forged" }) });
+      console.log(`${appName}: a text/plain login answered ${form.status}, a text/plain message ${message.status}`);
+      assert.ok(form.status >= 400, `a text/plain login answered ${form.status}`);
+      assert.equal(form.headers.get("set-cookie"), null, "a text/plain login set a cookie");
+      assert.ok(message.status >= 400, `a text/plain message answered ${message.status}`);
+    });
   });
 }

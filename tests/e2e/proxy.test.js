@@ -108,7 +108,8 @@ describe("rocket-chat behind deploy/nginx.conf", () => {
     console.log(`rocket-chat behind nginx: a POST declaring 100 bytes and sending 4 ended after ${stalled.ms} ms: ${JSON.stringify(stalled.data.slice(0, 30))}`);
     assert.equal(stalled.closed, true, "nginx kept the stalled request open");
     assert.ok(stalled.ms < 8000, `closed after ${stalled.ms} ms`);
-    assert.match(stalled.data, /^(HTTP\/1\.1 408|)/);
+    // nginx ends the request at its body timeout: a 408, or the connection closed with nothing.
+    assert.ok(stalled.data === "" || /^HTTP\/1\.1 408 /.test(stalled.data), `nginx answered ${JSON.stringify(stalled.data.slice(0, 80))}`);
     assert.equal(await page(lb.base, 3000), 200);
   });
 });

@@ -8,12 +8,19 @@
 //   connect    every client logs in (POST /login), opens its WebSocket through the balancer,
 //              subscribes to private-chat and presence-chat and signs in (three
 //              authorizations through the balancer);
-//   limits     one address past the app's login limit and past sockudo's connection limit:
-//              both refuse with 429, so the limits are on and the crowd above was under them;
+//   presence   each client's view of presence-chat (reported; clients joining on both nodes at
+//              once may miss a member_added); up to 20 clients with an incomplete view join
+//              again, one at a time, and each must then see every member;
+//   limits     one address past nginx's login limit (10 a minute per address, where every
+//              instance's traffic passes; each app's own limit is tested by
+//              tests/e2e/hardening.test.js) and past sockudo's connection limit: both refuse
+//              with 429, so the limits are on and the crowd above was under them;
 //   messages   clients send messages (POST /channels/send-message, "to others"); every other
 //              client must receive each one: delivery latency by whether the receiver's
 //              sockudo node is the one the message was published to or the other one; lost
-//              and duplicated deliveries;
+//              and duplicated deliveries, and deliveries to the sender's own connection
+//              (scripts/scale checks each against the apps' log of messages sent without
+//              the exclusion);
 //   authorize  a fixed time of authorizations only (many at once), for their rate and
 //              latency through the balancer;
 //   failover   every client reconnects (re-authorizing three times); half way through, one
@@ -267,6 +274,7 @@ async function sendMessages(step, count, firstId) {
   if (live.length !== opts.clients) throw new StepError(step, `${opts.clients - live.length} of ${opts.clients} clients are not connected, subscribed and signed in before sending`);
   const expected = new Map();
   const failures = [];
+  const echoesBefore = ownEchoes;
   const errors = await pool(count, 4, async (k) => {
     const id = firstId + k;
     const sender = live[Math.floor((k * live.length) / count) % live.length];
@@ -291,7 +299,7 @@ async function sendMessages(step, count, firstId) {
   while (total() < want && Date.now() - started < opts.settleMs) await new Promise((r) => setTimeout(r, 100));
   // Anything late arrives now or never: wait a little more for duplicates to show.
   await new Promise((r) => setTimeout(r, 300));
-  return { sent: count, expected: want, delivered: total(), lost: want - total() };
+  return { sent: count, expected: want, delivered: total(), lost: want - total(), ownEchoes: ownEchoes - echoesBefore };
 }
 
 /** Authorizations only, `authConcurrency` at once, for `authSeconds`. */
@@ -316,7 +324,7 @@ async function authorizeFor(seconds) {
   return { seconds: Math.round(elapsed * 10) / 10, ok: latencies.length, perSecond: Math.round(latencies.length / elapsed), statuses, latency: percentiles(latencies) };
 }
 
-/** The app's login limit and sockudo's connection limit, from one address past each. */
+/** nginx's login limit (in front of both instances) and sockudo's connection limit, from one address past each. */
 async function limits() {
   const address = "127.78.0.1";
   const one = { address, agent: new http.Agent({ keepAlive: true, maxSockets: 8, localAddress: address }), cookie: "", csrf: "" };
@@ -346,21 +354,26 @@ async function limits() {
   return { logins, upgrades };
 }
 
+/** Resident memory of each watched process: null (never 0) when none of its pids can be read. */
 function memory() {
   const out = {};
   for (const [name, pids] of Object.entries(opts.watch)) {
     let rss = 0;
     let peak = 0;
+    let read = 0;
     for (const pid of [].concat(pids)) {
       try {
         const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
-        rss += Number((status.match(/VmRSS:\s+(\d+)/) || [0, 0])[1]);
+        const resident = status.match(/VmRSS:\s+(\d+)/);
+        if (!resident) continue; // a zombie has no memory lines
+        rss += Number(resident[1]);
         peak += Number((status.match(/VmHWM:\s+(\d+)/) || [0, 0])[1]);
+        read++;
       } catch (e) {
-        // gone (the killed instance)
+        // gone (the killed instance), or a wrong pid
       }
     }
-    out[name] = { rssMiB: Math.round(rss / 102.4) / 10, peakMiB: Math.round(peak / 102.4) / 10 };
+    out[name] = read ? { rssMiB: Math.round(rss / 102.4) / 10, peakMiB: Math.round(peak / 102.4) / 10 } : { rssMiB: null, peakMiB: null };
   }
   out["load client"] = { rssMiB: Math.round(process.memoryUsage().rss / 104857.6) / 10 };
   return out;
@@ -407,6 +420,26 @@ async function main() {
   };
   if (report.connect.presence.server !== opts.clients) throw new StepError("connect", `the server lists ${report.connect.presence.server} presence-chat members, not ${opts.clients}`);
   say(`connect: ${connected} clients in ${report.connect.seconds} s`);
+
+  // presence: clients whose view is incomplete join again, one at a time; each must then see
+  // everyone (the server's list is complete: what they missed was a member_added).
+  phase = "presence";
+  const incomplete = clients.filter((c) => ready(c) && c.pusher.channel("presence-chat").members.count !== opts.clients).slice(0, 20);
+  let rejoinedComplete = 0;
+  for (const c of incomplete) {
+    c.pusher.unsubscribe("presence-chat");
+    c.subscribed["presence-chat"] = false;
+    const channel = c.pusher.subscribe("presence-chat");
+    channel.bind("pusher:subscription_succeeded", () => (c.subscribed["presence-chat"] = true));
+    channel.bind("pusher:subscription_error", () => (c.subscribed["presence-chat"] = false));
+    await until(() => c.subscribed["presence-chat"], 10000, () => `client ${c.i} did not join presence-chat again within 10 s`).catch((e) => {
+      throw new StepError("presence", e.message);
+    });
+    if (channel.members.count === opts.clients) rejoinedComplete++;
+  }
+  report.connect.presence.rejoined = incomplete.length;
+  report.connect.presence.rejoinedComplete = rejoinedComplete;
+  if (rejoinedComplete !== incomplete.length) throw new StepError("presence", `${incomplete.length - rejoinedComplete} of ${incomplete.length} clients that joined presence-chat again still do not see all ${opts.clients} members`);
 
   // limits
   phase = "limits";
@@ -491,12 +524,12 @@ function table(r) {
   const lat = (l) => (l && l.n ? `p50 ${l.p50} ms, p99 ${l.p99} ms (${l.n})` : "none");
   const rows = [
     ["clients connected, subscribed, signed in", `${r.connect.connected} in ${r.connect.seconds} s, per node ${JSON.stringify(r.connect.byNode)}`],
-    ["presence-chat members", `the server lists ${r.connect.presence.server}; clients see ${r.connect.presence.clientsMin} to ${r.connect.presence.clientsMax}, ${r.connect.presence.clientsComplete} of ${r.connect.connected} see all`],
+    ["presence-chat members", `the server lists ${r.connect.presence.server}; clients see ${r.connect.presence.clientsMin} to ${r.connect.presence.clientsMax}, ${r.connect.presence.clientsComplete} of ${r.connect.connected} see all; ${r.connect.presence.rejoinedComplete} of ${r.connect.presence.rejoined} that joined again see all`],
     ["authorizations while connecting", `${r.connect.authorizations} (${r.connect.authPerSecond}/s), ${lat(r.connect.authLatency)}, ${r.connect.failures} failed`],
     ["authorizations alone", `${r.authorize.perSecond}/s over ${r.authorize.seconds} s, ${lat(r.authorize.latency)}`],
     ["message delivery, same node", lat(r.messages.sameNode)],
     ["message delivery, across nodes", lat(r.messages.crossNode)],
-    ["messages lost", `${r.messages.lost} of ${r.messages.expected} (${r.messages.sent} messages), after the kill ${r.after.lost} of ${r.after.expected}; duplicated ${r.messages.duplicates}; received by the sender's own connection ${r.messages.ownEchoes}`],
+    ["messages lost", `${r.messages.lost} of ${r.messages.expected} (${r.messages.sent} messages), after the kill ${r.after.lost} of ${r.after.expected}; duplicated ${r.messages.duplicates}; received by the sender's own connection ${r.messages.ownEchoes} (after the kill ${r.after.ownEchoes})`],
     ["limits from one address", `logins ${JSON.stringify(r.limits.logins)}, WebSocket upgrades ${JSON.stringify(r.limits.upgrades)}`],
     ["one instance killed half way", `${r.failover.authorizations} re-authorizations, ${r.failover.failed} failed (${JSON.stringify(r.failover.statuses)}), ${r.failover.retriedClients} clients retried, ${r.failover.unrecovered} unrecovered`],
     ...Object.entries(r.memory).map(([name, m]) => [`memory: ${name}`, `${m.rssMiB} MiB with every client connected${m.peakMiB ? `, peak ${(r.memoryAtEnd[name] || m).peakMiB || m.peakMiB} MiB` : ""}`]),

@@ -34,6 +34,7 @@ use actix_web::{web, App, FromRequest, HttpMessage, HttpRequest, HttpResponse, H
 use chat_common::hardening::{self, Limited, Limits, LiveSession, StillLoggedIn};
 use chat_common::{BoxFuture, Chat, ChatPolicy, ChatUser, SendMessage, SocketLog, User, Whisper};
 use futures_util::future::LocalBoxFuture;
+use pusher_auth::authorizer::BoxError;
 use pusher_auth::{Endpoints, SocketId};
 use pusher_auth_actix_web::{PusherAuthRoutes, SenderSocket};
 use serde::Deserialize;
@@ -123,7 +124,7 @@ const COOKIE: &str = "chat_session";
 /// Whether a session key is still in the store, without touching the session: asked once an
 /// auth request's body has been read (see [`hardening::StillLoggedIn`]).
 trait Liveness: Send + Sync {
-    fn live(&self, key: String) -> BoxFuture<bool>;
+    fn live(&self, key: String) -> BoxFuture<Result<bool, BoxError>>;
 }
 
 /// How [`SessionUser`] finds its session again: the key that opens the cookie (which holds the
@@ -147,14 +148,19 @@ impl SessionProbe {
 /// actix-identity, with the session's connections (a 401 when nobody is logged in, so pusher-js
 /// gets a 403), and how to ask whether the session is still live.
 #[derive(Clone)]
-struct SessionUser(ChatUser, Option<(Arc<dyn Liveness>, String)>);
+struct SessionUser(ChatUser, Option<(Arc<dyn Liveness>, Option<String>)>);
 
 impl LiveSession for SessionUser {
-    /// Still in the store; without a probe or a session key, not known to be, so not live.
-    fn live(&self) -> BoxFuture<bool> {
+    /// Still in the store. Without a session key, not live; without the probe (its app data
+    /// missing from [`run`]), the app's mistake: an error, logged, never a silent denial.
+    fn live(&self) -> BoxFuture<Result<bool, BoxError>> {
         match self.1.clone() {
-            Some((store, key)) => store.live(key),
-            None => Box::pin(async { false }),
+            Some((store, Some(key))) => store.live(key),
+            Some((_, None)) => Box::pin(async { Ok(false) }),
+            None => Box::pin(async {
+                tracing::error!("no SessionProbe in the app data: it is missing from the app");
+                Err(BoxError::from("the session probe is missing"))
+            }),
         }
     }
 }
@@ -179,7 +185,7 @@ impl FromRequest for SessionUser {
             req.extensions_mut().insert(sockets.clone());
             let live = req
                 .app_data::<web::Data<SessionProbe>>()
-                .and_then(|probe| Some((Arc::clone(&probe.store), probe.session_key(&req)?)));
+                .map(|probe| (Arc::clone(&probe.store), probe.session_key(&req)));
             Ok(SessionUser(
                 ChatUser {
                     user,
@@ -215,13 +221,19 @@ async fn save_sockets<B: MessageBody>(
     Ok(res)
 }
 
+/// The path actix-web routes a request by: percent-decoded (`/%6Cogin` reaches `/login`'s
+/// resource), unlike `req.path()`, the path as sent. A check that names a route compares this.
+fn routed_path(req: &ServiceRequest) -> &str {
+    req.match_info().as_str()
+}
+
 /// Refuses cross-site state-changing requests (a browser says so in `Sec-Fetch-Site`, or in
 /// `Origin`), and, once someone is logged in, requests without the session's `X-CSRF-Token`.
 async fn csrf(
     req: ServiceRequest,
     next: Next<BoxBody>,
 ) -> Result<ServiceResponse<EitherBody<BoxBody>>, actix_web::Error> {
-    if req.method() == Method::POST && req.path() != "/pusher/webhooks" {
+    if req.method() == Method::POST && routed_path(&req) != "/pusher/webhooks" {
         let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
         let cross_site = match header("sec-fetch-site") {
             Some(site) => !matches!(site, "same-origin" | "none"),
@@ -230,7 +242,7 @@ async fn csrf(
                 origin.split_once("://").map(|(_, h)| h) != Some(host)
             }),
         };
-        let token_ok = req.path() == "/login" || {
+        let token_ok = routed_path(&req) == "/login" || {
             let expected: Option<String> = req.get_session().get(CSRF).ok().flatten();
             chat_common::csrf_ok(expected.as_deref(), header("x-csrf-token"))
         };
@@ -245,28 +257,58 @@ async fn csrf(
         .map(ServiceResponse::map_into_left_body)
 }
 
-/// Per-address limits on the login and the auth endpoints (429 `too_many_requests` with
-/// `Retry-After`), the address from the connection or, behind trusted proxies,
-/// `X-Forwarded-For` (see [`chat_common::hardening`]).
-async fn rate_limit<B: MessageBody + 'static>(
+/// Counts `req` against its per-address limit: the refusal (429 `too_many_requests` with
+/// `Retry-After`) when past it. The address from the connection or, behind trusted proxies,
+/// `X-Forwarded-For` (see [`chat_common::hardening`]). The limits missing from the app data is
+/// the app's mistake: a 500, logged, never an unlimited route.
+fn over_limit(req: &ServiceRequest, limited: Limited) -> Option<HttpResponse> {
+    let Some(limits) = req.app_data::<web::Data<Limits>>() else {
+        tracing::error!(
+            "no Limits in the app data: the per-address limits are missing from the app"
+        );
+        return Some(error(StatusCode::INTERNAL_SERVER_ERROR, "internal_error"));
+    };
+    let peer = req
+        .peer_addr()
+        .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |a| a.ip());
+    let forwarded = req.headers().get_all("x-forwarded-for");
+    let client = limits.client(peer, forwarded.filter_map(|v| v.to_str().ok()));
+    let refused = limits.check(limited, client).err()?;
+    tracing::debug!(%client, ?limited, "rate limited");
+    Some(
+        HttpResponse::TooManyRequests()
+            .insert_header(("Retry-After", refused.retry_after_secs().to_string()))
+            .content_type("application/json")
+            .body(hardening::TooMany::BODY),
+    )
+}
+
+/// The login's per-address limit, wrapped around the `/login` resource itself: whatever
+/// spelling of the path actix-web routes there (`/%6Cogin`) counts.
+async fn login_limit<B: MessageBody + 'static>(
     req: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
-    let limited = (req.method() == Method::POST)
-        .then(|| Limited::of_path(req.path()))
-        .flatten();
-    if let (Some(limited), Some(limits)) = (limited, req.app_data::<web::Data<Limits>>()) {
-        let peer = req
-            .peer_addr()
-            .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |a| a.ip());
-        let forwarded = req.headers().get_all("x-forwarded-for");
-        let client = limits.client(peer, forwarded.filter_map(|v| v.to_str().ok()));
-        if let Err(refused) = limits.check(limited, client) {
-            tracing::debug!(%client, ?limited, "rate limited");
-            let answer = HttpResponse::TooManyRequests()
-                .insert_header(("Retry-After", refused.retry_after_secs().to_string()))
-                .content_type("application/json")
-                .body(hardening::TooMany::BODY);
+    if let Some(answer) = over_limit(&req, Limited::Login) {
+        return Ok(req.into_response(answer).map_into_right_body());
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
+
+/// The auth endpoints' per-address limit, before anything else reads the request. Their
+/// resources come from pusher-auth-actix-web (no wrap of the app's own), so this goes by the
+/// path actix-web routes on ([`routed_path`]); those resources answer only their path as sent,
+/// so another spelling counts here and then finds no route.
+async fn auth_limit<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    let limited =
+        req.method() == Method::POST && Limited::of_path(routed_path(&req)) == Some(Limited::Auth);
+    if limited {
+        if let Some(answer) = over_limit(&req, Limited::Auth) {
             return Ok(req.into_response(answer).map_into_right_body());
         }
     }
@@ -283,10 +325,12 @@ async fn index(
     let user = current_user(identity.as_ref());
     let csrf: Option<String> = user.as_ref().and_then(|_| session.get(CSRF).ok().flatten());
     let page = chat_common::page(&state.chat.config, csrf.as_deref(), user.as_ref());
-    let csp = hardening::content_security_policy(&page, &state.chat.config.client);
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .insert_header(("Content-Security-Policy", csp))
+        .insert_header((
+            "Content-Security-Policy",
+            state.chat.page_policy().to_owned(),
+        ))
         .body(page)
 }
 
@@ -386,16 +430,7 @@ async fn send_message(
         return error(StatusCode::FORBIDDEN, "not_logged_in");
     };
     // Exclude the sender only if this session was authorized for that connection.
-    let sender = match sender.0 {
-        Some(socket)
-            if session_sockets(&session)
-                .iter()
-                .any(|s| s == socket.as_str()) =>
-        {
-            Some(socket)
-        }
-        _ => None,
-    };
+    let sender = chat_common::sender_to_exclude(sender.0, &RequestSockets::of(&session)).await;
     match state.chat.send_message(&user, &body, sender).await {
         Ok(()) => HttpResponse::NoContent().finish(),
         Err(e) => publish_error(&e),
@@ -549,6 +584,7 @@ where
             .service(
                 web::resource("/login")
                     .app_data(json_limit(LOGIN_BODY))
+                    .wrap(from_fn(login_limit))
                     .route(web::post().to(login)),
             )
             .route("/logout", web::post().to(logout))
@@ -576,7 +612,7 @@ where
             .wrap(sessions)
             .wrap(from_fn(disconnect_after_logout))
             .wrap(timeout::RequestTimeout(request_timeout))
-            .wrap(from_fn(rate_limit))
+            .wrap(from_fn(auth_limit))
             .wrap(
                 DefaultHeaders::new()
                     .add(("X-Frame-Options", hardening::X_FRAME_OPTIONS))
@@ -644,9 +680,9 @@ mod memory {
 
     /// Without touching the session (no use: its idle time does not start again).
     impl super::Liveness for MemorySessionStore {
-        fn live(&self, key: String) -> super::BoxFuture<bool> {
+        fn live(&self, key: String) -> super::BoxFuture<Result<bool, super::BoxError>> {
             let live = self.sessions.contains_key(&key);
-            Box::pin(async move { live })
+            Box::pin(async move { Ok(live) })
         }
     }
 
@@ -734,14 +770,17 @@ mod redis_store {
         }
     }
 
-    /// `EXISTS key`: a failing Redis is not a live session.
+    /// `EXISTS key`; a failing Redis is an error (500), not a logged-out user.
     impl super::Liveness for NoRevivalRedisStore {
-        fn live(&self, key: String) -> super::BoxFuture<bool> {
+        fn live(&self, key: String) -> super::BoxFuture<Result<bool, super::BoxError>> {
             let mut redis = self.redis.clone();
             Box::pin(async move {
-                let exists: Result<bool, _> =
-                    redis::cmd("EXISTS").arg(key).query_async(&mut redis).await;
-                exists.unwrap_or(false)
+                let exists: bool = redis::cmd("EXISTS")
+                    .arg(key)
+                    .query_async(&mut redis)
+                    .await
+                    .map_err(super::BoxError::from)?;
+                Ok(exists)
             })
         }
     }

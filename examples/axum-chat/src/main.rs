@@ -40,6 +40,7 @@ use axum::{Json, Router};
 use axum_login::{AuthManagerLayerBuilder, AuthSession, AuthUser, AuthnBackend};
 use chat_common::hardening::{self, Limited, Limits, LiveSession, StillLoggedIn};
 use chat_common::{BoxFuture, Chat, ChatPolicy, ChatUser, SendMessage, SocketLog, User, Whisper};
+use pusher_auth::authorizer::BoxError;
 use pusher_auth::{Endpoints, SocketId};
 use pusher_auth_axum::{RouterExt, SenderSocket};
 use serde::Deserialize;
@@ -133,13 +134,20 @@ impl SocketLog for SessionSockets {
 /// Whether a session is still in the store (asked once an auth request's body has been read:
 /// see [`hardening::StillLoggedIn`]). Every request carries it (a layer of [`app`]).
 #[derive(Clone)]
-struct SessionProbe(Arc<dyn Fn(Id) -> BoxFuture<bool> + Send + Sync>);
+struct SessionProbe(Arc<dyn Fn(Id) -> BoxFuture<Result<bool, BoxError>> + Send + Sync>);
 
 impl SessionProbe {
+    /// A store that fails to answer is an error (500), not a logged-out user.
     fn of<Store: SessionStore + Clone>(store: Store) -> Self {
         SessionProbe(Arc::new(move |id| {
             let store = store.clone();
-            Box::pin(async move { matches!(store.load(&id).await, Ok(Some(_))) })
+            Box::pin(async move {
+                store
+                    .load(&id)
+                    .await
+                    .map(|record| record.is_some())
+                    .map_err(BoxError::from)
+            })
         }))
     }
 }
@@ -148,14 +156,21 @@ impl SessionProbe {
 /// they extract, with the router's state): a 401 when nobody is logged in (pusher-js then gets
 /// a 403), a 500 when axum-login's layer is missing (pusher-js then gets a 500).
 #[derive(Clone)]
-struct CurrentUser(ChatUser, Option<(SessionProbe, Id)>);
+struct CurrentUser(ChatUser, Option<(SessionProbe, Option<Id>)>);
 
 impl LiveSession for CurrentUser {
-    /// Still in the store; without the probe or a session id, not known to be, so not live.
-    fn live(&self) -> BoxFuture<bool> {
+    /// Still in the store. Without a session id, not live; without the probe (its layer
+    /// missing from [`app`]), the app's mistake: an error, logged, never a silent denial.
+    fn live(&self) -> BoxFuture<Result<bool, BoxError>> {
         match self.1.clone() {
-            Some((SessionProbe(probe), id)) => probe(id),
-            None => Box::pin(async { false }),
+            Some((SessionProbe(probe), Some(id))) => probe(id),
+            Some((_, None)) => Box::pin(async { Ok(false) }),
+            None => Box::pin(async {
+                tracing::error!(
+                    "no SessionProbe in the request: its layer is missing from the router"
+                );
+                Err(BoxError::from("the session probe is missing"))
+            }),
         }
     }
 }
@@ -167,8 +182,11 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
         let auth = Auth::from_request_parts(parts, state)
             .await
             .map_err(|(status, _)| status)?;
-        let probe = parts.extensions.get::<SessionProbe>().cloned();
-        let live = probe.zip(auth.session.id());
+        let live = parts
+            .extensions
+            .get::<SessionProbe>()
+            .cloned()
+            .map(|probe| (probe, auth.session.id()));
         match auth.user {
             Some(Account(user)) => Ok(CurrentUser(
                 ChatUser {
@@ -255,9 +273,11 @@ async fn index(State(chat): State<Chat>, auth: Auth) -> Response {
     };
     let user = auth.user.as_ref().map(|a| &a.0);
     let page = chat_common::page(&chat.config, csrf.as_deref(), user);
-    let csp = hardening::content_security_policy(&page, &chat.config.client);
     (
-        [(axum::http::header::CONTENT_SECURITY_POLICY, csp)],
+        [(
+            axum::http::header::CONTENT_SECURITY_POLICY,
+            chat.page_policy().to_owned(),
+        )],
         Html(page),
     )
         .into_response()
@@ -312,10 +332,7 @@ async fn send_message(
     Json(body): Json<SendMessage>,
 ) -> Response {
     // Exclude the sender only if this session was authorized for that connection.
-    let sender = match sender {
-        Some(socket) if me.sockets.contains(socket.clone()).await => Some(socket),
-        _ => None,
-    };
+    let sender = chat_common::sender_to_exclude(sender, me.sockets.as_ref()).await;
     match chat.send_message(&me.user, &body, sender).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => error(

@@ -25,10 +25,13 @@
 //! that writes the header, set it to the number of proxies in front of the app: the client is
 //! then that many entries from the right of `X-Forwarded-For` (`deploy/nginx.conf` replaces the
 //! header with the address it sees, so 1). The app must then be reachable only through them.
+//! Left at 0 behind a proxy, every client has the proxy's address, and each per-address limit
+//! becomes one limit for everyone: the app warns once when a request from a loopback peer
+//! carries `X-Forwarded-For` while no hop is trusted.
 
 use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -115,6 +118,8 @@ pub struct Limits {
     login: Option<Arc<Limit>>,
     auth: Option<Arc<Limit>>,
     trust_hops: usize,
+    /// Whether the warning about an untrusted `X-Forwarded-For` from loopback was given.
+    warned: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Limits {
@@ -135,6 +140,7 @@ impl Limits {
             login: Limit::per_minute(login_per_minute).map(Arc::new),
             auth: Limit::per_minute(auth_per_minute).map(Arc::new),
             trust_hops,
+            warned: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -143,11 +149,10 @@ impl Limits {
     pub fn from_env() -> Result<Self, ConfigError> {
         let login = crate::bounded("CHAT_LOGIN_PER_MINUTE", 10, 0..=1_000_000)?;
         let auth = crate::bounded("CHAT_AUTH_PER_MINUTE", 600, 0..=1_000_000)?;
-        let hops = crate::bounded("CHAT_TRUST_HOPS", 0, 0..=16)?;
         Ok(Limits::new(
             u32::try_from(login).unwrap_or(u32::MAX),
             u32::try_from(auth).unwrap_or(u32::MAX),
-            usize::try_from(hops).unwrap_or(16),
+            trust_hops_from_env()?,
         ))
     }
 
@@ -167,19 +172,35 @@ impl Limits {
     /// many from the right of the `X-Forwarded-For` values (in order, as received). A chain
     /// shorter than that, or an entry that is not an address, is the peer's address: whoever
     /// sent it shares the proxy's bucket, and gains nothing by it.
+    ///
+    /// With no hop trusted, a request from a loopback peer that carries `X-Forwarded-For` is
+    /// most likely from a proxy on the same machine that nobody told the app about: warned
+    /// once (every client then shares the proxy's address, and its limits).
     pub fn client<'a>(
         &self,
         peer: IpAddr,
         forwarded_for: impl IntoIterator<Item = &'a str>,
     ) -> IpAddr {
-        if self.trust_hops == 0 {
-            return peer;
-        }
         let entries: Vec<&str> = forwarded_for
             .into_iter()
             .flat_map(|value| value.split(','))
             .map(str::trim)
+            .filter(|entry| !entry.is_empty())
             .collect();
+        if self.trust_hops == 0 {
+            if peer.is_loopback()
+                && !entries.is_empty()
+                && !self.warned.swap(true, Ordering::Relaxed)
+            {
+                tracing::warn!(
+                    "a request from a loopback peer carries X-Forwarded-For, but CHAT_TRUST_HOPS \
+                     is 0: behind a proxy every client has the proxy's address and shares its \
+                     per-address limits; set CHAT_TRUST_HOPS to the number of proxies in front \
+                     of the app (said once)"
+                );
+            }
+            return peer;
+        }
         entries
             .len()
             .checked_sub(self.trust_hops)
@@ -203,11 +224,23 @@ fn bucket(client: IpAddr) -> IpAddr {
     }
 }
 
-/// Whether a session cookie is `Secure` when `CHAT_SECURE_COOKIES` is not set: yes, unless the
-/// app is bound to a loopback address (a local demo over plain HTTP, or behind a load balancer
-/// on the same machine that terminates TLS). `CHAT_SECURE_COOKIES=0` or `=1` decides instead.
-pub fn secure_by_default(bind: &str) -> bool {
+/// `CHAT_TRUST_HOPS` (default 0, at most 16): how many proxies in front of the app write
+/// `X-Forwarded-For`.
+pub fn trust_hops_from_env() -> Result<usize, ConfigError> {
+    let hops = crate::bounded("CHAT_TRUST_HOPS", 0, 0..=16)?;
+    Ok(usize::try_from(hops).unwrap_or(16))
+}
+
+/// Whether a session cookie is `Secure` when `CHAT_SECURE_COOKIES` is not set: yes behind a
+/// proxy (`trust_hops` > 0: the load balancer terminates TLS, wherever the app is bound), and
+/// yes for an app bound to anything but loopback; no only for an app reached directly on a
+/// loopback address (a local demo over plain HTTP). `CHAT_SECURE_COOKIES=0` or `=1` decides
+/// instead.
+pub fn secure_by_default(bind: &str, trust_hops: usize) -> bool {
     use std::net::ToSocketAddrs;
+    if trust_hops > 0 {
+        return true;
+    }
     match bind.to_socket_addrs() {
         Ok(mut addrs) => !addrs.all(|a| a.ip().is_loopback()),
         Err(_) => true,
@@ -217,31 +250,38 @@ pub fn secure_by_default(bind: &str) -> bool {
 /// Clickjacking: no page of the app may be framed.
 pub const X_FRAME_OPTIONS: &str = "DENY";
 
-/// The page's `Content-Security-Policy`: nothing but what the page itself needs. Its own
-/// scripts from the app (`/pusher.min.js`, …), an inline script only by its SHA-256 (each
-/// inline `<script>` of this very page, hashed), its inline `<style>` likewise, requests to
-/// the app itself and WebSocket connections to the Pusher-protocol server; no plugins, no
-/// frames, no framing, no base URI, forms only to the app.
-pub fn content_security_policy(page: &str, client: &crate::ClientConfig) -> String {
-    let scripts = inline_hashes(page, "script");
-    let styles = inline_hashes(page, "style");
+/// The page's `Content-Security-Policy`, built once at start-up from the page's template and
+/// sent unchanged with every page: nothing but what the page needs. Scripts only from the app
+/// (`/pusher.min.js`, `/chat.js`: no inline script runs, whatever a rendered page contains),
+/// the template's own inline `<style>` by its SHA-256, requests to the app itself and
+/// WebSocket connections to the Pusher-protocol server's public address (`wss://` with
+/// `CHAT_WS_TLS`, else `ws://`); no plugins, no frames, no framing, no base URI, forms only to
+/// the app.
+pub fn content_security_policy(client: &crate::ClientConfig) -> String {
+    let styles = inline_hashes(crate::PAGE_TEMPLATE, "style");
     let connect = match client {
-        crate::ClientConfig::Local { ws_host, ws_port } => {
-            format!("ws://{ws_host}:{ws_port} wss://{ws_host}:{ws_port}")
-        }
+        crate::ClientConfig::Local {
+            ws_host,
+            ws_port,
+            force_tls: true,
+            ..
+        } => format!("wss://{ws_host}:{ws_port}"),
+        crate::ClientConfig::Local {
+            ws_host, ws_port, ..
+        } => format!("ws://{ws_host}:{ws_port}"),
         crate::ClientConfig::Cluster { cluster } => format!(
             "wss://ws-{cluster}.pusher.com https://sockjs-{cluster}.pusher.com https://stats.pusher.com"
         ),
     };
     format!(
-        "default-src 'none'; script-src 'self'{scripts}; style-src 'self'{styles}; \
+        "default-src 'none'; script-src 'self'; style-src 'self'{styles}; \
          connect-src 'self' {connect}; img-src 'self' data:; base-uri 'none'; \
          form-action 'self'; frame-ancestors 'none'"
     )
 }
 
 /// `'sha256-…'` of the body of every inline `<tag>` (with no `src`, and not a JSON data block)
-/// of `page`, each preceded by a space.
+/// of `page` (the template), each preceded by a space.
 fn inline_hashes(page: &str, tag: &str) -> String {
     use base64::Engine;
     use sha2::Digest;
@@ -277,8 +317,9 @@ fn inline_hashes(page: &str, tag: &str) -> String {
 /// [`StillLoggedIn`] once the auth request's body has been read, since the user is found when
 /// the request's head arrives.
 pub trait LiveSession {
-    /// Whether the session is still live (not logged out, expired or evicted).
-    fn live(&self) -> BoxFuture<bool>;
+    /// Whether the session is still live (not logged out, expired or evicted); an error when
+    /// the session store cannot say (down, or not wired: the app's side, a 500).
+    fn live(&self) -> BoxFuture<Result<bool, BoxError>>;
 }
 
 /// Why an authorization or a sign-in is refused when the session ended meanwhile.
@@ -286,7 +327,8 @@ pub const SESSION_ENDED: &str = "the session ended while the request was being r
 
 /// An authorizer that first asks whether the user's session is still live, then the inner
 /// one: an auth request started before a logout and finished after it (its body sent slowly)
-/// is denied, 403, instead of signed for a user who is gone.
+/// is denied, 403, instead of signed for a user who is gone. A store that cannot answer is an
+/// error (500 `authorizer_error`, logged), not a denial: the app's side failed, not the user.
 #[derive(Debug, Clone)]
 pub struct StillLoggedIn<A>(pub A);
 
@@ -302,7 +344,7 @@ where
         user: U,
         request: ChannelRequest,
     ) -> Result<ChannelDecision, BoxError> {
-        if !user.live().await {
+        if !user.live().await? {
             return Ok(ChannelDecision::deny(SESSION_ENDED));
         }
         self.0.authorize(user, request).await.map_err(Into::into)
@@ -310,15 +352,15 @@ where
 }
 
 /// The chat's sign-in handler ([`crate::signin`]) behind the same re-check as
-/// [`StillLoggedIn`].
-pub async fn signin_if_live<U>(user: U, request: SigninRequest) -> SigninDecision
+/// [`StillLoggedIn`] (a store that cannot answer: 500).
+pub async fn signin_if_live<U>(user: U, request: SigninRequest) -> Result<SigninDecision, BoxError>
 where
     U: LiveSession + Into<ChatUser>,
 {
-    if !user.live().await {
-        return SigninDecision::deny(SESSION_ENDED);
+    if !user.live().await? {
+        return Ok(SigninDecision::deny(SESSION_ENDED));
     }
-    crate::signin(user, request).await
+    Ok(crate::signin(user, request).await)
 }
 
 #[cfg(test)]
@@ -384,31 +426,127 @@ mod tests {
     }
 
     #[test]
-    fn cookies_are_secure_unless_bound_to_loopback() {
-        assert!(!secure_by_default("127.0.0.1:3000"));
-        assert!(!secure_by_default("[::1]:3000"));
-        assert!(!secure_by_default("localhost:3000"));
-        assert!(secure_by_default("0.0.0.0:3000"));
-        assert!(secure_by_default("10.0.0.7:3000"));
-        assert!(secure_by_default("[::]:3000"));
+    fn an_untrusted_forwarded_for_from_loopback_is_warned_about_once() {
+        let direct = Limits::new(1, 1, 0);
+        assert_eq!(
+            direct.client(ip("203.0.113.9"), ["1.2.3.4"]),
+            ip("203.0.113.9")
+        );
+        assert!(!direct.warned.load(Ordering::Relaxed), "not from loopback");
+        assert_eq!(direct.client(ip("127.0.0.1"), [" "]), ip("127.0.0.1"));
+        assert!(
+            !direct.warned.load(Ordering::Relaxed),
+            "no address in the header"
+        );
+        assert_eq!(direct.client(ip("127.0.0.1"), ["1.2.3.4"]), ip("127.0.0.1"));
+        assert!(direct.warned.load(Ordering::Relaxed));
+        // Shared by every clone (each worker's copy).
+        assert!(direct.clone().warned.load(Ordering::Relaxed));
+        let behind = Limits::new(1, 1, 1);
+        assert_eq!(behind.client(ip("127.0.0.1"), ["1.2.3.4"]), ip("1.2.3.4"));
+        assert!(!behind.warned.load(Ordering::Relaxed));
     }
 
     #[test]
-    fn the_policy_allows_the_pages_own_inline_code_by_hash_and_nothing_else() {
-        let page = "<style>p{}</style><script src=\"/pusher.min.js\"></script>\
-                    <script type=\"application/json\" id=\"config\">{}</script><script>go()</script>";
-        let client = crate::ClientConfig::Local {
-            ws_host: "127.0.0.1".into(),
-            ws_port: 6001,
-        };
-        let csp = content_security_policy(page, &client);
-        assert_eq!(csp.matches("'sha256-").count(), 2, "{csp}");
+    fn cookies_are_secure_behind_a_proxy_or_unless_bound_to_loopback() {
+        assert!(!secure_by_default("127.0.0.1:3000", 0));
+        assert!(!secure_by_default("[::1]:3000", 0));
+        assert!(!secure_by_default("localhost:3000", 0));
+        assert!(secure_by_default("0.0.0.0:3000", 0));
+        assert!(secure_by_default("10.0.0.7:3000", 0));
+        assert!(secure_by_default("[::]:3000", 0));
+        // Behind a load balancer on the same machine, which terminates TLS.
+        assert!(secure_by_default("127.0.0.1:3000", 1));
+        assert!(secure_by_default("[::1]:3000", 2));
+    }
+
+    fn local(tls: bool) -> crate::ClientConfig {
+        crate::ClientConfig::Local {
+            ws_host: "chat.example.com".into(),
+            ws_port: 443,
+            wss_port: 443,
+            force_tls: tls,
+        }
+    }
+
+    #[test]
+    fn an_injected_inline_script_gets_no_hash() {
+        // The policy is the template's: whatever a rendered page contains changes nothing.
+        let csp = content_security_policy(&local(true));
+        assert!(csp.contains("script-src 'self';"), "{csp}");
+        assert_eq!(csp.matches("'sha256-").count(), 1, "{csp}");
+    }
+
+    #[test]
+    fn the_policy_allows_the_templates_style_by_hash_and_the_public_websocket_only() {
+        let csp = content_security_policy(&local(true));
         assert!(csp.contains("default-src 'none'"));
         assert!(csp.contains("frame-ancestors 'none'"));
-        assert!(csp.contains("connect-src 'self' ws://127.0.0.1:6001"));
+        assert!(csp.contains("style-src 'self' 'sha256-"), "{csp}");
+        assert!(
+            csp.contains("connect-src 'self' wss://chat.example.com:443;"),
+            "{csp}"
+        );
         assert!(!csp.contains("unsafe"));
-        // No inline script at all: only the app's own files.
-        let csp = content_security_policy("<script src=\"/chat.js\"></script>", &client);
-        assert!(csp.contains("script-src 'self';"), "{csp}");
+        let plain = content_security_policy(&local(false));
+        assert!(
+            plain.contains("connect-src 'self' ws://chat.example.com:443;"),
+            "{plain}"
+        );
+        let cluster = content_security_policy(&crate::ClientConfig::Cluster {
+            cluster: "eu".into(),
+        });
+        assert!(cluster.contains("wss://ws-eu.pusher.com"), "{cluster}");
+    }
+
+    struct Probe(Result<bool, &'static str>);
+
+    impl LiveSession for Probe {
+        fn live(&self) -> BoxFuture<Result<bool, BoxError>> {
+            let answer = self.0.map_err(BoxError::from);
+            Box::pin(async move { answer })
+        }
+    }
+
+    struct AllowAll;
+
+    impl Authorizer<Probe> for AllowAll {
+        type Error = BoxError;
+
+        async fn authorize(
+            &self,
+            _: Probe,
+            _: ChannelRequest,
+        ) -> Result<ChannelDecision, BoxError> {
+            Ok(ChannelDecision::Allow)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_session_store_that_cannot_answer_is_an_error_not_a_denial() {
+        let request = || {
+            let (head, ()) = pusher_auth::http::Request::new(()).into_parts();
+            ChannelRequest::new(
+                pusher_auth::SocketId::new("1.2").unwrap_or_else(|_| unreachable!("valid")),
+                "private-chat"
+                    .parse()
+                    .unwrap_or_else(|_| unreachable!("a valid channel name")),
+                pusher_auth::Params::default(),
+                head,
+            )
+        };
+        let policy = StillLoggedIn(AllowAll);
+        assert!(matches!(
+            policy.authorize(Probe(Ok(true)), request()).await,
+            Ok(ChannelDecision::Allow)
+        ));
+        assert!(matches!(
+            policy.authorize(Probe(Ok(false)), request()).await,
+            Ok(ChannelDecision::Deny(_))
+        ));
+        assert!(policy
+            .authorize(Probe(Err("redis is down")), request())
+            .await
+            .is_err());
     }
 }

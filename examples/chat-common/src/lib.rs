@@ -52,15 +52,21 @@ pub enum ConfigError {
 ///
 /// Every `CHAT_*` variable is a field here but these: `CHAT_SESSION_KEY`, which only
 /// `actix-chat` reads (the key that signs and encrypts its session cookie, at least 64 bytes;
-/// a random one when unset, so sessions end with the process), and the per-address limits
-/// and proxy trust, `CHAT_LOGIN_PER_MINUTE`, `CHAT_AUTH_PER_MINUTE` and `CHAT_TRUST_HOPS`,
-/// which [`hardening::Limits::from_env`] reads. Where an example does not use a setting, or
+/// a random one when unset, so sessions end with the process), and the per-address limits,
+/// `CHAT_LOGIN_PER_MINUTE` and `CHAT_AUTH_PER_MINUTE`, which [`hardening::Limits::from_env`]
+/// reads (with `CHAT_TRUST_HOPS`, which is a field here too). Where an example does not use a setting, or
 /// uses it differently, the field says so.
 #[derive(Clone)]
 pub struct Config {
     /// The app credentials (key, secret, optional master key).
     pub credentials: Credentials,
-    /// What the page passes to pusher-js: `cluster`, or `wsHost`/`wsPort` for a local server.
+    /// What the page passes to pusher-js: `cluster`, or, for a self-hosted server, the address
+    /// browsers connect to: `CHAT_WS_HOST` (default `PUSHER_HOST`), `CHAT_WS_PORT` (default
+    /// `PUSHER_PORT`, 6001) and `CHAT_WS_TLS=1` for `wss://` (default off). `PUSHER_HOST` and
+    /// `PUSHER_PORT` are where the app itself publishes (the REST API, a sockudo node's own
+    /// address behind a load balancer); the page's settings are the public address, the load
+    /// balancer's. Each host is checked at start-up (a host name or an IP address; an IPv6
+    /// address in brackets), since it goes into the page's `Content-Security-Policy` header.
     pub client: ClientConfig,
     /// The address the app listens on (`CHAT_ADDR`, default `127.0.0.1:3000`).
     pub bind: String,
@@ -70,10 +76,15 @@ pub struct Config {
     /// `REDIS_URL`: keep sessions in Redis (for more than one app instance). `rocket-chat`
     /// refuses to start with it: its sessions are in its own memory.
     pub redis_url: Option<String>,
-    /// Session cookies only over HTTPS (`Secure`): by default unless the app is bound to a
-    /// loopback address (see [`hardening::secure_by_default`]); `CHAT_SECURE_COOKIES=1` or `=0`
-    /// decides instead (`0` for an app on a private address behind a load balancer that speaks
-    /// plain HTTP to it, only while testing).
+    /// `CHAT_TRUST_HOPS` (default 0): how many proxies in front of the app write
+    /// `X-Forwarded-For` (see [`hardening`]). More than 0 means the app is behind a load
+    /// balancer, which terminates TLS: cookies are then `Secure` by default.
+    pub trust_hops: usize,
+    /// Session cookies only over HTTPS (`Secure`): by default behind a proxy
+    /// (`CHAT_TRUST_HOPS` > 0) and for an app bound to anything but loopback, so not only for
+    /// an app reached directly on loopback, a local demo (see
+    /// [`hardening::secure_by_default`]); `CHAT_SECURE_COOKIES=1` or `=0` decides instead (`0`
+    /// only to test a deployment over plain HTTP).
     pub secure_cookies: bool,
     /// `CHAT_SESSION_IDLE_SECS` (default 7 days): a session unused this long expires.
     pub session_idle: Duration,
@@ -110,6 +121,7 @@ impl fmt::Debug for Config {
             .field("client", &self.client)
             .field("bind", &self.bind)
             .field("redis", &self.redis_url.as_ref().map(|_| "<set>"))
+            .field("trust_hops", &self.trust_hops)
             .field("secure_cookies", &self.secure_cookies)
             .field("session_idle", &self.session_idle)
             .field("max_sessions", &self.max_sessions)
@@ -127,15 +139,45 @@ pub enum ClientConfig {
         /// The cluster, e.g. `eu`.
         cluster: String,
     },
-    /// A self-hosted server such as sockudo.
+    /// A self-hosted server such as sockudo, at its public address.
     Local {
-        /// Its host.
+        /// Its host, as browsers reach it.
         #[serde(rename = "wsHost")]
         ws_host: String,
-        /// Its port.
+        /// Its port for `ws://`.
         #[serde(rename = "wsPort")]
         ws_port: u16,
+        /// Its port for `wss://` (pusher-js takes it apart from `wsPort`): the same port.
+        #[serde(rename = "wssPort")]
+        wss_port: u16,
+        /// `wss://` (`CHAT_WS_TLS=1`), or `ws://`.
+        #[serde(rename = "forceTLS")]
+        force_tls: bool,
     },
+}
+
+/// Whether `host` can go into the page's configuration and its CSP header as it is: a DNS
+/// name (letters, digits, `-`, `.`), an IPv4 address, or an IPv6 address in brackets.
+fn valid_host(host: &str) -> bool {
+    if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return inner.parse::<std::net::Ipv6Addr>().is_ok();
+    }
+    (1..=253).contains(&host.len())
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        && !host.starts_with(['-', '.'])
+}
+
+/// A host variable, checked (see [`valid_host`]).
+fn host_var(name: &'static str) -> Result<Option<String>, ConfigError> {
+    match var(name)? {
+        Some(host) if !valid_host(&host) => Err(ConfigError::Invalid(
+            name,
+            format!("`{host}` is not a host name or an IP address (IPv6 in brackets)"),
+        )),
+        other => Ok(other),
+    }
 }
 
 fn var(name: &'static str) -> Result<Option<String>, ConfigError> {
@@ -194,11 +236,39 @@ impl Config {
             return Err(ConfigError::Missing("PUSHER_APP_ID"));
         }
         let client = match var("PUSHER_CLUSTER")? {
-            Some(cluster) => ClientConfig::Cluster { cluster },
-            None => ClientConfig::Local {
-                ws_host: var("PUSHER_HOST")?.ok_or(ConfigError::Missing("PUSHER_HOST"))?,
-                ws_port: number("PUSHER_PORT", 6001)?,
-            },
+            Some(cluster) => {
+                let valid = (1..=32).contains(&cluster.len())
+                    && cluster
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+                if !valid {
+                    return Err(ConfigError::Invalid(
+                        "PUSHER_CLUSTER",
+                        format!("`{cluster}` is not a cluster name"),
+                    ));
+                }
+                for name in ["CHAT_WS_HOST", "CHAT_WS_PORT", "CHAT_WS_TLS"] {
+                    if var(name)?.is_some() {
+                        return Err(ConfigError::Invalid(
+                            name,
+                            "set with PUSHER_CLUSTER: the page connects to Pusher's cluster".into(),
+                        ));
+                    }
+                }
+                ClientConfig::Cluster { cluster }
+            }
+            None => {
+                let rest_host =
+                    host_var("PUSHER_HOST")?.ok_or(ConfigError::Missing("PUSHER_HOST"))?;
+                let rest_port = number("PUSHER_PORT", 6001)?;
+                let ws_port = number("CHAT_WS_PORT", rest_port)?;
+                ClientConfig::Local {
+                    ws_host: host_var("CHAT_WS_HOST")?.unwrap_or(rest_host),
+                    ws_port,
+                    wss_port: ws_port,
+                    force_tls: flag("CHAT_WS_TLS")?,
+                }
+            }
         };
         let max_sessions = number("CHAT_MAX_SESSIONS", 100_000)?;
         if max_sessions == 0 {
@@ -212,8 +282,9 @@ impl Config {
             "/js/node_modules/pusher-js/dist/web/pusher-with-encryption.min.js"
         );
         let bind = var("CHAT_ADDR")?.unwrap_or_else(|| "127.0.0.1:3000".into());
+        let trust_hops = hardening::trust_hops_from_env()?;
         let secure_cookies = match var("CHAT_SECURE_COOKIES")?.as_deref() {
-            None => hardening::secure_by_default(&bind),
+            None => hardening::secure_by_default(&bind, trust_hops),
             Some("1" | "true" | "yes") => true,
             Some("0" | "false" | "no") => false,
             Some(other) => {
@@ -231,6 +302,7 @@ impl Config {
                 .unwrap_or_else(|| default_js.into())
                 .into(),
             redis_url: var("REDIS_URL")?,
+            trust_hops,
             secure_cookies,
             session_idle: Duration::from_secs(bounded(
                 "CHAT_SESSION_IDLE_SECS",
@@ -306,6 +378,27 @@ pub trait SocketLog: Send + Sync {
     fn record(&self, socket: SocketId) -> BoxFuture<()>;
     /// Whether `socket` is one of this session's connections.
     fn contains(&self, socket: SocketId) -> BoxFuture<bool>;
+}
+
+/// The connection `send-message` leaves out: the one the client names (`X-Socket-ID`) when its
+/// session was authorized for it, or none. A named connection the session does not hold is
+/// logged (`INFO`, "the sender's connection is not excluded"): the message then reaches that
+/// connection too. It happens when a message is sent before the authorization that recorded
+/// the connection was saved in the session, or with a connection of another session.
+pub async fn sender_to_exclude(
+    named: Option<SocketId>,
+    sockets: &dyn SocketLog,
+) -> Option<SocketId> {
+    let named = named?;
+    if sockets.contains(named.clone()).await {
+        Some(named)
+    } else {
+        tracing::info!(
+            socket = %named.as_str(),
+            "the sender's connection is not excluded: its session was not authorized for it"
+        );
+        None
+    }
 }
 
 /// The user of one request, with where their session keeps its connections.
@@ -525,6 +618,8 @@ pub struct Chat {
     pub publisher: Client,
     /// The verified webhooks.
     pub webhooks: WebhookLog,
+    /// The page's `Content-Security-Policy`, built once ([`hardening::content_security_policy`]).
+    page_policy: Arc<str>,
     /// Room for the background disconnects running at once.
     disconnects: Arc<tokio::sync::Semaphore>,
 }
@@ -534,12 +629,24 @@ impl Chat {
     pub fn from_env() -> Result<Self, ConfigError> {
         let config = Config::from_env()?;
         let publisher = Client::from_env().map_err(|e| ConfigError::Rest(e.to_string()))?;
-        Ok(Chat {
+        Ok(Chat::new(config, publisher))
+    }
+
+    /// The chat for `config`, publishing through `publisher`.
+    pub fn new(config: Config, publisher: Client) -> Self {
+        Chat {
+            page_policy: hardening::content_security_policy(&config.client).into(),
             config: Arc::new(config),
             publisher,
             webhooks: WebhookLog::default(),
             disconnects: Arc::new(tokio::sync::Semaphore::new(Self::MAX_DISCONNECTS)),
-        })
+        }
+    }
+
+    /// The page's `Content-Security-Policy` header: the same for every page, built at start-up
+    /// from the template, never from a rendered page.
+    pub fn page_policy(&self) -> &str {
+        &self.page_policy
     }
 
     /// Publishes a logged-in user's message (or batch of up to 10) on `private-chat` (or
@@ -791,6 +898,10 @@ pub const CHAT_JS: &str = include_str!("../static/chat.js");
 /// The `Content-Type` of [`CHAT_JS`].
 pub const CHAT_JS_TYPE: &str = "text/javascript; charset=utf-8";
 
+/// The page's template: the CSRF token and the configuration are filled in by [`page`]; its
+/// inline style is what the content security policy allows by hash.
+pub const PAGE_TEMPLATE: &str = include_str!("../static/index.html");
+
 /// The page, with the app key, the CSRF token (empty before login) and the client
 /// configuration filled in.
 pub fn page(config: &Config, csrf: Option<&str>, user: Option<&User>) -> String {
@@ -800,7 +911,7 @@ pub fn page(config: &Config, csrf: Option<&str>, user: Option<&User>) -> String 
         "encrypted": config.credentials.has_encryption_master_key(),
         "user": user.map(|u| &u.name),
     });
-    include_str!("../static/index.html")
+    PAGE_TEMPLATE
         .replace("{{CSRF}}", csrf.unwrap_or_default())
         .replace("{{CONFIG}}", &client.to_string().replace('<', "\\u003c"))
 }
@@ -849,10 +960,13 @@ mod tests {
             client: ClientConfig::Local {
                 ws_host: "127.0.0.1".into(),
                 ws_port: 1,
+                wss_port: 1,
+                force_tls: false,
             },
             bind: "127.0.0.1:0".into(),
             pusher_js: "pusher.min.js".into(),
             redis_url: None,
+            trust_hops: 0,
             secure_cookies: false,
             session_idle: Duration::from_secs(60),
             max_sessions: 10,
@@ -861,12 +975,7 @@ mod tests {
             body_timeout: Duration::from_secs(1),
             request_timeout: Duration::from_secs(1),
         };
-        Chat {
-            config: Arc::new(config),
-            publisher,
-            webhooks: WebhookLog::default(),
-            disconnects: Arc::new(tokio::sync::Semaphore::new(Chat::MAX_DISCONNECTS)),
-        }
+        Chat::new(config, publisher)
     }
 
     /// The only test that touches the environment (tests run on threads of one process).
@@ -885,6 +994,10 @@ mod tests {
             "PUSHER_CLUSTER",
             "PUSHER_PORT",
             "CHAT_ADDR",
+            "CHAT_WS_HOST",
+            "CHAT_WS_PORT",
+            "CHAT_WS_TLS",
+            "CHAT_TRUST_HOPS",
             "CHAT_SECURE_COOKIES",
             "CHAT_SESSION_IDLE_SECS",
             "CHAT_MAX_SESSIONS",
@@ -899,10 +1012,63 @@ mod tests {
         let config = Config::from_env().unwrap_or_else(|e| unreachable!("{e}"));
         assert_eq!(config.bind, "127.0.0.1:3000");
         assert!(matches!(
-            config.client,
-            ClientConfig::Local { ws_port: 6001, .. }
+            &config.client,
+            ClientConfig::Local { ws_host, ws_port: 6001, wss_port: 6001, force_tls: false } if ws_host == "127.0.0.1"
         ));
         assert!(!config.secure_cookies && !config.test_mode && config.redis_url.is_none());
+        assert_eq!(config.trust_hops, 0);
+        // The page's public WebSocket address, apart from the REST target.
+        std::env::set_var("CHAT_WS_HOST", "chat.example.com");
+        std::env::set_var("CHAT_WS_PORT", "443");
+        std::env::set_var("CHAT_WS_TLS", "1");
+        let config = Config::from_env().unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(matches!(
+            &config.client,
+            ClientConfig::Local { ws_host, ws_port: 443, wss_port: 443, force_tls: true } if ws_host == "chat.example.com"
+        ));
+        std::env::set_var("PUSHER_CLUSTER", "eu");
+        assert!(matches!(
+            Config::from_env(),
+            Err(ConfigError::Invalid("CHAT_WS_HOST", _))
+        ));
+        for name in [
+            "PUSHER_CLUSTER",
+            "CHAT_WS_HOST",
+            "CHAT_WS_PORT",
+            "CHAT_WS_TLS",
+        ] {
+            std::env::remove_var(name);
+        }
+        // What goes into the CSP header is checked.
+        for (name, value) in [
+            ("CHAT_WS_HOST", "evil.example; script-src *"),
+            ("CHAT_WS_HOST", "[not-v6]"),
+            ("PUSHER_HOST", "127.0.0.1 https:"),
+            ("PUSHER_CLUSTER", "eu; script-src *"),
+        ] {
+            let before = std::env::var(name).ok();
+            std::env::set_var(name, value);
+            match Config::from_env() {
+                Err(ConfigError::Invalid(refused, _)) => assert_eq!(refused, name),
+                other => unreachable!("{name}={value}: {:?}", other.map(|_| ())),
+            }
+            match before {
+                Some(v) => std::env::set_var(name, v),
+                None => std::env::remove_var(name),
+            }
+        }
+        std::env::set_var("CHAT_WS_HOST", "[::1]");
+        assert!(Config::from_env().is_ok());
+        std::env::remove_var("CHAT_WS_HOST");
+        // Behind a proxy, cookies are Secure by default; the explicit setting decides.
+        std::env::set_var("CHAT_TRUST_HOPS", "1");
+        let config = Config::from_env().unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(config.secure_cookies && config.trust_hops == 1);
+        std::env::set_var("CHAT_SECURE_COOKIES", "0");
+        let config = Config::from_env().unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(!config.secure_cookies);
+        std::env::remove_var("CHAT_SECURE_COOKIES");
+        std::env::remove_var("CHAT_TRUST_HOPS");
         assert_eq!(config.session_idle, Duration::from_secs(7 * 24 * 3600));
         assert_eq!(config.max_sessions, 100_000);
         assert_eq!(config.header_timeout, Duration::from_millis(5000));

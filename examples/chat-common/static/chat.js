@@ -10,7 +10,7 @@
 
 /**
  * What the server puts in the page (`<script type="application/json" id="config">`).
- * @typedef {{ key: string, server: { wsHost?: string } & Record<string, unknown>, encrypted: boolean, user: string | null }} Config
+ * @typedef {{ key: string, server: { wsHost?: string, forceTLS?: boolean } & Record<string, unknown>, encrypted: boolean, user: string | null }} Config
  */
 
 /** @param {string} id */
@@ -66,7 +66,8 @@ function channelStatus(name, text) {
 function connect() {
   const headersProvider = () => ({ "X-CSRF-Token": csrf });
   const options = Object.assign({ cluster: "mt1" }, CONFIG.server, {
-    forceTLS: !CONFIG.server.wsHost,
+    // Pusher's clusters: always TLS. A self-hosted server: as the app says (CHAT_WS_TLS).
+    forceTLS: CONFIG.server.wsHost ? CONFIG.server.forceTLS === true : true,
     enabledTransports: /** @type {("ws" | "wss")[]} */ (["ws", "wss"]),
     channelAuthorization: { endpoint: "/channels/authorize", transport: /** @type {"ajax"} */ ("ajax"), headersProvider },
     userAuthentication: { endpoint: "/channels/user-auth", transport: /** @type {"ajax"} */ ("ajax"), headersProvider },

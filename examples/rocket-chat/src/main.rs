@@ -44,9 +44,10 @@
 //!   **Deploy it behind the load balancer of `deploy/nginx.conf`**, bound to loopback (or a
 //!   private address only nginx reaches): nginx reads every request head within
 //!   `client_header_timeout` and every body within `client_body_timeout` before it opens a
-//!   connection to the app, closes idle connections after `keepalive_timeout`, and reuses a
-//!   bounded pool of connections to the app, so silent and stalled clients cost nginx a few
-//!   hundred bytes each and the app nothing. `tests/e2e/proxy.test.js` runs rocket-chat behind
+//!   connection to the app, closes idle connections after `keepalive_timeout`, and opens at
+//!   most `max_conns` connections to the app, so silent and stalled clients cost nginx a few
+//!   hundred bytes each and the app nothing. One `server` line in `upstream chat_apps` (one
+//!   instance, below), with `CHAT_TRUST_HOPS=1` (its cookies are then `Secure` by default). `tests/e2e/proxy.test.js` runs rocket-chat behind
 //!   that file: 1,100 silent connections leave it answering, each closed by nginx, and a
 //!   stalled body ends at nginx; straight at the app, Rocket keeps every one of them open.
 //! - **Body and request deadlines are the app's own.** The JSON routes read their body within
@@ -66,6 +67,7 @@ use std::time::Duration;
 
 use chat_common::hardening::{self, Limited, Limits, LiveSession, StillLoggedIn};
 use chat_common::{BoxFuture, Chat, ChatPolicy, ChatUser, SendError, SendMessage, User, Whisper};
+use pusher_auth::authorizer::BoxError;
 use pusher_auth::Endpoints;
 use pusher_auth_rocket::{PusherAuthRoutes, SenderSocket};
 use rocket::data::{self, ByteUnit, Data, FromData};
@@ -93,7 +95,8 @@ const LOGIN_BODY: ByteUnit = ByteUnit::Kibibyte(1);
 /// The largest `/channels/whisper` body: one message.
 const WHISPER_BODY: ByteUnit = ByteUnit::Kibibyte(32);
 
-/// The body limit of the app's route at `path`: what it accepts, no more.
+/// The body limit of the app's route at `path` (the route's own path, not the request's:
+/// Rocket routes `//login` and `/%6Cogin` to `/login`): what it accepts, no more.
 fn body_limit(path: &str) -> ByteUnit {
     match path {
         "/login" => LOGIN_BODY,
@@ -193,9 +196,9 @@ impl<'r> FromRequest<'r> for CurrentSession {
 struct CurrentUser(ChatUser, Arc<Sessions>, String);
 
 impl LiveSession for CurrentUser {
-    fn live(&self) -> BoxFuture<bool> {
+    fn live(&self) -> BoxFuture<Result<bool, BoxError>> {
         let live = self.1.is_live(&self.2);
-        Box::pin(async move { live })
+        Box::pin(async move { Ok(live) })
     }
 }
 
@@ -251,7 +254,7 @@ impl<'r, T: DeserializeOwned + Send> FromData<'r> for JsonBody<T> {
             .headers()
             .get_one("content-length")
             .and_then(|v| v.parse::<u64>().ok());
-        let limit = body_limit(req.uri().path().as_str());
+        let limit = body_limit(req.route().map_or("", |route| route.uri.path()));
         if declared.is_some_and(|n| n > limit.as_u64()) {
             return fail(too_large);
         }
@@ -345,13 +348,24 @@ impl<'r> Responder<'r, 'static> for TooMany {
     }
 }
 
-/// The per-address limit a request to `route` counts against, if it is limited and the limits
-/// are managed: `Err` when this one is past it. The address is the peer's, or, behind trusted
-/// proxies, from `X-Forwarded-For` (see [`chat_common::hardening`]; Rocket's own `client_ip`
-/// would believe any client's `X-Real-IP`).
-fn rate_limit(limit: Option<Limited>, req: &Request<'_>) -> Result<(), TooMany> {
-    let (Some(limit), Some(limits)) = (limit, req.rocket().state::<Limits>()) else {
+/// Why a limited request is not admitted: past its limit, or the limits are not managed (the
+/// app's mistake: a 500, logged, never an unlimited route).
+enum NotAdmitted {
+    TooMany(TooMany),
+    NoLimits,
+}
+
+/// The per-address limit a request to `route` counts against, if it is limited: `Err` when
+/// this one is past it. The address is the peer's, or, behind trusted proxies, from
+/// `X-Forwarded-For` (see [`chat_common::hardening`]; Rocket's own `client_ip` would believe
+/// any client's `X-Real-IP`).
+fn rate_limit(limit: Option<Limited>, req: &Request<'_>) -> Result<(), NotAdmitted> {
+    let Some(limit) = limit else {
         return Ok(());
+    };
+    let Some(limits) = req.rocket().state::<Limits>() else {
+        tracing::error!("the per-address limits are not managed (`Rocket::manage(Limits)`)");
+        return Err(NotAdmitted::NoLimits);
     };
     let peer = req
         .remote()
@@ -359,7 +373,7 @@ fn rate_limit(limit: Option<Limited>, req: &Request<'_>) -> Result<(), TooMany> 
     let client = limits.client(peer, req.headers().get("x-forwarded-for"));
     limits.check(limit, client).map_err(|refused| {
         tracing::debug!(%client, ?limit, "rate limited");
-        TooMany(refused)
+        NotAdmitted::TooMany(TooMany(refused))
     })
 }
 
@@ -376,8 +390,15 @@ struct Guarded {
 #[rocket::async_trait]
 impl Handler for Guarded {
     async fn handle<'r>(&self, req: &'r Request<'_>, data: Data<'r>) -> route::Outcome<'r> {
-        if let Err(refused) = rate_limit(self.limit, req) {
-            return route::Outcome::from(req, refused);
+        match rate_limit(self.limit, req) {
+            Ok(()) => {}
+            Err(NotAdmitted::TooMany(refused)) => return route::Outcome::from(req, refused),
+            Err(NotAdmitted::NoLimits) => {
+                return route::Outcome::from(
+                    req,
+                    ApiError::new(Status::InternalServerError, "internal_error"),
+                )
+            }
         }
         if self.check.refuses(req) {
             return route::Outcome::from(req, ApiError::CSRF);
@@ -411,7 +432,7 @@ fn guarded(routes: Vec<Route>, deadline: Duration) -> Vec<Route> {
         .collect()
 }
 
-/// The page, with its content security policy.
+/// The page, with its content security policy (the same for every page, built at start-up).
 struct Page {
     html: String,
     csp: String,
@@ -433,7 +454,7 @@ fn index(chat: &State<Chat>, session: Option<CurrentSession>) -> Page {
     let csrf = session.as_ref().map(|s| s.csrf.as_str());
     let user = session.as_ref().map(|s| &s.user);
     let html = chat_common::page(&chat.config, csrf, user);
-    let csp = hardening::content_security_policy(&html, &chat.config.client);
+    let csp = chat.page_policy().to_owned();
     Page { html, csp }
 }
 
@@ -514,10 +535,7 @@ async fn send_message(
     let SenderSocket(sender) = sender?;
     let JsonBody(body) = body?;
     // Exclude the sender only if this session was authorized for that connection.
-    let sender = match sender {
-        Some(socket) if me.sockets.contains(socket.clone()).await => Some(socket),
-        _ => None,
-    };
+    let sender = chat_common::sender_to_exclude(sender, me.sockets.as_ref()).await;
     chat.send_message(&me.user, &body, sender)
         .await
         .map_err(|e| ApiError::publish(&e))?;
@@ -720,9 +738,34 @@ mod tests {
         };
         let rocket = rocket::custom(config)
             .manage(Arc::clone(&sessions))
+            .manage(Limits::new(0, 0, 0))
             .mount("/", guarded(routes, Duration::from_millis(200)))
             .register("/", rocket::catchers![any_error]);
         (Client::untracked(rocket).await.unwrap(), sessions, ann)
+    }
+
+    /// The limits not managed: a limited route answers 500 instead of going unlimited.
+    #[rocket::async_test]
+    async fn without_the_limits_a_limited_route_fails_loudly() {
+        let config = rocket::Config {
+            log_level: rocket::config::LogLevel::Off,
+            ..rocket::Config::debug_default()
+        };
+        let rocket = rocket::custom(config)
+            .mount(
+                "/",
+                guarded(rocket::routes![logs_in, reads], Duration::from_secs(1)),
+            )
+            .register("/", rocket::catchers![any_error]);
+        let client = Client::untracked(rocket).await.unwrap();
+        assert!(is(
+            answer(client.post("/login")).await,
+            (500, r#"{"error":{"code":"internal_error"}}"#)
+        ));
+        assert!(is(
+            answer(client.get("/channels/stats")).await,
+            (200, "done")
+        ));
     }
 
     fn as_ann<'c>(request: LocalRequest<'c>, ann: &Active) -> LocalRequest<'c> {

@@ -27,7 +27,7 @@ impl<'r> FromRequest<'r> for User {
 }
 
 /// Logs in by name alone (`{"name": "ann"}`): check a password here in a real app.
-#[rocket::post("/login", data = "<user>")]
+#[rocket::post("/login", format = "json", data = "<user>")] // JSON only: no cross-site form
 fn login(user: Json<User>, cookies: &CookieJar<'_>, config: &rocket::Config) -> Status {
     if UserId::new(user.name.as_str()).is_err() {
         return Status::BadRequest;
@@ -44,7 +44,7 @@ struct Message {
 }
 
 /// Publishes the message on `private-chat` to everyone but the sender's own connection.
-#[rocket::post("/send", data = "<message>")]
+#[rocket::post("/send", format = "json", data = "<message>")]
 async fn send(
     pusher: &State<pusher_rest::Client>,
     user: User,
