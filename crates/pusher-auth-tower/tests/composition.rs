@@ -1,6 +1,7 @@
 //! The composition the docs recommend, compiled and exercised: tower-http's `CatchPanicLayer`,
-//! `TimeoutLayer`, `CsrfLayer`, `CorsLayer`, an `X-CSRF-Token` header check, and
-//! tower_governor rate limiting, around the layer in an axum router.
+//! `TimeoutLayer`, `CsrfLayer`, `CorsLayer`, an `X-CSRF-Token` header check, tower_governor
+//! rate limiting, and `TraceLayer` under `SetSensitiveRequestHeadersLayer`, around the layer in
+//! an axum router.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -262,4 +263,60 @@ async fn preflights_reach_cors_whichever_side_of_the_layer_it_sits() {
         inside.oneshot(post_auth()).await.unwrap().status(),
         StatusCode::OK
     );
+}
+
+#[path = "../../../tests/support/logs.rs"]
+mod logs;
+
+/// Request logging (`TraceLayer`, headers included) under `SetSensitiveRequestHeadersLayer`
+/// records that the session cookie, the bearer token and the CSRF token were there, never
+/// their values: the composition SECURITY.md recommends.
+#[test]
+fn request_logging_does_not_record_cookies_or_tokens() {
+    use http::header::COOKIE;
+    use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+    use tower_http::trace::{DefaultMakeSpan, DefaultOnRequest, TraceLayer};
+
+    let captured = logs::Captured::default();
+    let credentials = Credentials::new("app-key", "app-secret").unwrap();
+    let app = Router::new()
+        .layer(PusherAuthLayer::new(Endpoints::new(
+            credentials,
+            authorizer,
+        )))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().include_headers(true))
+                .on_request(DefaultOnRequest::new().level(tracing::Level::INFO)),
+        )
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            COOKIE,
+            AUTHORIZATION,
+            HeaderName::from_static("x-csrf-token"),
+        ]));
+    let request = Request::post("/pusher/auth")
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(COOKIE, "session=cookie-value-0451")
+        .header(AUTHORIZATION, "Bearer token-value-0452")
+        .header("x-csrf-token", "csrf-value-0453")
+        .body(Body::from("socket_id=1.2&channel_name=private-a"))
+        .unwrap();
+    let status =
+        tracing::subscriber::with_default(captured.subscriber(tracing::Level::DEBUG), || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(app.oneshot(request))
+                .unwrap()
+                .status()
+        });
+    assert_eq!(status, StatusCode::OK);
+    let log = captured.text();
+    assert!(log.contains("started processing request"), "{log}");
+    assert!(log.contains("\"cookie\": Sensitive"), "{log}");
+    assert!(log.contains("\"x-csrf-token\": Sensitive"), "{log}");
+    for secret in ["cookie-value-0451", "token-value-0452", "csrf-value-0453"] {
+        assert!(!log.contains(secret), "{secret} in the log: {log}");
+    }
 }

@@ -230,9 +230,8 @@ fn failures_and_odd_events_log_at_most_once_a_minute() {
     let credentials = Credentials::new("app-key", SECRET).unwrap();
     let captured = Captured::default();
     tracing::subscriber::with_default(captured.subscriber(tracing::Level::DEBUG), || {
-        let failing = |(): (), _: ChannelRequest| async {
-            Err::<ChannelDecision, _>("the database is down")
-        };
+        let failing =
+            |(): (), _: ChannelRequest| async { Err::<ChannelDecision, _>("the database is down") };
         let layer = PusherAuthLayer::new(Endpoints::new(credentials.clone(), failing));
         let batch = (0..20)
             .map(|i| format!("channel_name[{i}]=private-{i}"))
@@ -277,22 +276,23 @@ fn failures_and_odd_events_log_at_most_once_a_minute() {
     assert!(warnings[0].contains("answer no sign-in"), "{log}");
 
     let captured = Captured::default();
-    let webhook = tracing::subscriber::with_default(captured.subscriber(tracing::Level::DEBUG), || {
-        let hook = pusher_auth::testing::SignedWebhook::now(
-            &credentials,
-            [
-                serde_json::json!({"name": "member_added", "channel": "presence-chat"}),
-                serde_json::json!({"name": "channel_vacated", "channel": "presence-chat"}),
-            ],
-        );
-        pusher_auth::adapter::verify_webhook(
-            &pusher_auth::WebhookVerifier::new(credentials.clone()),
-            Some(hook.key()),
-            Some(hook.signature()),
-            hook.body().as_bytes(),
-        )
-        .unwrap()
-    });
+    let webhook =
+        tracing::subscriber::with_default(captured.subscriber(tracing::Level::DEBUG), || {
+            let hook = pusher_auth::testing::SignedWebhook::now(
+                &credentials,
+                [
+                    serde_json::json!({"name": "member_added", "channel": "presence-chat"}),
+                    serde_json::json!({"name": "channel_vacated", "channel": "presence-chat"}),
+                ],
+            );
+            pusher_auth::adapter::verify_webhook(
+                &pusher_auth::WebhookVerifier::new(credentials.clone()),
+                Some(hook.key()),
+                Some(hook.signature()),
+                hook.body().as_bytes(),
+            )
+            .unwrap()
+        });
     assert!(matches!(
         &webhook.events()[0],
         pusher_auth::WebhookEvent::Unknown(u) if u.reason().is_some_and(|r| r.contains("user_id"))
