@@ -9,11 +9,11 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use http::header::{HeaderMap, HeaderValue, CONTENT_TYPE, PROXY_AUTHORIZATION, RETRY_AFTER};
 use http::{Method, Request, StatusCode, Uri};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use pusher_protocol::channel::Channel;
 use pusher_protocol::rest::{sign_request, RestSignError};
 use pusher_protocol::{ChannelKind, ChannelName, Credentials, SocketId, UserId};
@@ -23,7 +23,7 @@ use tokio::time::Instant;
 
 use crate::config::{is_loopback, ClientBuilder, RetryPolicy, Scheme, DEFAULT_DEADLINE};
 use crate::encryption;
-use crate::error::{error_body, ConfigError, Error, InvalidInput};
+use crate::error::{error_body, ConfigError, Error, InvalidInput, MAX_ERROR_READ};
 use crate::transport::HttpTransport;
 use crate::types::{
     check_event_name, event_data, BatchAnswer, BatchBody, BatchEvent, BatchItem, BatchResponse,
@@ -31,8 +31,14 @@ use crate::types::{
     IntoChannels, TriggerResponse, UsersAnswer, MAX_CHANNELS_PER_REQUEST,
 };
 
-/// The largest answer body read, in bytes (a channel list of a very busy app fits).
-const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+/// The largest 2xx answer read for the channel list, in bytes: the list of a very busy app
+/// fits.
+pub(crate) const MAX_CHANNEL_LIST_BYTES: usize = 16 * 1024 * 1024;
+
+/// The largest 2xx answer read for every other operation, in bytes. Their answers are small:
+/// a trigger's attributes for 100 channels are about 20 KB, a presence channel's 100 members
+/// a few KB.
+pub(crate) const MAX_ANSWER_BYTES: usize = 256 * 1024;
 
 /// Sent as `X-Pusher-Library`, as the official SDKs do.
 const LIBRARY: &str = concat!("pusher-rest-rust ", env!("CARGO_PKG_VERSION"));
@@ -431,7 +437,14 @@ impl Client {
             let params: Vec<(&str, &str)> =
                 info.to_param().map(|i| ("info", i)).into_iter().collect();
             client
-                .call(Method::GET, &path, &params, Bytes::new(), deadline)
+                .call(
+                    Method::GET,
+                    &path,
+                    &params,
+                    Bytes::new(),
+                    deadline,
+                    MAX_ANSWER_BYTES,
+                )
                 .await
         })
     }
@@ -451,7 +464,14 @@ impl Client {
             let deadline = client.deadline_from_now();
             let path = format!("/apps/{}/channels/{}/users", client.inner.app_id, channel);
             let answer: UsersAnswer = client
-                .call(Method::GET, &path, &[], Bytes::new(), deadline)
+                .call(
+                    Method::GET,
+                    &path,
+                    &[],
+                    Bytes::new(),
+                    deadline,
+                    MAX_ANSWER_BYTES,
+                )
                 .await?;
             Ok(answer.users.into_iter().map(|u| u.id).collect())
         })
@@ -496,7 +516,14 @@ impl Client {
             let deadline = client.deadline_from_now();
             let path = format!("/apps/{}/events", client.inner.app_id);
             client
-                .call::<serde::de::IgnoredAny>(Method::POST, &path, &[], body, deadline)
+                .call::<serde::de::IgnoredAny>(
+                    Method::POST,
+                    &path,
+                    &[],
+                    body,
+                    deadline,
+                    MAX_ANSWER_BYTES,
+                )
                 .await
                 .map(|_| ())
         })
@@ -527,6 +554,7 @@ impl Client {
                     &[],
                     Bytes::from_static(b"{}"),
                     deadline,
+                    MAX_ANSWER_BYTES,
                 )
                 .await
                 .map(|_| ())
@@ -787,7 +815,14 @@ impl Client {
                         let body = part.body.clone();
                         in_flight.push(async move {
                             let result = self
-                                .call::<T>(Method::POST, path, &[], body, deadline)
+                                .call::<T>(
+                                    Method::POST,
+                                    path,
+                                    &[],
+                                    body,
+                                    deadline,
+                                    MAX_ANSWER_BYTES,
+                                )
                                 .await;
                             (index, result)
                         });
@@ -833,15 +868,22 @@ impl Client {
         }
         let path = format!("/apps/{}/channels", self.inner.app_id);
         let answer: ChannelsAnswer = self
-            .call(Method::GET, &path, &params, Bytes::new(), deadline)
+            .call(
+                Method::GET,
+                &path,
+                &params,
+                Bytes::new(),
+                deadline,
+                MAX_CHANNEL_LIST_BYTES,
+            )
             .await?;
         Ok(ChannelsList {
             channels: answer.channels.unwrap_or_default(),
         })
     }
 
-    /// Sends one request (retrying as configured) and decodes a 2xx answer; an empty answer
-    /// reads as `{}`.
+    /// Sends one request (retrying as configured) and decodes a 2xx answer of at most `limit`
+    /// bytes; an empty answer reads as `{}`.
     async fn call<T: DeserializeOwned>(
         &self,
         method: Method,
@@ -849,8 +891,11 @@ impl Client {
         params: &[(&str, &str)],
         body: Bytes,
         deadline: Instant,
+        limit: usize,
     ) -> Result<T, Error> {
-        let mut answer = self.send(&method, path, params, body, deadline).await?;
+        let mut answer = self
+            .send(&method, path, params, body, deadline, limit)
+            .await?;
         if answer.iter().all(u8::is_ascii_whitespace) {
             answer = Bytes::from_static(b"{}");
         }
@@ -861,7 +906,8 @@ impl Client {
         })
     }
 
-    /// Sends one request, retrying as the retry policy allows within the deadline.
+    /// Sends one request, retrying as the retry policy allows within the deadline; a 2xx
+    /// answer may be at most `limit` bytes long.
     async fn send(
         &self,
         method: &Method,
@@ -869,6 +915,7 @@ impl Client {
         params: &[(&str, &str)],
         body: Bytes,
         deadline: Instant,
+        limit: usize,
     ) -> Result<Bytes, Error> {
         // hyper's pool and Tokio's timers panic without a runtime; say so instead.
         let runtime = tokio::runtime::Handle::try_current().is_ok();
@@ -886,7 +933,15 @@ impl Client {
             }
             let attempt_timeout = self.inner.timeout.min(remaining);
             let error = match self
-                .attempt(method, path, params, body.clone(), retry, attempt_timeout)
+                .attempt(
+                    method,
+                    path,
+                    params,
+                    body.clone(),
+                    retry,
+                    attempt_timeout,
+                    limit,
+                )
                 .await
             {
                 Ok(answer) => return Ok(answer),
@@ -944,7 +999,9 @@ impl Client {
     }
 
     /// One signed HTTP exchange, logged as one `tracing` event (never with the query string,
-    /// which holds the signature).
+    /// which holds the signature). A 2xx answer may be at most `limit` bytes long; of any
+    /// other answer, at most [`MAX_ERROR_READ`] bytes are read.
+    #[allow(clippy::too_many_arguments)]
     async fn attempt(
         &self,
         method: &Method,
@@ -953,6 +1010,7 @@ impl Client {
         body: Bytes,
         retry: u32,
         timeout: Duration,
+        limit: usize,
     ) -> Result<Bytes, Error> {
         let inner = &self.inner;
         let query = sign_request(
@@ -986,7 +1044,8 @@ impl Client {
                 let request = request.body(Full::new(body)).map_err(|_| {
                     InvalidInput::Sign(RestSignError::InvalidPath("does not form a valid request"))
                 })?;
-                match tokio::time::timeout(timeout, exchange(http, request, method, path)).await {
+                let exchanging = exchange(http, request, method, path, limit);
+                match tokio::time::timeout(timeout, exchanging).await {
                     Ok(result) => result,
                     Err(_) => Err(Error::timeout(method, path, timeout)),
                 }
@@ -1002,14 +1061,22 @@ impl Client {
             ),
         };
         let outcome = match exchanged {
+            // The recorder's answers are not read from a stream: the same limits apply here.
+            Ok(answer) if answer.status.is_success() && answer.body.len() > limit => {
+                Err(too_large(method, path, limit))
+            }
             Ok(answer) if answer.status.is_success() => Ok(answer),
-            Ok(answer) => Err(Error::Status {
-                method: method.clone(),
-                path: path.to_owned(),
-                status: answer.status,
-                body: error_body(&answer.body, query.auth_signature()),
-                retry_after: retry_after(&answer.headers),
-            }),
+            Ok(answer) => {
+                let cut = answer.cut || answer.body.len() > MAX_ERROR_READ;
+                let read = answer.body.get(..MAX_ERROR_READ).unwrap_or(&answer.body);
+                Err(Error::Status {
+                    method: method.clone(),
+                    path: path.to_owned(),
+                    status: answer.status,
+                    body: error_body(read, query.auth_signature(), cut),
+                    retry_after: retry_after(&answer.headers),
+                })
+            }
             Err(e) => Err(e),
         };
         let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -1043,40 +1110,79 @@ pub(crate) struct Answer {
     pub(crate) status: StatusCode,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
+    /// Whether the body was longer than what was read (an error answer's).
+    pub(crate) cut: bool,
 }
 
-/// Sends `request` and reads the whole answer (at most [`MAX_RESPONSE_BYTES`]).
+/// Sends `request` and reads the answer: a 2xx answer whole, if it is at most `limit` bytes
+/// long (a [`Error::Decode`] otherwise); at most [`MAX_ERROR_READ`] bytes of any other, the
+/// rest left unread (the connection is then closed, not reused). A hostile or broken server
+/// can make the client read no more than that, whatever it sends.
 async fn exchange(
     http: &HttpTransport,
     request: Request<Full<Bytes>>,
     method: &Method,
     path: &str,
+    limit: usize,
 ) -> Result<Answer, Error> {
     let response = http
         .request(request)
         .await
         .map_err(|e| Error::connection(method, path, e.is_connect(), Box::new(e)))?;
     let (parts, body) = response.into_parts();
-    let body = Limited::new(body, MAX_RESPONSE_BYTES)
-        .collect()
-        .await
-        .map_err(|e| {
-            if e.is::<http_body_util::LengthLimitError>() {
-                Error::Decode {
-                    method: method.clone(),
-                    path: path.to_owned(),
-                    reason: format!("the answer is larger than {MAX_RESPONSE_BYTES} bytes"),
-                }
-            } else {
-                Error::connection(method, path, false, e)
-            }
-        })?
-        .to_bytes();
+    let success = parts.status.is_success();
+    let (body, cut) = if success {
+        match read_at_most(body, limit).await {
+            Ok((_, true)) => return Err(too_large(method, path, limit)),
+            Ok((body, false)) => (body, false),
+            Err((_, e)) => return Err(Error::connection(method, path, false, Box::new(e))),
+        }
+    } else {
+        match read_at_most(body, MAX_ERROR_READ).await {
+            Ok(read) => read,
+            // The status is what matters; what arrived of the body is kept as cut.
+            Err((read, _)) => (read, true),
+        }
+    };
     Ok(Answer {
         status: parts.status,
         headers: parts.headers,
         body,
+        cut,
     })
+}
+
+/// Reads at most `limit` bytes of `body`: the bytes, and whether more followed. On a read
+/// error, what was read and the error.
+async fn read_at_most(
+    mut body: hyper::body::Incoming,
+    limit: usize,
+) -> Result<(Bytes, bool), (Bytes, hyper::Error)> {
+    let mut read = BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = match frame {
+            Ok(frame) => frame,
+            Err(e) => return Err((read.freeze(), e)),
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        let room = limit.saturating_sub(read.len());
+        if data.len() > room {
+            read.extend_from_slice(data.get(..room).unwrap_or_default());
+            return Ok((read.freeze(), true));
+        }
+        read.extend_from_slice(&data);
+    }
+    Ok((read.freeze(), false))
+}
+
+fn too_large(method: &Method, path: &str, limit: usize) -> Error {
+    Error::Decode {
+        method: method.clone(),
+        path: path.to_owned(),
+        reason: format!("the answer is larger than {limit} bytes"),
+    }
 }
 
 /// `Retry-After`: delay-seconds or an HTTP date (RFC 9110 §10.2.3).

@@ -9,12 +9,17 @@ use pusher_protocol::{ChannelName, NameError};
 /// At most this many bytes of a server's error body are kept in [`Error::Status`].
 pub const MAX_ERROR_BODY: usize = 1024;
 
+/// At most this many bytes of a non-2xx answer are read (64 KiB); the rest is left unread and
+/// the connection closed.
+pub(crate) const MAX_ERROR_READ: usize = 64 * 1024;
+
 /// Everything that can go wrong, from building the client to reading an answer.
 ///
 /// Input errors ([`Error::InvalidInput`]) are found before anything is sent; the others say
 /// what happened on the wire. No variant carries the app secret, the master key or a request
 /// signature: a server's answer that quotes the request (its line, its query string) is
-/// redacted before it is kept.
+/// redacted before it is kept. A server's error body is also cut to [`MAX_ERROR_BODY`] bytes
+/// and has its control characters replaced, so that it can go into a log line as is.
 ///
 /// Every variant with fields is `#[non_exhaustive]`: match them with `..`, so that a field
 /// added later does not break your code.
@@ -37,9 +42,10 @@ pub enum Error {
         path: String,
         /// The status.
         status: StatusCode,
-        /// The server's message: the body as text, with any echo of the request's query string
-        /// (which holds the signature) replaced by `<redacted>`, cut to [`MAX_ERROR_BODY`]
-        /// bytes.
+        /// The server's message: the first 64 KiB of the body (no more is read) as text, with
+        /// any echo of the request's query string (which holds the signature) replaced by
+        /// `<redacted>`, line breaks replaced by spaces and other control characters by U+FFFD,
+        /// cut to [`MAX_ERROR_BODY`] bytes (ending in `…` when anything was left out).
         body: String,
         /// The server's `Retry-After` (seconds or an HTTP date), if it sent one.
         retry_after: Option<Duration>,
@@ -85,7 +91,9 @@ pub enum Error {
         /// The request path.
         path: String,
     },
-    /// The server answered 2xx with a body that is not the expected JSON.
+    /// The server answered 2xx with a body that is not the expected JSON, or one larger than
+    /// the operation reads: 16 MiB for the channel list, 256 KiB for every other operation.
+    /// The server did act on the request.
     #[error("{method} {path}: cannot decode the answer: {reason}")]
     #[non_exhaustive]
     Decode {
@@ -315,19 +323,44 @@ impl std::fmt::Display for Chain<'_> {
 /// What replaces a redacted query string or signature.
 pub(crate) const REDACTED: &str = "<redacted>";
 
-/// A server's error body as text, safe to keep in an [`Error`] and to log: every echo of the
-/// request's query string (which carries `auth_signature`) is replaced by `<redacted>`, then
-/// the text is cut to at most [`MAX_ERROR_BODY`] bytes on a character boundary.
+/// A server's error body as text, safe to keep in an [`Error`] and to log (see
+/// [`error_text`]). `cut` says the body was longer than what was read ([`MAX_ERROR_READ`]).
+pub(crate) fn error_body(body: &[u8], signature: &str, cut: bool) -> String {
+    error_text(&String::from_utf8_lossy(body), signature, cut)
+}
+
+/// Text a server chose (an error body, a decoding error that quotes the answer), safe to keep
+/// in an [`Error`] and to log:
+///
+/// 1. at most [`MAX_ERROR_READ`] bytes of it are looked at; when the text was cut there (or
+///    before, `cut`), its last run of query-string characters is dropped, since it may be the
+///    start of a signature or of a parameter name that redaction would no longer recognise;
+/// 2. every echo of the request's query string (which carries `auth_signature`) is replaced by
+///    `<redacted>`, in one pass over the text;
+/// 3. control characters are replaced (line breaks by a space, the others by U+FFFD), so that
+///    the text cannot forge or break a log line;
+/// 4. the text is cut to at most [`MAX_ERROR_BODY`] bytes on a character boundary, ending in
+///    `…` when anything was left out.
 ///
 /// Redaction does not depend on the echo being exact: the signature itself is removed wherever
 /// it appears, and so is any run of query-string characters (from a `?`, `%3F` or `\u003f`)
 /// that mentions one of the signed parameters (`auth_key`, `auth_signature`,
 /// `auth_timestamp`, `auth_version`, `body_md5`), in any case, percent-encoded or
 /// JSON-escaped.
-pub(crate) fn error_body(body: &[u8], signature: &str) -> String {
-    let text = String::from_utf8_lossy(body);
-    let redacted = redact(&text, signature);
-    truncate(redacted.trim())
+pub(crate) fn error_text(text: &str, signature: &str, cut: bool) -> String {
+    let mut text = text;
+    let mut cut = cut;
+    if text.len() > MAX_ERROR_READ {
+        text = text
+            .get(..floor_char_boundary(text, MAX_ERROR_READ))
+            .unwrap_or_default();
+        cut = true;
+    }
+    if cut {
+        text = text.trim_end_matches(|c: char| c.is_ascii() && is_query_byte(c as u8));
+    }
+    let redacted = redact(text, signature, &mut 0);
+    truncate(&without_controls(redacted.trim()), cut)
 }
 
 /// The parameters the signature adds to every query string.
@@ -339,85 +372,133 @@ const SIGNED_PARAMS: [&str; 5] = [
     "body_md5",
 ];
 
-fn redact(text: &str, signature: &str) -> String {
-    // Query strings: from a `?` (also escaped as `%3F` or `\u003f`) to the end of the token,
-    // when the token names a signed parameter.
-    let mut result = String::with_capacity(text.len());
-    let mut rest = text;
-    loop {
-        let lower = rest.to_ascii_lowercase();
-        let at = SIGNED_PARAMS.iter().filter_map(|p| lower.find(p)).min();
-        let Some(at) = at else {
-            result.push_str(rest);
-            break;
-        };
-        let before = lower.get(..at).unwrap_or_default();
-        let token_start = [
-            before
-                .rfind(|c: char| c == '?' || !is_query_char(c))
-                .map(|i| i + 1),
-            before.rfind("%3f").map(|i| i + 3),
-            before.rfind("\\u003f").map(|i| i + 6),
-        ]
-        .into_iter()
-        .flatten()
-        .max()
-        .unwrap_or(0);
-        let after = rest.get(at..).unwrap_or_default();
-        let token_end = at
-            + after
-                .find(|c: char| !is_query_char(c))
-                .unwrap_or(after.len());
-        result.push_str(rest.get(..token_start).unwrap_or_default());
-        result.push_str(REDACTED);
-        rest = rest.get(token_end..).unwrap_or_default();
+/// Replaces each run of query-string characters that names a signed parameter, and each
+/// occurrence of `signature`, by `<redacted>`. One pass: the text is lowercased once (ASCII
+/// only, so byte offsets stay those of `text`), and every byte is looked at a bounded number of
+/// times; `work` counts those looks.
+///
+/// Offsets are byte offsets. Every query-string character is ASCII, and no byte of a
+/// multi-byte UTF-8 character is, so the edges of a run always fall on character boundaries.
+fn redact(text: &str, signature: &str, work: &mut usize) -> String {
+    let lower = text.to_ascii_lowercase();
+    let bytes = lower.as_bytes();
+    *work += bytes.len();
+    let mut out = String::with_capacity(text.len());
+    // `text[..kept]` is dealt with.
+    let mut kept = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        *work += 1;
+        let rest = bytes.get(at..).unwrap_or_default();
+        let names_a_param = matches!(rest.first(), Some(b'a' | b'b'))
+            && SIGNED_PARAMS.iter().any(|p| rest.starts_with(p.as_bytes()));
+        if !names_a_param {
+            at += 1;
+            continue;
+        }
+        // The run of query characters around the name: back to a `?` (also escaped as `%3F`
+        // or `\u003f`) or the first character that cannot be in a query, forward to the next
+        // such character. Both scans stay within `kept..` and end where the next search
+        // starts, so no byte is scanned twice by them.
+        let before = bytes.get(kept..at).unwrap_or_default();
+        let run = before
+            .iter()
+            .rposition(|&b| b == b'?' || !is_query_byte(b))
+            .map_or(0, |i| i + 1);
+        *work += before.len() - run;
+        let in_run = before.get(run..).unwrap_or_default();
+        let escaped = [&b"%3f"[..], &b"\\u003f"[..]]
+            .iter()
+            .filter_map(|q| {
+                *work += in_run.len();
+                rfind(in_run, q).map(|i| i + q.len())
+            })
+            .max()
+            .unwrap_or(0);
+        let start = kept + run + escaped;
+        let end = at
+            + rest
+                .iter()
+                .position(|&b| !is_query_byte(b))
+                .unwrap_or(rest.len());
+        *work += end - at;
+        out.push_str(text.get(kept..start).unwrap_or_default());
+        out.push_str(REDACTED);
+        kept = end;
+        at = end;
     }
+    out.push_str(text.get(kept..).unwrap_or_default());
     if signature.is_empty() {
-        result
+        out
     } else {
-        result.replace(signature, REDACTED)
+        *work += out.len();
+        out.replace(signature, REDACTED)
     }
 }
 
-/// Characters that may appear in an echoed query string: RFC 3986 query characters, and `\\`
-/// for JSON escapes such as `\u0026`.
-fn is_query_char(c: char) -> bool {
-    c.is_ascii_alphanumeric()
+/// The position of the last `needle` in `haystack`.
+fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).rposition(|w| w == needle)
+}
+
+/// Bytes that may appear in an echoed query string: RFC 3986 query characters, and `\\` for
+/// JSON escapes such as `\u0026`. All ASCII.
+fn is_query_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
         || matches!(
-            c,
-            '-' | '.'
-                | '_'
-                | '~'
-                | '%'
-                | '!'
-                | '$'
-                | '&'
-                | '\''
-                | '('
-                | ')'
-                | '*'
-                | '+'
-                | ','
-                | ';'
-                | '='
-                | ':'
-                | '@'
-                | '/'
-                | '?'
-                | '\\'
+            b,
+            b'-' | b'.'
+                | b'_'
+                | b'~'
+                | b'%'
+                | b'!'
+                | b'$'
+                | b'&'
+                | b'\''
+                | b'('
+                | b')'
+                | b'*'
+                | b'+'
+                | b','
+                | b';'
+                | b'='
+                | b':'
+                | b'@'
+                | b'/'
+                | b'?'
+                | b'\\'
         )
 }
 
-/// `text` cut to at most [`MAX_ERROR_BODY`] bytes on a character boundary, ending in `…`
-/// (counted in the limit) when cut.
-fn truncate(text: &str) -> String {
-    if text.len() <= MAX_ERROR_BODY {
-        return text.to_owned();
-    }
-    let mut end = MAX_ERROR_BODY - '…'.len_utf8();
+/// `text` with its control characters replaced: line breaks (CR, LF, and the Unicode line and
+/// paragraph separators) by a space, the other C0 and C1 controls and DEL by U+FFFD. Tabs stay.
+fn without_controls(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\t' => c,
+            '\r' | '\n' | '\u{2028}' | '\u{2029}' => ' ',
+            c if c.is_control() => '\u{fffd}',
+            c => c,
+        })
+        .collect()
+}
+
+/// The largest character boundary of `text` at or below `at`.
+fn floor_char_boundary(text: &str, at: usize) -> usize {
+    let mut end = at.min(text.len());
     while !text.is_char_boundary(end) {
         end -= 1;
     }
+    end
+}
+
+/// `text` cut to at most [`MAX_ERROR_BODY`] bytes on a character boundary, ending in `…`
+/// (counted in the limit) when cut here or before (`cut`).
+fn truncate(text: &str, cut: bool) -> String {
+    if text.len() <= MAX_ERROR_BODY && !cut {
+        return text.to_owned();
+    }
+    let end = floor_char_boundary(text, MAX_ERROR_BODY - '…'.len_utf8());
     let mut out = text.get(..end).unwrap_or_default().to_owned();
     out.push('…');
     out
@@ -429,12 +510,12 @@ mod tests {
 
     #[test]
     fn bodies_are_cut_on_a_character_boundary() {
-        assert_eq!(error_body(b"  short\n", "sig"), "short");
+        assert_eq!(error_body(b"  short\n", "sig", false), "short");
         let long = "é".repeat(MAX_ERROR_BODY);
-        let cut = error_body(long.as_bytes(), "sig");
+        let cut = error_body(long.as_bytes(), "sig", false);
         assert!(cut.len() <= MAX_ERROR_BODY, "{} bytes", cut.len());
         assert!(cut.ends_with('…'));
-        assert_eq!(error_body(&[0xff, b'a'], "sig"), "\u{fffd}a");
+        assert_eq!(error_body(&[0xff, b'a'], "sig", false), "\u{fffd}a");
     }
 
     #[test]
@@ -463,7 +544,7 @@ mod tests {
             ),
             ("expected body_md5=abc".to_owned(), "expected "),
         ] {
-            let shown = error_body(echo.as_bytes(), sig);
+            let shown = error_body(echo.as_bytes(), sig, false);
             assert!(!shown.contains(&sig[..16]), "{shown}");
             assert!(!shown.to_ascii_lowercase().contains("auth_"), "{shown}");
             assert!(!shown.contains("body_md5"), "{shown}");
@@ -474,12 +555,94 @@ mod tests {
             r#"{"error":"Unknown app?"}"#,
             r#"{"error":"Invalid API signature","code":"auth_failed"}"#,
         ] {
-            assert_eq!(error_body(kept.as_bytes(), sig), kept);
+            assert_eq!(error_body(kept.as_bytes(), sig, false), kept);
         }
         // Redaction comes before the cut: a signature across the cut never shows in part.
         let long = format!("{}?auth_signature={sig}", "x".repeat(MAX_ERROR_BODY - 30));
-        let shown = error_body(long.as_bytes(), sig);
+        let shown = error_body(long.as_bytes(), sig, false);
         assert!(!shown.contains(&sig[..8]), "{shown}");
+    }
+
+    /// The bytes redaction looks at grow linearly with the body, whatever it holds: a body of
+    /// signed-parameter names, each its own token, costs a few passes over it, not one pass
+    /// per name.
+    #[test]
+    fn redaction_work_is_linear_in_the_body() {
+        let sig = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        for unit in [
+            "auth_key ",
+            "x?auth_signature=1\n",
+            "é«body_md5»",
+            "AUTH_VERSION\\u003f",
+            "auth_key=1&auth_timestamp ",
+            "a",
+        ] {
+            let mut costs = Vec::new();
+            for len in [MAX_ERROR_READ / 4, MAX_ERROR_READ] {
+                let body = unit.repeat(len / unit.len());
+                let mut work = 0;
+                let shown = redact(&body, sig, &mut work);
+                assert!(shown.len() <= body.len() + REDACTED.len() * body.len() / 4);
+                assert!(
+                    work <= 16 * body.len(),
+                    "{unit:?} x {}: {work} steps for {} bytes",
+                    len / unit.len(),
+                    body.len()
+                );
+                costs.push(work);
+            }
+            // Four times the body, at most about four times the work.
+            assert!(costs[1] <= 5 * costs[0], "{unit:?}: {costs:?}");
+        }
+    }
+
+    /// A body cut where it was read may end inside a signature or a parameter name that
+    /// redaction no longer recognises: its last run of query characters is dropped.
+    #[test]
+    fn a_body_cut_mid_echo_shows_no_part_of_it() {
+        let sig = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        for tail in [&sig[..40], "auth_sig", "x?auth_ke"] {
+            let body = format!("{} {tail}", REDACTED.repeat(10));
+            let shown = error_body(body.as_bytes(), sig, true);
+            assert!(!shown.contains(tail), "{shown}");
+            assert!(shown.ends_with('…'), "{shown}");
+        }
+        // Past MAX_ERROR_READ, text is cut the same way.
+        let long = format!(
+            "?auth_key={} signature {sig}",
+            "k".repeat(MAX_ERROR_READ - 30)
+        );
+        let shown = error_text(&long, "not this one", false);
+        assert!(!shown.contains("0123"), "{shown}");
+    }
+
+    #[test]
+    fn text_before_an_echo_survives_multibyte_characters() {
+        assert_eq!(
+            error_body("valeur «auth_key=1» refusée".as_bytes(), "sig", false),
+            "valeur «<redacted>» refusée"
+        );
+        assert_eq!(
+            error_body("日本語auth_signature=abc".as_bytes(), "sig", false),
+            "日本語<redacted>"
+        );
+    }
+
+    #[test]
+    fn control_characters_never_reach_a_log_line() {
+        let shown = error_body(
+            b"bad request\r\nWARN forged log line\x1b[31m red\x7f\tend\n",
+            "sig",
+            false,
+        );
+        assert!(
+            !shown.chars().any(|c| c.is_control() && c != '\t'),
+            "{shown:?}"
+        );
+        assert!(
+            shown.contains("forged log line") && shown.contains("\tend"),
+            "{shown:?}"
+        );
     }
 
     #[test]

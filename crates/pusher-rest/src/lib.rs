@@ -209,7 +209,16 @@
 //!
 //! [`Error`] separates invalid input (nothing sent) from HTTP statuses (with the server's
 //! message, cut to [`MAX_ERROR_BODY`] bytes), timeouts, connection failures and undecodable
-//! answers. Each HTTP exchange is one `tracing` event (target `pusher_rest`: method, path,
+//! answers.
+//!
+//! What a server can make the client read and keep is bounded: a 2xx answer is read whole up
+//! to 16 MiB for the channel list and 256 KiB for every other operation (their answers are a
+//! few KB; past the limit the answer is an [`Error::Decode`]); of any other answer at most
+//! 64 KiB are read, the rest left unread and the connection closed. An error body is then
+//! redacted in one pass over it, its control characters replaced (line breaks by spaces,
+//! others by U+FFFD, so it cannot forge a log line), and cut to [`MAX_ERROR_BODY`] bytes.
+//!
+//! Each HTTP exchange is one `tracing` event (target `pusher_rest`: method, path,
 //! status, duration, retry number; `debug` on success, `warn` on failure). The query string is
 //! never logged, since it holds the request signature; a server or proxy that quotes the
 //! request in its error body (its request line, its query string) has that part replaced by

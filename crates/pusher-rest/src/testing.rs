@@ -362,6 +362,7 @@ impl Shared {
             status,
             headers: HeaderMap::new(),
             body: Bytes::from(body),
+            cut: false,
         };
         let verified = match verify_rest_request(credentials, method.as_str(), path, query, body) {
             Ok(verified) => verified,

@@ -13,7 +13,11 @@
 mod common;
 
 use std::future::Future;
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use bytes::Bytes;
 
 use common::{ok_server, start, start_by_request, Reply};
 use pusher_rest::{
@@ -148,6 +152,71 @@ async fn server_errors_carry_status_and_a_truncated_body() {
         }
         // Without a retry policy a 5xx is sent once.
         assert_eq!(server.requests().len(), 1);
+    })
+    .await;
+}
+
+/// A hostile error body (16 MiB of signed-parameter names, each its own token, or a body
+/// that never ends) costs the client one bounded read and one bounded redaction: it gets the
+/// status with the start of the body, redacted and cut, and stops reading.
+#[tokio::test]
+async fn a_hostile_error_body_is_read_only_so_far() {
+    bounded(async {
+        let chunk = Bytes::from("auth_key ".repeat(7282)); // 65,538 bytes
+        for total in [Some(16 * 1024 * 1024), None] {
+            let sent = Arc::new(AtomicUsize::new(0));
+            let reply = Reply::Stream {
+                status: 500,
+                chunk: chunk.clone(),
+                total,
+                sent: sent.clone(),
+            };
+            let server = start(move |_| reply.clone()).await;
+            let client = server.client().build().unwrap();
+            let err = client.trigger("chat", "e", "x").await.unwrap_err();
+            match &err {
+                Error::Status { status, body, .. } => {
+                    assert_eq!(status.as_u16(), 500);
+                    assert!(body.len() <= MAX_ERROR_BODY, "{}", body.len());
+                    assert!(body.starts_with("<redacted> <redacted>"), "{body}");
+                    assert!(body.ends_with('…'), "{body}");
+                    assert!(!body.contains("auth_"), "{body}");
+                }
+                other => panic!("{total:?}: {other:?}"),
+            }
+        }
+    })
+    .await;
+}
+
+/// Only the channel list may be long: every other answer is at most 256 KiB.
+#[tokio::test]
+async fn answers_are_limited_per_operation() {
+    bounded(async {
+        let padded = |len: usize| {
+            let list = format!(r#"{{"channels":{{"a":{{}}}},"pad":"{}"}}"#, "x".repeat(len));
+            Reply::Answer(200, list)
+        };
+        let server = start(move |n| padded(if n == 0 { 300 * 1024 } else { 1024 * 1024 })).await;
+        let client = server.client().build().unwrap();
+        match client.trigger("chat", "e", "x").await.unwrap_err() {
+            Error::Decode { reason, .. } => {
+                assert!(reason.contains("larger than 262144 bytes"), "{reason}")
+            }
+            other => panic!("{other:?}"),
+        }
+        let list = client.channels().await.unwrap();
+        assert_eq!(list.channels.len(), 1);
+        // The same limits through the recording client.
+        #[cfg(feature = "testing")]
+        {
+            let (client, recorder) = Client::recording();
+            recorder.answer_next(serde_json::json!({ "pad": "x".repeat(300 * 1024) }));
+            assert!(matches!(
+                client.channel_info("chat", Info::new()).await.unwrap_err(),
+                Error::Decode { .. }
+            ));
+        }
     })
     .await;
 }
