@@ -23,7 +23,7 @@ use tokio::time::Instant;
 
 use crate::config::{is_loopback, ClientBuilder, RetryPolicy, Scheme, DEFAULT_DEADLINE};
 use crate::encryption;
-use crate::error::{error_body, ConfigError, Error, InvalidInput, MAX_ERROR_READ};
+use crate::error::{error_body, error_text, ConfigError, Error, InvalidInput, MAX_ERROR_READ};
 use crate::transport::HttpTransport;
 use crate::types::{
     check_event_name, event_data, BatchAnswer, BatchBody, BatchEvent, BatchItem, BatchResponse,
@@ -893,21 +893,24 @@ impl Client {
         deadline: Instant,
         limit: usize,
     ) -> Result<T, Error> {
-        let mut answer = self
+        let (mut answer, signature) = self
             .send(&method, path, params, body, deadline, limit)
             .await?;
         if answer.iter().all(u8::is_ascii_whitespace) {
             answer = Bytes::from_static(b"{}");
         }
+        // serde_json's messages quote the answer's strings: what the server chose is kept as
+        // an error body is, redacted, without control characters, cut.
         serde_json::from_slice(&answer).map_err(|e| Error::Decode {
             method,
             path: path.to_owned(),
-            reason: e.to_string(),
+            reason: error_text(&e.to_string(), &signature, false),
         })
     }
 
     /// Sends one request, retrying as the retry policy allows within the deadline; a 2xx
-    /// answer may be at most `limit` bytes long.
+    /// answer may be at most `limit` bytes long. The answer, and the signature it was sent
+    /// with (to redact it from what quotes the answer).
     async fn send(
         &self,
         method: &Method,
@@ -916,7 +919,7 @@ impl Client {
         body: Bytes,
         deadline: Instant,
         limit: usize,
-    ) -> Result<Bytes, Error> {
+    ) -> Result<(Bytes, String), Error> {
         // hyper's pool and Tokio's timers panic without a runtime; say so instead.
         let runtime = tokio::runtime::Handle::try_current().is_ok();
         if !runtime && matches!(self.inner.transport, Transport::Http(_)) {
@@ -1011,7 +1014,7 @@ impl Client {
         retry: u32,
         timeout: Duration,
         limit: usize,
-    ) -> Result<Bytes, Error> {
+    ) -> Result<(Bytes, String), Error> {
         let inner = &self.inner;
         let query = sign_request(
             &inner.credentials,
@@ -1101,7 +1104,7 @@ impl Client {
                 "pusher request failed",
             ),
         }
-        outcome.map(|answer| answer.body)
+        outcome.map(|answer| (answer.body, query.auth_signature().to_owned()))
     }
 }
 

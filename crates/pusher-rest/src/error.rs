@@ -6,7 +6,8 @@ use http::{Method, StatusCode};
 use pusher_protocol::rest::RestSignError;
 use pusher_protocol::{ChannelName, NameError};
 
-/// At most this many bytes of a server's error body are kept in [`Error::Status`].
+/// At most this many bytes of a server's error body are kept in [`Error::Status`] (and of
+/// [`Error::Decode`]'s reason).
 pub const MAX_ERROR_BODY: usize = 1024;
 
 /// At most this many bytes of a non-2xx answer are read (64 KiB); the rest is left unread and
@@ -18,8 +19,9 @@ pub(crate) const MAX_ERROR_READ: usize = 64 * 1024;
 /// Input errors ([`Error::InvalidInput`]) are found before anything is sent; the others say
 /// what happened on the wire. No variant carries the app secret, the master key or a request
 /// signature: a server's answer that quotes the request (its line, its query string) is
-/// redacted before it is kept. A server's error body is also cut to [`MAX_ERROR_BODY`] bytes
-/// and has its control characters replaced, so that it can go into a log line as is.
+/// redacted before it is kept. Text a server chose ([`Error::Status`]'s body, [`Error::Decode`]'s
+/// reason, which may quote the answer) is also cut to [`MAX_ERROR_BODY`] bytes and has its
+/// control characters replaced, so that it can go into a log line as is.
 ///
 /// Every variant with fields is `#[non_exhaustive]`: match them with `..`, so that a field
 /// added later does not break your code.
@@ -101,7 +103,9 @@ pub enum Error {
         method: Method,
         /// The request path.
         path: String,
-        /// What did not match.
+        /// What did not match. It may quote the answer: that text is redacted, has its
+        /// control characters replaced and is cut to [`MAX_ERROR_BODY`] bytes, as
+        /// [`Error::Status`]'s body is.
         reason: String,
     },
     /// An operation that needs several requests (more than 100 channels, encrypted channels

@@ -288,6 +288,45 @@ async fn undecodable_answers_are_decode_errors() {
     .await;
 }
 
+/// A decoding error quotes the answer (serde_json's messages quote strings): what it quotes is
+/// treated as an error body is, redacted, cut and without control characters.
+#[tokio::test]
+async fn a_decoding_error_quotes_the_answer_redacted_and_cut() {
+    bounded(async {
+        let server = start_by_request(|_, request| {
+            let signature = request.param("auth_signature").unwrap().to_owned();
+            let text = format!(
+                "GET {}?{} HTTP/1.1\r\nforged: line\x1b[31m signature {signature} {}",
+                request.path,
+                request.query,
+                "x".repeat(5000)
+            );
+            Reply::Answer(200, serde_json::json!({ "occupied": text }).to_string())
+        })
+        .await;
+        let client = server.client().build().unwrap();
+        let err = client.channel_info("chat", Info::new()).await.unwrap_err();
+        let signature = server.requests()[0]
+            .param("auth_signature")
+            .unwrap()
+            .to_owned();
+        match &err {
+            Error::Decode { reason, .. } => {
+                assert!(reason.len() <= MAX_ERROR_BODY, "{} bytes", reason.len());
+                assert!(reason.contains("<redacted>"), "{reason}");
+                assert!(!reason.contains(&signature[..16]), "{reason}");
+                assert!(!reason.contains("auth_"), "{reason}");
+                assert!(
+                    !reason.chars().any(|c| c.is_control() && c != '\t'),
+                    "{reason:?}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn invalid_input_never_reaches_the_network() {
     bounded(async {
