@@ -986,12 +986,17 @@ impl Client {
             Error::Connection {
                 never_sent: true, ..
             } => Some(backoff),
+            // 429: refused before acting. 503 comes from servers that refuse (with a
+            // Retry-After) but also from proxies that forwarded the request first (Envoy and
+            // Istio answer 503 after an upstream reset, without one): a POST is sent again after
+            // a 503 only with a Retry-After, or when possibly delivered requests may be.
             Error::Status {
                 status,
                 retry_after,
                 ..
             } if *status == StatusCode::TOO_MANY_REQUESTS
-                || *status == StatusCode::SERVICE_UNAVAILABLE =>
+                || (*status == StatusCode::SERVICE_UNAVAILABLE
+                    && (retry_after.is_some() || repeatable)) =>
             {
                 Some(retry_after.unwrap_or(backoff))
             }

@@ -101,16 +101,20 @@ impl FromStr for Scheme {
 ///
 /// - the connection could not be established (name resolution, TCP, the proxy's tunnel, the
 ///   TLS handshake, the connect timeout): the request never left, so it cannot arrive twice;
-/// - the server answered 429 (too many requests) or 503 (unavailable): it refused the request
-///   without acting on it. Its `Retry-After` (seconds or an HTTP date) is honoured when it
-///   fits in the operation's deadline; otherwise the 429 or 503 is returned at once;
+/// - the server answered 429 (too many requests), or 503 (unavailable) with a `Retry-After`:
+///   it refused the request without acting on it. The `Retry-After` (seconds or an HTTP date)
+///   is honoured when it fits in the operation's deadline; otherwise the 429 or 503 is
+///   returned at once;
 /// - for read operations (`GET`: channel lists, channel info, presence users), also any other
-///   5xx, a timeout, or a connection that broke after the request was sent: reading twice does
-///   no harm.
+///   5xx (a 503 without `Retry-After` included), a timeout, or a connection that broke after
+///   the request was sent: reading twice does no harm.
 ///
-/// A trigger (and every other `POST`) whose request reached the server is **not** sent again by
-/// default, even on a 500 or 502 or a connection reset: Pusher may already have delivered the
-/// event, and it has no idempotency key, so a retry can deliver the event twice.
+/// A trigger (and every other `POST`: batches, events to users, terminating connections) whose
+/// request reached the server is **not** sent again by default, even on a 500, a 502, a 503
+/// without `Retry-After` or a connection reset: Pusher may already have delivered the event,
+/// and it has no idempotency key, so a retry can deliver the event twice. A 503 without
+/// `Retry-After` is among them because proxies answer it after forwarding the request (Envoy
+/// and Istio do when the upstream connection resets).
 /// [`RetryPolicy::retry_possibly_delivered`] turns those retries on where a duplicate is better
 /// than a loss. 4xx answers (but 429) and invalid input are never retried. Every attempt is
 /// signed afresh, and no wait goes past the operation's deadline ([`ClientBuilder::deadline`]).
@@ -166,9 +170,10 @@ impl RetryPolicy {
         self
     }
 
-    /// Also retry a `POST` (a trigger) that may have reached the server: a 5xx other than 503,
-    /// a timeout, a connection that broke after the request was sent. The event may then be
-    /// delivered twice; turn this on only where a duplicate is better than a loss.
+    /// Also retry a `POST` (a trigger) that may have reached the server: any 5xx (a 503 without
+    /// `Retry-After` included), a timeout, a connection that broke after the request was sent.
+    /// The event may then be delivered twice; turn this on only where a duplicate is better than
+    /// a loss.
     #[must_use]
     pub fn retry_possibly_delivered(mut self, yes: bool) -> Self {
         self.possibly_delivered = yes;

@@ -162,8 +162,8 @@
 //! | failure | retried with [`RetryPolicy::new`] | why |
 //! |---|---|---|
 //! | connection not established (DNS, TCP, proxy, TLS, connect timeout) | yes | the request never left |
-//! | 429 Too Many Requests, 503 Service Unavailable | yes, after `Retry-After` (seconds or HTTP date) if it fits in the deadline, else returned at once | the server refused it without acting on it |
-//! | other 5xx, timeout, connection broken after sending | reads (`GET`) only; triggers only with [`RetryPolicy::retry_possibly_delivered`] | Pusher may have delivered the event already and has no idempotency key: a retried trigger can arrive twice |
+//! | 429 Too Many Requests; 503 Service Unavailable with `Retry-After` | yes, after `Retry-After` (seconds or HTTP date) if it fits in the deadline, else returned at once | the server refused it without acting on it |
+//! | 503 without `Retry-After`, other 5xx, timeout, connection broken after sending | reads (`GET`) only; triggers and other `POST`s only with [`RetryPolicy::retry_possibly_delivered`] | Pusher may have delivered the event already and has no idempotency key: a retried trigger can arrive twice. A proxy (Envoy, Istio) answers 503 after forwarding the request when the upstream connection resets |
 //! | other 4xx, invalid input | never | sending it again gives the same answer |
 //!
 //! # Limits and splitting

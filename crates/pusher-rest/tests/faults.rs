@@ -476,10 +476,11 @@ async fn retries_are_opt_in_retry_5xx_and_stop() {
         );
         assert_eq!(flaky.requests().len(), 1, "no retry unless asked for");
 
+        // A read is retried (a 503 to a trigger only with Retry-After: see below).
         let retry = RetryPolicy::new(3).initial_backoff(Duration::from_millis(20));
         let retrying = flaky.client().retry(retry).build().unwrap();
         let started = Instant::now();
-        retrying.trigger("chat", "e", "x").await.unwrap();
+        retrying.channels().await.unwrap();
         // One more failure (request 1), then success (request 2): 20 ms of backoff.
         assert_eq!(flaky.requests().len(), 3);
         assert!(started.elapsed() >= Duration::from_millis(20));
@@ -533,6 +534,66 @@ async fn retries_are_opt_in_retry_5xx_and_stop() {
             "{:?}",
             started.elapsed()
         );
+    })
+    .await;
+}
+
+/// A 503 to a POST may come from a proxy that had already forwarded the request (Envoy and
+/// Istio answer 503 after an upstream reset): it is sent again only when it carries a
+/// `Retry-After` (a server refusing before acting) or when possibly delivered requests may be
+/// retried. A 429 is retried either way, and a read after any 503.
+#[tokio::test]
+async fn a_503_to_a_trigger_is_retried_only_with_retry_after() {
+    bounded(async {
+        let retry = RetryPolicy::new(2).initial_backoff(Duration::from_millis(1));
+        let first = |status: u16, retry_after: bool| {
+            move |n: usize| match n {
+                0 if retry_after => {
+                    Reply::AnswerWith(status, vec![("retry-after", "0".into())], "busy".into())
+                }
+                0 => Reply::Answer(status, "upstream connect error or disconnect/reset".into()),
+                _ => Reply::Answer(200, "{}".into()),
+            }
+        };
+        // (status, Retry-After, retry_possibly_delivered, a read) → requests made.
+        for (status, retry_after, possibly, read, requests) in [
+            (503, false, false, false, 1),
+            (503, true, false, false, 2),
+            (503, false, true, false, 2),
+            (503, false, false, true, 2),
+            (429, false, false, false, 2),
+        ] {
+            let server = start(first(status, retry_after)).await;
+            let client = server
+                .client()
+                .retry(retry.retry_possibly_delivered(possibly))
+                .build()
+                .unwrap();
+            let result = if read {
+                client.channels().await.map(|_| ())
+            } else {
+                client.trigger("chat", "e", "x").await.map(|_| ())
+            };
+            let case = (status, retry_after, possibly, read);
+            assert_eq!(server.requests().len(), requests, "{case:?}");
+            assert_eq!(result.is_ok(), requests == 2, "{case:?}: {result:?}");
+        }
+        // Every POST goes the same way: a batch, an event to a user.
+        let server = start(first(503, false)).await;
+        let client = server.client().retry(retry).build().unwrap();
+        let batch = vec![BatchEvent::new("chat", "e", "x").unwrap()];
+        assert_eq!(
+            client
+                .trigger_batch(batch)
+                .await
+                .unwrap_err()
+                .status()
+                .unwrap(),
+            503
+        );
+        let user = UserId::new("ada").unwrap();
+        client.send_to_user(&user, "e", "x").await.unwrap();
+        assert_eq!(server.requests().len(), 2);
     })
     .await;
 }

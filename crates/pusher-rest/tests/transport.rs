@@ -703,9 +703,9 @@ async fn retry_after_past_the_deadline_returns_at_once() {
 #[tokio::test]
 async fn the_deadline_ends_retries_during_a_backoff() {
     bounded(async {
-        // Always 503, no Retry-After: backoffs of 400 ms, then 800 ms, which would end past the
-        // 1 s deadline: the second 503 is returned at about 400 ms.
-        let server = start(|_| Reply::Answer(503, "busy".into())).await;
+        // Always 429, no Retry-After: backoffs of 400 ms, then 800 ms, which would end past the
+        // 1 s deadline: the second 429 is returned at about 400 ms.
+        let server = start(|_| Reply::Answer(429, "slow down".into())).await;
         let client = server
             .client()
             .retry(RetryPolicy::new(5).initial_backoff(Duration::from_millis(400)))
@@ -715,7 +715,7 @@ async fn the_deadline_ends_retries_during_a_backoff() {
         let started = Instant::now();
         let err = client.trigger("chat", "e", "x").await.unwrap_err();
         let took = started.elapsed();
-        assert_eq!(err.status().unwrap(), 503);
+        assert_eq!(err.status().unwrap(), 429);
         assert_eq!(server.requests().len(), 2);
         assert!(
             took >= Duration::from_millis(400) && took < Duration::from_secs(1),
@@ -725,7 +725,7 @@ async fn the_deadline_ends_retries_during_a_backoff() {
         // The backoff ends before the deadline, and the deadline cuts the next attempt.
         let server = start(|n| {
             if n == 0 {
-                Reply::Answer(503, "busy".into())
+                Reply::Answer(429, "slow down".into())
             } else {
                 Reply::Hang
             }
