@@ -1,7 +1,8 @@
 //! The client and its operations.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
@@ -705,7 +706,6 @@ impl Client {
         }
         let size = self.inner.batch_size;
         let mut parts: Vec<Part> = Vec::new();
-        let mut channel_sets: Vec<HashSet<&str>> = Vec::new();
         for (chunk, chunk_data) in events.chunks(size).zip(data.chunks(size)) {
             let items: Vec<BatchItem<'_>> = chunk
                 .iter()
@@ -718,19 +718,16 @@ impl Client {
                     info: event.info.to_param(),
                 })
                 .collect();
-            let channels: HashSet<&str> = chunk.iter().map(|e| e.channel.as_str()).collect();
-            // Events on one channel keep their order: wait for every earlier request that
-            // carries one of this request's channels.
-            let after = channel_sets
-                .iter()
-                .enumerate()
-                .filter(|(_, earlier)| !earlier.is_disjoint(&channels))
-                .map(|(i, _)| i)
-                .collect();
-            let mut part = Part::new(json_body(&BatchBody { batch: &items })?);
+            parts.push(Part::new(json_body(&BatchBody { batch: &items })?));
+        }
+        // Events on one channel keep their order.
+        let dependencies = batch_dependencies(
+            events
+                .chunks(size)
+                .map(|c| c.iter().map(|e| e.channel.as_str())),
+        );
+        for (part, after) in parts.iter_mut().zip(dependencies) {
             part.after = after;
-            parts.push(part);
-            channel_sets.push(channels);
         }
         if parts.is_empty() {
             return Ok(BatchResponse::default());
@@ -786,59 +783,34 @@ impl Client {
         parts: Vec<Part>,
         deadline: Instant,
     ) -> Vec<Option<Result<T, Error>>> {
-        #[derive(Clone, Copy, PartialEq)]
-        enum State {
-            Waiting,
-            Sending,
-            Delivered,
-            Failed,
-        }
-        let mut state = vec![State::Waiting; parts.len()];
+        let after: Vec<Vec<usize>> = parts.iter().map(|p| p.after.clone()).collect();
+        let mut schedule = Schedule::new(&after);
         let mut results: Vec<Option<Result<T, Error>>> = parts.iter().map(|_| None).collect();
         let mut in_flight = FuturesUnordered::new();
         let mut failed = false;
         loop {
-            if !failed {
-                for (index, part) in parts.iter().enumerate() {
-                    if in_flight.len() >= self.inner.split_concurrency {
-                        break;
-                    }
-                    let ready = state.get(index) == Some(&State::Waiting)
-                        && part
-                            .after
-                            .iter()
-                            .all(|&i| state.get(i) == Some(&State::Delivered));
-                    if ready {
-                        if let Some(s) = state.get_mut(index) {
-                            *s = State::Sending;
-                        }
-                        let body = part.body.clone();
-                        in_flight.push(async move {
-                            let result = self
-                                .call::<T>(
-                                    Method::POST,
-                                    path,
-                                    &[],
-                                    body,
-                                    deadline,
-                                    MAX_ANSWER_BYTES,
-                                )
-                                .await;
-                            (index, result)
-                        });
-                    }
-                }
+            while !failed && in_flight.len() < self.inner.split_concurrency {
+                let Some(index) = schedule.next() else {
+                    break;
+                };
+                let Some(part) = parts.get(index) else {
+                    continue;
+                };
+                let body = part.body.clone();
+                in_flight.push(async move {
+                    let result = self
+                        .call::<T>(Method::POST, path, &[], body, deadline, MAX_ANSWER_BYTES)
+                        .await;
+                    (index, result)
+                });
             }
             let Some((index, result)) = in_flight.next().await else {
                 break;
             };
-            if let Some(s) = state.get_mut(index) {
-                *s = if result.is_ok() {
-                    State::Delivered
-                } else {
-                    failed = true;
-                    State::Failed
-                };
+            if result.is_ok() {
+                schedule.delivered(index);
+            } else {
+                failed = true;
             }
             if let Some(slot) = results.get_mut(index) {
                 *slot = Some(result);
@@ -1219,6 +1191,89 @@ impl Part {
     }
 }
 
+/// For each request of a batch (the channels of its events), the earlier requests it must wait
+/// for: for each of its channels, the latest earlier request that carries it. Requests that
+/// share a channel are then delivered in the batch's order (each waits for the one before it
+/// on that channel, which waited for the one before, …). Linear in the number of events.
+fn batch_dependencies<'c, C: IntoIterator<Item = &'c str>>(
+    parts: impl IntoIterator<Item = C>,
+) -> Vec<Vec<usize>> {
+    let mut latest: HashMap<&str, usize> = HashMap::new();
+    let mut all = Vec::new();
+    for (index, channels) in parts.into_iter().enumerate() {
+        let mut after: Vec<usize> = channels
+            .into_iter()
+            .filter_map(|channel| latest.insert(channel, index))
+            .filter(|&earlier| earlier != index)
+            .collect();
+        after.sort_unstable();
+        after.dedup();
+        all.push(after);
+    }
+    all
+}
+
+/// The order in which the requests of a split operation may be sent: a request is ready once
+/// every request it waits for has been delivered, and ready requests go lowest index first.
+/// Each request and each dependency is handled a bounded number of times (`work` counts the
+/// steps), whatever the number of requests.
+struct Schedule {
+    /// For each request, how many of the requests it waits for are not delivered yet.
+    waiting: Vec<usize>,
+    /// For each request, the requests that wait for it.
+    dependents: Vec<Vec<usize>>,
+    ready: BinaryHeap<Reverse<usize>>,
+    work: usize,
+}
+
+impl Schedule {
+    fn new(after: &[Vec<usize>]) -> Schedule {
+        let mut schedule = Schedule {
+            waiting: after.iter().map(Vec::len).collect(),
+            dependents: vec![Vec::new(); after.len()],
+            ready: BinaryHeap::new(),
+            work: 0,
+        };
+        for (index, earlier) in after.iter().enumerate() {
+            for &e in earlier {
+                schedule.work += 1;
+                if let Some(d) = schedule.dependents.get_mut(e) {
+                    d.push(index);
+                }
+            }
+            if earlier.is_empty() {
+                schedule.work += 1;
+                schedule.ready.push(Reverse(index));
+            }
+        }
+        schedule
+    }
+
+    /// The next request to send, if one is ready.
+    fn next(&mut self) -> Option<usize> {
+        self.work += 1;
+        self.ready.pop().map(|Reverse(index)| index)
+    }
+
+    /// `index` was delivered: the requests that waited only for it are ready.
+    fn delivered(&mut self, index: usize) {
+        let dependents = self
+            .dependents
+            .get_mut(index)
+            .map(std::mem::take)
+            .unwrap_or_default();
+        for d in dependents {
+            self.work += 1;
+            if let Some(w) = self.waiting.get_mut(d) {
+                *w -= 1;
+                if *w == 0 {
+                    self.ready.push(Reverse(d));
+                }
+            }
+        }
+    }
+}
+
 fn json_body<T: Serialize>(value: &T) -> Result<Bytes, Error> {
     serde_json::to_vec(value)
         .map(Bytes::from)
@@ -1411,4 +1466,52 @@ pub(crate) fn typed_parts<C: Channel>(
     let name = channel.name().map_err(InvalidInput::from)?;
     let (event, data) = pusher_protocol::channel::event_parts(event).map_err(InvalidInput::from)?;
     Ok((name, event, data))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::indexing_slicing)]
+    use super::*;
+
+    /// A batch on one channel, one event per request: each request waits for the one before it
+    /// and no other, so the bookkeeping grows with the batch, not with its square.
+    #[test]
+    fn batch_dependencies_grow_linearly() {
+        for len in [10, 1000] {
+            let channels: Vec<String> = (0..len).map(|i| format!("c{}", i % 3)).collect();
+            // One channel throughout, then three in turn, then requests of two events.
+            let one = batch_dependencies((0..len).map(|_| ["same"]));
+            let edges: usize = one.iter().map(Vec::len).sum();
+            assert_eq!(edges, len - 1, "{len} requests on one channel");
+            assert!(one.iter().enumerate().skip(1).all(|(i, a)| a == &[i - 1]));
+            let turns = batch_dependencies(channels.iter().map(|c| [c.as_str()]));
+            assert!(turns.iter().map(Vec::len).sum::<usize>() <= len);
+            assert_eq!(turns.get(7), Some(&vec![4]));
+            let pairs =
+                batch_dependencies(channels.chunks(2).map(|c| c.iter().map(String::as_str)));
+            assert!(pairs.iter().map(Vec::len).sum::<usize>() <= len);
+
+            // Sending them all, in the order the schedule gives: each request once, each
+            // after those it waits for, at a cost that grows with requests and dependencies.
+            for after in [&one, &turns, &pairs] {
+                let mut schedule = Schedule::new(after);
+                let mut delivered = vec![false; after.len()];
+                let mut order = Vec::new();
+                while let Some(index) = schedule.next() {
+                    assert!(after[index].iter().all(|&e| delivered[e]), "{index}");
+                    delivered[index] = true;
+                    order.push(index);
+                    schedule.delivered(index);
+                }
+                assert_eq!(order.len(), after.len());
+                let edges: usize = after.iter().map(Vec::len).sum();
+                assert!(
+                    schedule.work <= 3 * (after.len() + edges) + 1,
+                    "{} steps for {} requests and {edges} dependencies",
+                    schedule.work,
+                    after.len()
+                );
+            }
+        }
+    }
 }
