@@ -24,7 +24,9 @@ use tokio::time::Instant;
 
 use crate::config::{is_loopback, ClientBuilder, RetryPolicy, Scheme, DEFAULT_DEADLINE};
 use crate::encryption;
-use crate::error::{error_body, error_text, ConfigError, Error, InvalidInput, MAX_ERROR_READ};
+use crate::error::{
+    error_body, error_text, ConfigError, Error, InvalidInput, PartialDelivery, MAX_ERROR_READ,
+};
 use crate::transport::HttpTransport;
 use crate::types::{
     check_event_name, event_data, BatchAnswer, BatchBody, BatchEvent, BatchItem, BatchResponse,
@@ -447,6 +449,7 @@ impl Client {
                     MAX_ANSWER_BYTES,
                 )
                 .await
+                .map_err(Error::from)
         })
     }
 
@@ -527,6 +530,7 @@ impl Client {
                 )
                 .await
                 .map(|_| ())
+                .map_err(Error::from)
         })
     }
 
@@ -559,6 +563,7 @@ impl Client {
                 )
                 .await
                 .map(|_| ())
+                .map_err(Error::from)
         })
     }
 
@@ -650,40 +655,14 @@ impl Client {
         let results = self
             .send_parts::<ChannelsAnswer>(&path, parts, deadline)
             .await;
-        let total = results.len();
+        let mut outcome = Outcome::new(results, &targets, channels.len());
         let mut answer = TriggerResponse::default();
-        let mut delivered = vec![false; channels.len()];
-        let mut completed = 0;
-        let mut first_error = None;
-        for (result, targets) in results.into_iter().zip(targets) {
-            match result {
-                Some(Ok(chunk)) => {
-                    completed += 1;
-                    answer.channels.extend(chunk.channels.unwrap_or_default());
-                    for i in targets {
-                        if let Some(d) = delivered.get_mut(i) {
-                            *d = true;
-                        }
-                    }
-                }
-                Some(Err(e)) if first_error.is_none() => first_error = Some(e),
-                _ => {}
-            }
+        for chunk in outcome.answers.drain(..).flatten() {
+            answer.channels.extend(chunk.channels.unwrap_or_default());
         }
-        match first_error {
+        match outcome.error(Some(&channels)) {
             None => Ok(answer),
-            Some(e) if completed == 0 => Err(e),
-            Some(e) => Err(Error::Partial {
-                completed,
-                total,
-                delivered_channels: channels
-                    .into_iter()
-                    .zip(delivered)
-                    .filter_map(|(c, d)| d.then_some(c))
-                    .collect(),
-                delivered_events: Vec::new(),
-                source: Box::new(e),
-            }),
+            Some(e) => Err(e),
         }
     }
 
@@ -734,42 +713,29 @@ impl Client {
         }
         let path = format!("/apps/{}/batch_events", self.inner.app_id);
         let results = self.send_parts::<BatchAnswer>(&path, parts, deadline).await;
-        let total = results.len();
+        let positions: Vec<Vec<usize>> = (0..results.len())
+            .map(|index| (index * size..events.len().min((index + 1) * size)).collect())
+            .collect();
+        let mut outcome = Outcome::new(results, &positions, events.len());
         let mut answer = BatchResponse {
             attributes: vec![ChannelAttributes::default(); events.len()],
         };
-        let mut delivered_events = Vec::new();
-        let mut completed = 0;
-        let mut first_error = None;
-        for (index, result) in results.into_iter().enumerate() {
+        for (index, chunk) in outcome.answers.drain(..).enumerate() {
+            let Some(chunk) = chunk else {
+                continue;
+            };
             let start = index * size;
             let len = size.min(events.len().saturating_sub(start));
-            match result {
-                Some(Ok(chunk)) => {
-                    completed += 1;
-                    if chunk.batch.len() == len {
-                        for (slot, attributes) in
-                            answer.attributes.iter_mut().skip(start).zip(chunk.batch)
-                        {
-                            *slot = attributes;
-                        }
-                    }
-                    delivered_events.extend(start..start + len);
+            if chunk.batch.len() == len {
+                for (slot, attributes) in answer.attributes.iter_mut().skip(start).zip(chunk.batch)
+                {
+                    *slot = attributes;
                 }
-                Some(Err(e)) if first_error.is_none() => first_error = Some(e),
-                _ => {}
             }
         }
-        match first_error {
+        match outcome.error(None) {
             None => Ok(answer),
-            Some(e) if completed == 0 => Err(e),
-            Some(e) => Err(Error::Partial {
-                completed,
-                total,
-                delivered_channels: Vec::new(),
-                delivered_events,
-                source: Box::new(e),
-            }),
+            Some(e) => Err(e),
         }
     }
 
@@ -782,10 +748,10 @@ impl Client {
         path: &str,
         parts: Vec<Part>,
         deadline: Instant,
-    ) -> Vec<Option<Result<T, Error>>> {
+    ) -> Vec<Option<Result<T, Failed>>> {
         let after: Vec<Vec<usize>> = parts.iter().map(|p| p.after.clone()).collect();
         let mut schedule = Schedule::new(&after);
-        let mut results: Vec<Option<Result<T, Error>>> = parts.iter().map(|_| None).collect();
+        let mut results: Vec<Option<Result<T, Failed>>> = parts.iter().map(|_| None).collect();
         let mut in_flight = FuturesUnordered::new();
         let mut failed = false;
         loop {
@@ -864,7 +830,7 @@ impl Client {
         body: Bytes,
         deadline: Instant,
         limit: usize,
-    ) -> Result<T, Error> {
+    ) -> Result<T, Failed> {
         let (mut answer, signature) = self
             .send(&method, path, params, body, deadline, limit)
             .await?;
@@ -873,10 +839,14 @@ impl Client {
         }
         // serde_json's messages quote the answer's strings: what the server chose is kept as
         // an error body is, redacted, without control characters, cut.
-        serde_json::from_slice(&answer).map_err(|e| Error::Decode {
-            method,
-            path: path.to_owned(),
-            reason: error_text(&e.to_string(), &signature, false),
+        serde_json::from_slice(&answer).map_err(|e| Failed {
+            error: Error::Decode {
+                method,
+                path: path.to_owned(),
+                reason: error_text(&e.to_string(), &signature, false),
+            },
+            // The server answered 2xx: it acted on the request.
+            possibly_delivered: true,
         })
     }
 
@@ -891,20 +861,30 @@ impl Client {
         body: Bytes,
         deadline: Instant,
         limit: usize,
-    ) -> Result<(Bytes, String), Error> {
+    ) -> Result<(Bytes, String), Failed> {
         // hyper's pool and Tokio's timers panic without a runtime; say so instead.
         let runtime = tokio::runtime::Handle::try_current().is_ok();
         if !runtime && matches!(self.inner.transport, Transport::Http(_)) {
-            return Err(Error::NoRuntime {
-                method: method.clone(),
-                path: path.to_owned(),
+            return Err(Failed {
+                error: Error::NoRuntime {
+                    method: method.clone(),
+                    path: path.to_owned(),
+                },
+                possibly_delivered: false,
             });
         }
         let mut retry = 0;
+        // Whether an attempt so far may have been acted on.
+        let mut acted = false;
+        let failed = |error, acted| Failed {
+            error,
+            possibly_delivered: acted,
+        };
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
-                return Err(Error::timeout(method, path, self.inner.deadline));
+                let error = Error::timeout(method, path, self.inner.deadline);
+                return Err(failed(error, acted));
             }
             let attempt_timeout = self.inner.timeout.min(remaining);
             let error = match self
@@ -922,8 +902,9 @@ impl Client {
                 Ok(answer) => return Ok(answer),
                 Err(error) => error,
             };
+            acted |= may_have_acted(&error);
             let Some(wait) = self.retry_wait(&error, method, retry) else {
-                return Err(error);
+                return Err(failed(error, acted));
             };
             // A wait past the deadline (or too long to represent: a server's `Retry-After` can
             // say anything) is not made.
@@ -938,7 +919,7 @@ impl Client {
                     wait_ms = wait.as_millis() as u64,
                     "not retrying: the wait would end past the deadline",
                 );
-                return Err(error);
+                return Err(failed(error, acted));
             }
             tokio::time::sleep(wait).await;
             retry += 1;
@@ -1271,6 +1252,152 @@ impl Schedule {
                 }
             }
         }
+    }
+}
+
+/// A request that failed, and whether the server may have acted on it: in its last attempt,
+/// or in an earlier one.
+struct Failed {
+    error: Error,
+    possibly_delivered: bool,
+}
+
+impl From<Failed> for Error {
+    fn from(failed: Failed) -> Error {
+        failed.error
+    }
+}
+
+/// Whether the server may have acted on a request whose attempt ended in `error`: anything
+/// but a refusal (a 4xx, or a 503 with `Retry-After`) or a request that never left.
+fn may_have_acted(error: &Error) -> bool {
+    match error {
+        Error::Status {
+            status,
+            retry_after,
+            ..
+        } => {
+            !(status.is_client_error()
+                || (*status == StatusCode::SERVICE_UNAVAILABLE && retry_after.is_some()))
+        }
+        Error::Connection { never_sent, .. } => !*never_sent,
+        Error::Timeout { .. } | Error::Decode { .. } | Error::Partial { .. } => true,
+        Error::Config(_) | Error::InvalidInput(_) | Error::NoRuntime { .. } => false,
+    }
+}
+
+/// What became of a request of a split operation, and so of its channels or events.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    NotDelivered,
+    PossiblyDelivered,
+    Delivered,
+}
+
+/// The results of a split operation's requests, sorted.
+struct Outcome<T> {
+    /// The answers of the delivered requests, index for index.
+    answers: Vec<Option<T>>,
+    /// The fate of each item (channel of a trigger, event of a batch).
+    fates: Vec<Fate>,
+    completed: usize,
+    possibly_delivered: usize,
+    total: usize,
+    /// The errors of the failed requests, in the order of the requests.
+    errors: Vec<Error>,
+}
+
+impl<T> Outcome<T> {
+    /// `results` of the requests; `items_of` gives, for each request, the items it carries
+    /// (positions below `items`).
+    fn new(
+        results: Vec<Option<Result<T, Failed>>>,
+        items_of: &[Vec<usize>],
+        items: usize,
+    ) -> Outcome<T> {
+        let mut outcome = Outcome {
+            answers: Vec::with_capacity(results.len()),
+            fates: vec![Fate::NotDelivered; items],
+            completed: 0,
+            possibly_delivered: 0,
+            total: results.len(),
+            errors: Vec::new(),
+        };
+        for (result, carried) in results.into_iter().zip(items_of) {
+            let fate = match result {
+                Some(Ok(answer)) => {
+                    outcome.completed += 1;
+                    outcome.answers.push(Some(answer));
+                    Fate::Delivered
+                }
+                Some(Err(failed)) => {
+                    outcome.answers.push(None);
+                    outcome.errors.push(failed.error);
+                    if failed.possibly_delivered {
+                        outcome.possibly_delivered += 1;
+                        Fate::PossiblyDelivered
+                    } else {
+                        Fate::NotDelivered
+                    }
+                }
+                None => {
+                    outcome.answers.push(None);
+                    Fate::NotDelivered
+                }
+            };
+            for &item in carried {
+                if let Some(f) = outcome.fates.get_mut(item) {
+                    *f = fate;
+                }
+            }
+        }
+        outcome
+    }
+
+    /// The operation's error, if a request failed: that request's own error when the operation
+    /// was one request, or when nothing was delivered nor possibly delivered; otherwise
+    /// [`Error::Partial`], with the items by fate (as channels for a trigger, given its
+    /// `channels`; as positions for a batch).
+    fn error(&mut self, channels: Option<&[ChannelName]>) -> Option<Error> {
+        let mut errors = std::mem::take(&mut self.errors).into_iter();
+        let first = errors.next()?;
+        if self.total == 1 || (self.completed == 0 && self.possibly_delivered == 0) {
+            return Some(first);
+        }
+        let [delivered, possibly, not] =
+            [Fate::Delivered, Fate::PossiblyDelivered, Fate::NotDelivered].map(|fate| {
+                let fates = self.fates.iter().enumerate();
+                fates
+                    .filter(|(_, f)| **f == fate)
+                    .map(|(i, _)| i)
+                    .collect::<Vec<usize>>()
+            });
+        // A trigger names its items as channels, a batch as positions.
+        let split = |positions: Vec<usize>| match channels {
+            Some(all) => {
+                let named = positions.iter().filter_map(|&i| all.get(i).cloned());
+                (named.collect(), Vec::new())
+            }
+            None => (Vec::new(), positions),
+        };
+        let (delivered_channels, delivered_events) = split(delivered);
+        let (possibly_delivered_channels, possibly_delivered_events) = split(possibly);
+        let (not_delivered_channels, not_delivered_events) = split(not);
+        Some(Error::Partial {
+            completed: self.completed,
+            possibly_delivered: self.possibly_delivered,
+            total: self.total,
+            source: Box::new(first),
+            delivery: Box::new(PartialDelivery {
+                delivered_channels,
+                delivered_events,
+                possibly_delivered_channels,
+                possibly_delivered_events,
+                not_delivered_channels,
+                not_delivered_events,
+                other_errors: errors.collect(),
+            }),
+        })
     }
 }
 

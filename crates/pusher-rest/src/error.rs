@@ -109,27 +109,69 @@ pub enum Error {
         reason: String,
     },
     /// An operation that needs several requests (more than 100 channels, encrypted channels
-    /// mixed with others, batches of more than the batch size) failed part way: some requests
-    /// were delivered (answered 2xx), then `source` stopped it. Requests not yet started when
-    /// the failure came were not sent.
-    #[error("{completed} of {total} requests were delivered before this failure: {source}")]
+    /// mixed with others, batches of more than the batch size) failed part way. Each of its
+    /// requests, and so each of its channels (a trigger) or events (a batch), was delivered,
+    /// possibly delivered, or not delivered: [`PartialDelivery`] lists them, with the error of
+    /// every request that failed.
+    ///
+    /// When no request was delivered nor possibly delivered (so the whole operation may be
+    /// sent again), or the operation needed one request only, the error is not `Partial` but
+    /// the failed request's own error (the first, in the order of the requests).
+    #[error("{completed} of {total} requests were delivered, {possibly_delivered} possibly, {} not: {source}{}",
+        total.saturating_sub(completed + possibly_delivered),
+        if delivery.other_errors.is_empty() { String::new() } else { format!(" (and {} more failed)", delivery.other_errors.len()) })]
     #[non_exhaustive]
     Partial {
         /// How many requests were delivered.
         completed: usize,
+        /// How many requests were possibly delivered.
+        possibly_delivered: usize,
         /// How many requests the operation needed.
         total: usize,
-        /// For `trigger`: the channels of the delivered requests, in the order of the trigger's
-        /// channel list (empty for `trigger_batch`).
-        delivered_channels: Vec<ChannelName>,
-        /// For `trigger_batch`: the positions in the batch (0-based, ascending) of the events
-        /// delivered (empty for `trigger`).
-        delivered_events: Vec<usize>,
-        /// The error that stopped the operation (the first request to fail, in the order the
-        /// requests were made).
+        /// The error of the first request to fail, in the order the requests were made.
         #[source]
         source: Box<Error>,
+        /// Which channels or events were delivered, possibly delivered or not, and the errors
+        /// of the other failed requests.
+        delivery: Box<PartialDelivery>,
     },
+}
+
+/// What became of each channel (a trigger) or event (a batch) of an operation that failed part
+/// way ([`Error::Partial`]). Each is in exactly one of three lists:
+///
+/// - **delivered**: its request was answered 2xx;
+/// - **possibly delivered**: the server may have acted on its request without the client
+///   learning so: no answer in time ([`Error::Timeout`]), a connection that broke after
+///   sending, a 5xx (but a 503 with `Retry-After`), a 2xx answer that could not be read
+///   ([`Error::Decode`]); or an earlier attempt of it (with
+///   [`crate::RetryPolicy::retry_possibly_delivered`]) was one of these. Sending these again may
+///   deliver them twice;
+/// - **not delivered**: its request was refused (a 4xx, 429 included, or a 503 with
+///   `Retry-After`), could not connect, or never started: after the first failure no further
+///   request starts (those in flight finish). Sending these again is safe.
+///
+/// A trigger fills the `*_channels` lists (in the order of its channel list), a batch the
+/// `*_events` lists (positions in the batch, 0-based, ascending); the others stay empty.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct PartialDelivery {
+    /// The channels of the delivered requests.
+    pub delivered_channels: Vec<ChannelName>,
+    /// The positions of the delivered events.
+    pub delivered_events: Vec<usize>,
+    /// The channels of the requests possibly delivered.
+    pub possibly_delivered_channels: Vec<ChannelName>,
+    /// The positions of the events possibly delivered.
+    pub possibly_delivered_events: Vec<usize>,
+    /// The channels of the requests not delivered.
+    pub not_delivered_channels: Vec<ChannelName>,
+    /// The positions of the events not delivered.
+    pub not_delivered_events: Vec<usize>,
+    /// The errors of the failed requests after the first ([`Error::Partial`]'s `source`), in
+    /// the order the requests were made: several may fail at once, since the requests go out
+    /// concurrently.
+    pub other_errors: Vec<Error>,
 }
 
 impl Error {
@@ -649,6 +691,16 @@ mod tests {
         );
     }
 
+    /// An error stays small: a `Result<T, Error>` is returned by every operation.
+    #[test]
+    fn errors_are_small() {
+        assert!(
+            std::mem::size_of::<Error>() <= 128,
+            "{}",
+            std::mem::size_of::<Error>()
+        );
+    }
+
     #[test]
     fn helpers_see_through_partial_failures() {
         let status = Error::Status {
@@ -660,16 +712,30 @@ mod tests {
         };
         let partial = Error::Partial {
             completed: 1,
-            total: 2,
-            delivered_channels: vec![],
-            delivered_events: vec![],
+            possibly_delivered: 1,
+            total: 3,
             source: Box::new(status),
+            delivery: Box::new(PartialDelivery {
+                delivered_channels: vec![],
+                delivered_events: vec![0],
+                possibly_delivered_channels: vec![],
+                possibly_delivered_events: vec![1],
+                not_delivered_channels: vec![],
+                not_delivered_events: vec![2],
+                other_errors: vec![Error::timeout(
+                    &Method::POST,
+                    "/apps/1/batch_events",
+                    Duration::from_secs(5),
+                )],
+            }),
         };
         assert_eq!(partial.status(), Some(StatusCode::BAD_GATEWAY));
         assert!(!partial.is_timeout() && !partial.is_connection());
         let shown = partial.to_string();
         assert!(
-            shown.contains("1 of 2") && shown.contains("HTTP 502"),
+            shown.starts_with("1 of 3 requests were delivered, 1 possibly, 1 not: ")
+                && shown.contains("HTTP 502")
+                && shown.ends_with(" (and 1 more failed)"),
             "{shown}"
         );
         let invalid = Error::from(InvalidInput::DataTooLarge {

@@ -182,7 +182,10 @@
 //! most [`ClientBuilder::split_concurrency`] at once; a batch request waits for every earlier
 //! request that shares one of its channels, so events on one channel keep their order. When a
 //! split operation fails part way, no further request is started, and the error is
-//! [`Error::Partial`], which says exactly which channels or events were delivered.
+//! [`Error::Partial`], whose [`PartialDelivery`] puts every channel (or event) in one of three
+//! lists: delivered (answered 2xx), possibly delivered (no answer in time, a broken
+//! connection, a 5xx: the server may have acted on it) and not delivered (refused, or never
+//! sent: safe to send again), and keeps the error of every request that failed.
 //!
 //! # Servers
 //!
@@ -244,7 +247,7 @@ pub use config::{
     DEFAULT_DEADLINE, DEFAULT_HOST, DEFAULT_MAX_DATA_BYTES, DEFAULT_POOL_IDLE_TIMEOUT,
     DEFAULT_SPLIT_CONCURRENCY, DEFAULT_TIMEOUT,
 };
-pub use error::{ConfigError, Error, InvalidInput, MAX_ERROR_BODY};
+pub use error::{ConfigError, Error, InvalidInput, PartialDelivery, MAX_ERROR_BODY};
 pub use types::{
     BatchEvent, BatchResponse, ChannelAttributes, ChannelInfo, ChannelsList, Info, IntoChannel,
     IntoChannels, TriggerResponse, MAX_CHANNELS_PER_REQUEST, MAX_EVENT_NAME_BYTES,

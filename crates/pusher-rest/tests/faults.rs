@@ -617,15 +617,18 @@ async fn split_operations_report_partial_delivery() {
             Error::Partial {
                 completed,
                 total,
-                delivered_channels,
-                delivered_events,
+                delivery,
                 source,
                 ..
             } => {
                 assert_eq!((*completed, *total), (1, 2));
-                let delivered: Vec<&str> = delivered_channels.iter().map(|c| c.as_str()).collect();
+                let delivered: Vec<&str> = delivery
+                    .delivered_channels
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect();
                 assert_eq!(delivered, names[..100]);
-                assert!(delivered_events.is_empty());
+                assert!(delivery.delivered_events.is_empty());
                 assert_eq!(source.status().unwrap(), 500);
             }
             other => panic!("{other:?}"),
@@ -650,11 +653,17 @@ async fn split_operations_report_partial_delivery() {
             Error::Partial {
                 completed,
                 total,
-                delivered_events,
+                delivery,
                 ..
             } => {
                 assert_eq!((completed, total), (2, 4));
-                assert_eq!(delivered_events, (0..20).collect::<Vec<_>>());
+                assert_eq!(delivery.delivered_events, (0..20).collect::<Vec<_>>());
+                // The third was answered 502 (possibly delivered); the fourth never sent.
+                assert_eq!(
+                    delivery.possibly_delivered_events,
+                    (20..30).collect::<Vec<_>>()
+                );
+                assert_eq!(delivery.not_delivered_events, (30..35).collect::<Vec<_>>());
             }
             other => panic!("{other:?}"),
         }
@@ -676,26 +685,177 @@ async fn split_operations_report_partial_delivery() {
             Error::Partial {
                 completed,
                 total,
-                delivered_events,
+                delivery,
                 source,
                 ..
             } => {
                 assert_eq!((completed, total), (3, 4));
                 let expected: Vec<usize> = (0..20).chain(30..35).collect();
-                assert_eq!(delivered_events, expected);
+                assert_eq!(delivery.delivered_events, expected);
+                assert_eq!(
+                    delivery.possibly_delivered_events,
+                    (20..30).collect::<Vec<_>>()
+                );
                 assert_eq!(source.status().unwrap(), 502);
             }
             other => panic!("{other:?}"),
         }
         assert_eq!(server.requests().len(), 4);
 
-        // A failure of the very first request is that request's error, not a partial one.
-        let down = start(|_| Reply::Answer(500, "x".into())).await;
-        let client = down.client().build().unwrap();
+        // When nothing was delivered, nor possibly delivered, the error is the first failed
+        // request's own: the whole operation can be sent again.
+        let refusing = start(|_| Reply::Answer(400, "x".into())).await;
+        let client = refusing.client().build().unwrap();
         assert!(matches!(
-            client.trigger(names, "e", "x").await.unwrap_err(),
+            client.trigger(names.clone(), "e", "x").await.unwrap_err(),
             Error::Status { .. }
         ));
+        // A 500 may follow a delivery: every request possibly delivered, none surely.
+        let down = start(|_| Reply::Answer(500, "x".into())).await;
+        let client = down.client().build().unwrap();
+        match client.trigger(names, "e", "x").await.unwrap_err() {
+            Error::Partial {
+                completed: 0,
+                possibly_delivered: 2,
+                delivery,
+                ..
+            } => assert_eq!(delivery.other_errors.len(), 1),
+            other => panic!("{other:?}"),
+        }
+    })
+    .await;
+}
+
+/// Requests of a split operation fail in different ways at once: the error says which
+/// channels (or events) were delivered, which may have been (a timeout, a 5xx: the server may
+/// have acted), and which were not (refused with a 4xx, or never sent), and keeps every
+/// failure's error.
+#[tokio::test]
+async fn partial_errors_say_what_was_possibly_delivered() {
+    bounded(async {
+        // Four requests at once: delivered, refused, a 502, no answer.
+        let server =
+            start_by_request(
+                |_, request| match request.json()["channels"][0].as_str().unwrap() {
+                    "c0" => Reply::Answer(200, "{}".into()),
+                    "c100" => Reply::Answer(400, "refused".into()),
+                    "c200" => Reply::Answer(502, "bad gateway".into()),
+                    _ => Reply::Hang,
+                },
+            )
+            .await;
+        let client = server
+            .client()
+            .timeout(Duration::from_millis(300))
+            .build()
+            .unwrap();
+        let names: Vec<String> = (0..400).map(|i| format!("c{i}")).collect();
+        let err = client.trigger(names.clone(), "e", "x").await.unwrap_err();
+        let shown = err.to_string();
+        match &err {
+            Error::Partial {
+                completed,
+                possibly_delivered,
+                total,
+                source,
+                delivery,
+                ..
+            } => {
+                assert_eq!((*completed, *possibly_delivered, *total), (1, 2, 4));
+                let names_of = |channels: &[pusher_rest::ChannelName]| -> Vec<String> {
+                    channels.iter().map(|c| c.to_string()).collect()
+                };
+                assert_eq!(names_of(&delivery.delivered_channels), names[..100]);
+                assert_eq!(names_of(&delivery.not_delivered_channels), names[100..200]);
+                assert_eq!(
+                    names_of(&delivery.possibly_delivered_channels),
+                    names[200..]
+                );
+                assert!(delivery.delivered_events.is_empty());
+                // The first failure in the order of the requests, then the others.
+                assert_eq!(source.status().unwrap(), 400);
+                assert_eq!(delivery.other_errors.len(), 2);
+                assert_eq!(delivery.other_errors[0].status().unwrap(), 502);
+                assert!(delivery.other_errors[1].is_timeout());
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            shown.contains("1 of 4 requests were delivered, 2 possibly, 1 not"),
+            "{shown}"
+        );
+
+        // One after another: the second request times out, so the third and fourth are never
+        // sent; the second's events may have arrived.
+        let server = start(|n| {
+            if n == 0 {
+                Reply::Answer(200, "{}".into())
+            } else {
+                Reply::Hang
+            }
+        })
+        .await;
+        let client = server
+            .client()
+            .split_concurrency(1)
+            .timeout(Duration::from_millis(300))
+            .build()
+            .unwrap();
+        let events: Vec<BatchEvent> = (0..35)
+            .map(|i| BatchEvent::new(format!("c{i}"), "e", &i).unwrap())
+            .collect();
+        match client.trigger_batch(events).await.unwrap_err() {
+            Error::Partial {
+                completed,
+                possibly_delivered,
+                source,
+                delivery,
+                ..
+            } => {
+                assert_eq!((completed, possibly_delivered), (1, 1));
+                assert_eq!(delivery.delivered_events, (0..10).collect::<Vec<_>>());
+                assert_eq!(
+                    delivery.possibly_delivered_events,
+                    (10..20).collect::<Vec<_>>()
+                );
+                assert_eq!(delivery.not_delivered_events, (20..35).collect::<Vec<_>>());
+                assert!(source.is_timeout());
+                assert!(delivery.other_errors.is_empty());
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(server.requests().len(), 2);
+
+        // A request whose first attempt timed out stays possibly delivered, whatever its retry
+        // is answered (here a refusal).
+        let server = start(|n| match n {
+            0 => Reply::Answer(200, "{}".into()),
+            1 => Reply::Hang,
+            _ => Reply::Answer(400, "refused".into()),
+        })
+        .await;
+        let client = server
+            .client()
+            .split_concurrency(1)
+            .timeout(Duration::from_millis(300))
+            .retry(RetryPolicy::new(1).retry_possibly_delivered(true))
+            .build()
+            .unwrap();
+        let events: Vec<BatchEvent> = (0..15)
+            .map(|i| BatchEvent::new(format!("c{i}"), "e", &i).unwrap())
+            .collect();
+        match client.trigger_batch(events).await.unwrap_err() {
+            Error::Partial {
+                delivery, source, ..
+            } => {
+                assert_eq!(
+                    delivery.possibly_delivered_events,
+                    (10..15).collect::<Vec<_>>()
+                );
+                assert_eq!(source.status().unwrap(), 400);
+            }
+            other => panic!("{other:?}"),
+        }
     })
     .await;
 }
