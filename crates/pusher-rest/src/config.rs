@@ -221,7 +221,9 @@ impl Default for RetryPolicy {
 /// - [`Proxy::none`]: always direct.
 ///
 /// The proxy is an `http://` URL, optionally with a user name and password
-/// (`http://user:pass@proxy:3128`, sent as `Proxy-Authorization: Basic`). An `https` server is
+/// (`http://user:pass@proxy:3128`, sent as `Proxy-Authorization: Basic`; `/`, `?`, `#` and `@`
+/// in them must be percent-encoded, and a value where they are not is refused rather than
+/// misread). `Debug` output and errors show only the proxy's scheme, host and port. An `https` server is
 /// reached through a `CONNECT` tunnel (TLS end to end: the proxy sees only the host name); an
 /// `http` server through requests in absolute form (the proxy sees everything, signatures
 /// included). Proxies spoken to over TLS (`https://`) and SOCKS proxies are not supported: such
@@ -336,31 +338,47 @@ impl fmt::Debug for Proxy {
             ProxyKind::Env => f.write_str("Proxy::from_env()"),
             ProxyKind::Vars(v) => f
                 .debug_struct("Proxy::from_vars")
-                .field("http", &without_userinfo(&v.http))
-                .field("https", &without_userinfo(&v.https))
-                .field("all", &without_userinfo(&v.all))
+                .field("http", &shown_proxy(&v.http))
+                .field("https", &shown_proxy(&v.https))
+                .field("all", &shown_proxy(&v.all))
                 .field("no_proxy", &v.no)
                 .finish(),
             ProxyKind::Url { url, no_proxy } => f
                 .debug_struct("Proxy::url")
-                .field("url", &without_userinfo(url))
+                .field("url", &shown_proxy(url))
                 .field("no_proxy", no_proxy)
                 .finish(),
         }
     }
 }
 
-/// A proxy URL as it may be shown: without `user:password@`.
-pub(crate) fn without_userinfo(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    if scheme.is_empty() {
-        format!("{host}{path}")
-    } else {
-        format!("{scheme}://{host}{path}")
-    }
+/// A proxy setting as it may be shown: its scheme and host (and port), nothing else, at most
+/// 80 characters. Everything up to the last `@` is taken for the user name and password, since
+/// a password written unescaped may hold `/`, `?`, `#`, `:` or `@`; a path, query or fragment
+/// after the host is left out too. A value that does not parse is shown the same way.
+pub(crate) fn shown_proxy(url: &str) -> String {
+    let url = url.trim();
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest))
+            if !scheme.is_empty()
+                && scheme
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')) =>
+        {
+            (Some(scheme), rest)
+        }
+        _ => (None, url),
+    };
+    let after_userinfo = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    let host = after_userinfo
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default();
+    let shown = match scheme {
+        Some(scheme) => format!("{scheme}://{host}"),
+        None => host.to_owned(),
+    };
+    shown.chars().filter(|c| !c.is_control()).take(80).collect()
 }
 
 /// The TLS settings of a builder.
@@ -1072,6 +1090,29 @@ mod tests {
             })
         });
         assert!(not_unicode.unwrap_err().to_string().contains("PUSHER_URL"));
+    }
+
+    #[test]
+    fn proxy_values_are_shown_without_their_password() {
+        for (value, shown) in [
+            ("http://ada:pa55w0rd@proxy:3128", "http://proxy:3128"),
+            ("http://ada:pa55/w0rd@proxy:3128", "http://proxy:3128"),
+            ("http://ada:pa55@w0rd@proxy:3128/", "http://proxy:3128"),
+            ("http://ada:pa55?w0rd#x@proxy:3128", "http://proxy:3128"),
+            ("ada:pa55://w0rd@proxy:3128", "proxy:3128"),
+            ("ada:pa55w0rd@proxy:3128", "proxy:3128"),
+            ("http://proxy:3128/path?pa55w0rd", "http://proxy:3128"),
+            (" http://proxy:3128 ", "http://proxy:3128"),
+            ("http://proxy\r\n:3128", "http://proxy:3128"),
+            ("", ""),
+        ] {
+            assert_eq!(shown_proxy(value), shown, "{value:?}");
+        }
+        let debug = format!("{:?}", Proxy::url("http://ada:pa55/w0rd@proxy:3128"));
+        assert!(
+            !debug.contains("pa55") && !debug.contains("w0rd"),
+            "{debug}"
+        );
     }
 
     #[test]

@@ -275,7 +275,8 @@ pub enum ConfigError {
     #[error("{0} must be longer than zero")]
     ZeroDuration(&'static str),
     /// The proxy setting (explicit, or from `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`) cannot be
-    /// used. The message never shows the proxy's user name or password.
+    /// used. The message shows no more of it than its scheme, host and port (never a user name
+    /// or password, nor a path).
     #[error("proxy: {0}")]
     Proxy(String),
 }

@@ -31,7 +31,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpStream;
 use tower_service::Service;
 
-use crate::config::{is_loopback, without_userinfo, ClientBuilder, ProxyKind, ProxyVars, Scheme};
+use crate::config::{is_loopback, shown_proxy, ClientBuilder, ProxyKind, ProxyVars, Scheme};
 use crate::error::ConfigError;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -84,7 +84,11 @@ impl HttpTransport {
             .pool_max_idle_per_host(builder.pool_max_idle_per_host);
 
         let intercept = proxy_for(builder, host, base)?;
-        let proxy_url = intercept.as_ref().map(|i| i.uri().to_string());
+        // As shown: scheme, host and port (hyper-util leaves no user name in the URI, but
+        // splits an unescaped `@` in a password at the first one).
+        let proxy_url = intercept
+            .as_ref()
+            .map(|i| format!("{}/", shown_proxy(&i.uri().to_string())));
         let timed = |inner| Timed {
             inner,
             timeout: connect_timeout,
@@ -213,6 +217,13 @@ fn proxy_for(
             }
         }
     };
+    let not_a_proxy = |value: &str| {
+        ConfigError::Proxy(format!(
+            "{source} `{}` is not a proxy URL (http://[user:password@]host:port; a password's \
+             `/`, `?`, `#` and `@` must be percent-encoded)",
+            shown_proxy(value)
+        ))
+    };
     let Some(intercept) = matcher.intercept(base) else {
         // Either NO_PROXY matched, no variable applies to this scheme, or the value could not
         // be parsed: tell the last apart, so a typo is not silently a direct connection.
@@ -223,19 +234,28 @@ fn proxy_for(
                 .intercept(&Uri::from_static("http://example.com"))
                 .is_none()
             {
-                return Err(ConfigError::Proxy(format!(
-                    "{source} `{}` is not a proxy URL (http://[user:password@]host:port)",
-                    without_userinfo(value).chars().take(80).collect::<String>()
-                )));
+                return Err(not_a_proxy(value));
             }
         }
         return Ok(None);
     };
+    // The value that applies (the scheme's own, else ALL_PROXY) must name the host we would
+    // show, the one after its last `@`: with an unescaped `/`, `?` or `#` in the password,
+    // hyper-util reads the start of the password as the proxy's host and port
+    // (`http://user:pa/ss@proxy` is the host `user`, port `pa`).
+    if let Some(value) = configured.iter().find(|v| !v.trim().is_empty()) {
+        let shown = shown_proxy(value);
+        let host = shown.split_once("://").map_or(shown.as_str(), |(_, h)| h);
+        let parsed = intercept.uri().authority().map(|a| a.as_str());
+        if !parsed.is_some_and(|p| p.eq_ignore_ascii_case(host)) {
+            return Err(not_a_proxy(value));
+        }
+    }
     match intercept.uri().scheme_str() {
         Some("http") => Ok(Some(intercept)),
         Some(other) => Err(ConfigError::Proxy(format!(
             "{source} `{}` uses {other}://; only http:// proxies are supported",
-            without_userinfo(&intercept.uri().to_string())
+            shown_proxy(&intercept.uri().to_string())
         ))),
         None => Err(ConfigError::Proxy(format!("{source} has no scheme"))),
     }

@@ -573,18 +573,51 @@ async fn proxies_from_the_environment() {
         // Unusable settings are errors, never a silent direct connection, and never show the
         // password.
         for (value, expected) in [
-            ("socks5://ada:s3cret@127.0.0.1:1080", "only http:// proxies"),
-            ("https://ada:s3cret@127.0.0.1:3128", "only http:// proxies"),
-            ("http://ada:s3cret@bad host:1", "not a proxy URL"),
+            (
+                "socks5://ada:pa55w0rd@127.0.0.1:1080",
+                "only http:// proxies",
+            ),
+            (
+                "https://ada:pa55w0rd@127.0.0.1:3128",
+                "only http:// proxies",
+            ),
+            ("http://ada:pa55w0rd@bad host:1", "not a proxy URL"),
+            // An unescaped `/` or `@` in the password: refused (read as is, the start of the
+            // password would be the proxy's host), and shown only from the last `@`.
+            ("http://ada:pa55/w0rd@127.0.0.1:3128", "not a proxy URL"),
+            ("http://ada:pa55@w0rd@127.0.0.1:3128", "not a proxy URL"),
+            // A path is no part of a proxy URL: ignored, and never shown.
+            ("http://ada:pa55w0rd@127.0.0.1:3128/p?q#pa55w0rd", ""),
         ] {
-            let err = proxy_of(&[
-                ("PUSHER_HOST", "pusher.test".into()),
-                ("HTTPS_PROXY", value.into()),
-            ])
-            .unwrap_err();
-            let shown = format!("{err} {err:?}");
-            assert!(shown.contains(expected), "{value}: {shown}");
-            assert!(!shown.contains("s3cret"), "{shown}");
+            for builder in [
+                from(&[
+                    ("PUSHER_HOST", "pusher.test".into()),
+                    ("HTTPS_PROXY", value.into()),
+                ]),
+                from(&[("PUSHER_HOST", "pusher.test".into())]).proxy(Proxy::url(value)),
+            ] {
+                let shown = format!("{builder:?}");
+                assert!(
+                    !shown.contains("pa55") && !shown.contains("w0rd"),
+                    "{shown}"
+                );
+                let shown = match builder.build() {
+                    Ok(client) if expected.is_empty() => {
+                        assert_eq!(client.proxy_url(), Some("http://127.0.0.1:3128/"));
+                        format!("{client:?}")
+                    }
+                    Ok(client) => panic!("{value}: built, through {:?}", client.proxy_url()),
+                    Err(err) => {
+                        let shown = format!("{err} {err:?}");
+                        assert!(shown.contains(expected), "{value}: {shown}");
+                        shown
+                    }
+                };
+                assert!(
+                    !shown.contains("pa55") && !shown.contains("w0rd"),
+                    "{shown}"
+                );
+            }
         }
     })
     .await;
