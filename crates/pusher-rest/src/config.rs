@@ -778,7 +778,8 @@ impl ClientBuilder {
     /// Also trusts the CA certificates of `pem` (one or more `-----BEGIN CERTIFICATE-----`
     /// blocks, e.g. the contents of `ca.crt`): a self-hosted server behind an internal CA.
     /// Checked by [`build`](Self::build): PEM text without a certificate, or with one that
-    /// cannot be parsed, is a [`ConfigError::Tls`].
+    /// cannot be parsed, is a [`ConfigError::Tls`], and so is PEM given beside
+    /// [`tls_config`](Self::tls_config), which would leave it unused.
     #[cfg(feature = "rustls")]
     pub fn add_root_certificates_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
         self.tls.extra_roots_pem.push(pem.as_ref().to_vec());
@@ -787,8 +788,11 @@ impl ClientBuilder {
 
     /// Uses this rustls configuration for `https` (client certificates, another crypto
     /// provider, a custom verifier such as `rustls-platform-verifier`), instead of the one the
-    /// client builds from the root-certificate settings, which are then ignored. Its ALPN
-    /// protocols are replaced: the client speaks HTTP/1.1.
+    /// client builds from the root-certificate settings. Its roots are the configuration's
+    /// own: combined with [`add_root_certificates_pem`](Self::add_root_certificates_pem),
+    /// `platform_roots(true)` or [`webpki_roots(false)`](Self::webpki_roots), which it would
+    /// leave unused (and a PEM unchecked), [`build`](Self::build) fails with a
+    /// [`ConfigError::Tls`]. Its ALPN protocols are replaced: the client speaks HTTP/1.1.
     #[cfg(feature = "rustls")]
     pub fn tls_config(mut self, config: rustls::ClientConfig) -> Self {
         self.tls.config = Some(Arc::new(config));
@@ -838,6 +842,23 @@ impl ClientBuilder {
         }
         if self.split_concurrency == 0 {
             return Err(ConfigError::ZeroLimit("split_concurrency"));
+        }
+        #[cfg(feature = "rustls")]
+        if self.tls.config.is_some() {
+            let ignored = [
+                (
+                    !self.tls.extra_roots_pem.is_empty(),
+                    "add_root_certificates_pem",
+                ),
+                (self.tls.platform_roots, "platform_roots(true)"),
+                (!self.tls.webpki_roots, "webpki_roots(false)"),
+            ];
+            if let Some((_, setting)) = ignored.iter().find(|(set, _)| *set) {
+                return Err(ConfigError::Tls(format!(
+                    "tls_config replaces the root certificate settings, so {setting} would be \
+                     ignored: put the roots into the rustls::ClientConfig given to tls_config"
+                )));
+            }
         }
         for (name, value) in [
             ("timeout", Some(self.timeout)),

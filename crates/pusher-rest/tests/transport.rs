@@ -327,6 +327,38 @@ fn unusable_root_certificates_are_configuration_errors() {
         assert!(matches!(err, Error::Config(ConfigError::Tls(_))), "{err:?}");
         assert!(err.to_string().contains(expected), "{err}");
     }
+    // A custom rustls configuration brings its own roots: root settings beside it would be
+    // ignored (and a PEM never checked), so the combination is refused.
+    let config = || {
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth()
+    };
+    let custom = || Client::builder(common::credentials()).tls_config(config());
+    for builder in [
+        custom().add_root_certificates_pem("not a certificate"),
+        Client::builder(common::credentials())
+            .add_root_certificates_pem("not a certificate")
+            .tls_config(config()),
+        custom().webpki_roots(false),
+    ] {
+        let err = build(builder.clone());
+        assert!(matches!(err, Error::Config(ConfigError::Tls(_))), "{err:?}");
+        assert!(err.to_string().contains("tls_config"), "{err}");
+        // Whatever the scheme.
+        let err = builder.host("127.0.0.1").build().unwrap_err();
+        assert!(err.to_string().contains("tls_config"), "{err}");
+    }
+    // The default (the Mozilla roots on) is no setting of its own.
+    custom()
+        .webpki_roots(true)
+        .host("ws.example.com")
+        .build()
+        .unwrap();
 }
 
 // ---------------------------------------------------------------------------------------------
