@@ -173,7 +173,20 @@ impl Client {
             Some(transport) => transport,
             None => {
                 let http = HttpTransport::new(&builder, scheme, &host, &base)?;
-                if scheme == Scheme::Http && !is_loopback(&host) && !builder.allow_plain_http {
+                let plain = scheme == Scheme::Http && !builder.allow_plain_http;
+                if let (true, Some(proxy)) = (plain, &http.proxy_url) {
+                    tracing::warn!(
+                        target: "pusher_rest",
+                        server = %base_url,
+                        proxy = %proxy.trim_end_matches('/'),
+                        "requests to this Pusher server go through the proxy over plain http: \
+                         the proxy (and anyone on the way to it) reads event data (except on \
+                         private-encrypted- channels), channel names, socket ids and request \
+                         signatures, which the server accepts for ten minutes. Use https (a \
+                         CONNECT tunnel), or ClientBuilder::allow_plain_http() if the proxy is \
+                         trusted",
+                    );
+                } else if plain && !is_loopback(&host) {
                     tracing::warn!(
                         target: "pusher_rest",
                         server = %base_url,

@@ -744,12 +744,14 @@ impl ClientBuilder {
         self
     }
 
-    /// Acknowledges that requests to a server that is not on this machine go over plain
+    /// Acknowledges that requests to a server that is not on this machine (anything but
+    /// `localhost`, `127.0.0.0/8` and `[::1]`), or to any server through a proxy, go over plain
     /// `http`, and silences the warning [`build`](Self::build) logs otherwise. Over plain
-    /// HTTP, anyone on the path can read the event data (except on `private-encrypted-`
-    /// channels), the channel names and socket ids, and the request signatures, which a
-    /// Pusher-protocol server accepts for ten minutes: enough to replay a trigger. Fine on a
-    /// private network you trust (a sockudo beside the app in the same container network).
+    /// HTTP, anyone on the path (the proxy too) can read the event data (except on
+    /// `private-encrypted-` channels), the channel names and socket ids, and the request
+    /// signatures, which a Pusher-protocol server accepts for ten minutes: enough to replay a
+    /// trigger. Fine on a private network you trust (a sockudo beside the app in the same
+    /// container network).
     pub fn allow_plain_http(mut self) -> Self {
         self.allow_plain_http = true;
         self
@@ -922,8 +924,10 @@ fn check_host(host: &str) -> Result<(), ConfigError> {
     }
 }
 
+/// Whether `host` is this machine: `localhost` itself, an address of `127.0.0.0/8`, or `[::1]`,
+/// literally. Names under `.localhost` are not trusted: a resolver may send them to DNS.
 pub(crate) fn is_loopback(host: &str) -> bool {
-    if host.eq_ignore_ascii_case("localhost") || host.to_ascii_lowercase().ends_with(".localhost") {
+    if host.eq_ignore_ascii_case("localhost") {
         return true;
     }
     if let Ok(v4) = host.parse::<std::net::Ipv4Addr>() {
@@ -987,6 +991,21 @@ mod tests {
             endpoint(ClientBuilder::new(creds()).host("10.0.0.1")),
             (Scheme::Https, "10.0.0.1".into(), 443)
         );
+        // Only localhost itself, 127.0.0.0/8 and ::1 are this machine.
+        assert_eq!(
+            endpoint(ClientBuilder::new(creds()).host("app.localhost")),
+            (Scheme::Https, "app.localhost".into(), 443)
+        );
+        for (host, loopback) in [
+            ("LocalHost", true),
+            ("127.1.2.3", true),
+            ("[::1]", true),
+            ("app.localhost", false),
+            ("localhost.example.com", false),
+            ("128.0.0.1", false),
+        ] {
+            assert_eq!(is_loopback(host), loopback, "{host}");
+        }
         for bad in ["", "a b", "h/x", "h?x", "user@h", "[zz]", "h:80"] {
             assert!(
                 matches!(

@@ -143,10 +143,13 @@
 //! ([`ClientBuilder::add_root_certificates_pem`], [`ClientBuilder::webpki_roots`],
 //! `platform_roots`, [`ClientBuilder::tls_config`]).
 //!
-//! Plain `http` to a server that is not on this machine is allowed (a sockudo beside the app
-//! on a private network), but [`ClientBuilder::build`] logs one WARN saying what travels in the
-//! clear (event data, channel names, socket ids, and signatures a server accepts for ten
-//! minutes), unless [`ClientBuilder::allow_plain_http`] acknowledges it. A warning rather than
+//! Plain `http` to a server that is not on this machine (anything but `localhost`,
+//! `127.0.0.0/8` and `[::1]` literally: a name under `.localhost` may be resolved by DNS) is
+//! allowed (a sockudo beside the app on a private network), but [`ClientBuilder::build`] logs
+//! one WARN saying what travels in the clear (event data, channel names, socket ids, and
+//! signatures a server accepts for ten minutes), unless [`ClientBuilder::allow_plain_http`]
+//! acknowledges it. So does plain `http` through a proxy, even to this machine: the proxy
+//! reads all of it. A warning rather than
 //! an error: the official Node SDK defaults to plain http, and many deployments
 //! (`PUSHER_SCHEME=http` to a container named `soketi`) rely on it.
 //!
