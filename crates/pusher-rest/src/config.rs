@@ -210,12 +210,14 @@ impl Default for RetryPolicy {
 /// Which HTTP proxy, if any, the client goes through.
 ///
 /// - [`Proxy::from_env`] (the default): `HTTPS_PROXY` for an `https` server, `HTTP_PROXY` for
-///   an `http` one, `ALL_PROXY` for both, each also in lowercase (the uppercase name wins), and
+///   an `http` one, `ALL_PROXY` for both, each also in lowercase (the uppercase name wins, as
+///   in Go's HTTP client, reqwest and hyper-util; curl prefers the lowercase one), and
 ///   `NO_PROXY`/`no_proxy` to go direct to some hosts (comma-separated names, which match
 ///   their subdomains too, IP addresses, CIDR ranges, or `*`). As Go's HTTP client does, a
-///   loopback server (`localhost`, `127.0.0.0/8`, `::1`) is always reached directly, and
-///   `HTTP_PROXY` is ignored when `REQUEST_METHOD` is set (a CGI program, where any client can
-///   set it through a `Proxy:` header).
+///   loopback server (`localhost`, `127.0.0.0/8`, `::1`; not names under `.localhost`) is
+///   always reached directly, and when `REQUEST_METHOD` is set (a CGI program, where any
+///   client can set `HTTP_PROXY` through a `Proxy:` request header, "httpoxy") neither
+///   `HTTP_PROXY` nor `http_proxy` is read; `ALL_PROXY` and `HTTPS_PROXY` still are.
 /// - [`Proxy::url`]: this proxy, for every server (loopback included), except the hosts of
 ///   [`Proxy::no_proxy`].
 /// - [`Proxy::none`]: always direct.
@@ -269,7 +271,11 @@ pub(crate) struct ProxyVars {
 }
 
 impl ProxyVars {
-    /// Reads the proxy variables through `get` (uppercase first, as curl does).
+    /// Reads the proxy variables through `get`: the uppercase name first, then the lowercase
+    /// one, as Go's HTTP client, reqwest and hyper-util do (curl prefers the lowercase one).
+    /// In a CGI program (`REQUEST_METHOD` set), neither `HTTP_PROXY` nor `http_proxy` is read:
+    /// a client's `Proxy:` request header reaches the program as `HTTP_PROXY` ("httpoxy"), and
+    /// the two cannot be told apart where names ignore case.
     pub(crate) fn read(get: &impl Fn(&'static str) -> Result<String, VarError>) -> ProxyVars {
         let first = |names: &[&'static str]| {
             names
@@ -282,7 +288,7 @@ impl ProxyVars {
         let cgi = get("REQUEST_METHOD").is_ok();
         ProxyVars {
             http: if cgi {
-                first(&["http_proxy"])
+                String::new()
             } else {
                 first(&["HTTP_PROXY", "http_proxy"])
             },

@@ -591,16 +591,30 @@ async fn proxies_from_the_environment() {
             .unwrap(),
             None
         );
-        // In a CGI program, HTTP_PROXY may come from a request header: ignored.
+        // In a CGI program, HTTP_PROXY may come from a request header (`Proxy:`): ignored for
+        // an http server, in either case; ALL_PROXY cannot come from a header and still applies.
+        for name in ["HTTP_PROXY", "http_proxy"] {
+            assert_eq!(
+                proxy_of(&[
+                    ("PUSHER_HOST", "pusher.test".into()),
+                    ("PUSHER_SCHEME", "http".into()),
+                    (name, proxy.url()),
+                    ("REQUEST_METHOD", "GET".into())
+                ])
+                .unwrap(),
+                None,
+                "{name}"
+            );
+        }
         assert_eq!(
             proxy_of(&[
                 ("PUSHER_HOST", "pusher.test".into()),
                 ("PUSHER_SCHEME", "http".into()),
-                ("HTTP_PROXY", proxy.url()),
+                ("ALL_PROXY", proxy.url()),
                 ("REQUEST_METHOD", "GET".into())
             ])
             .unwrap(),
-            None
+            url
         );
         // Unusable settings are errors, never a silent direct connection, and never show the
         // password.
