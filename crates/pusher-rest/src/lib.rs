@@ -230,7 +230,9 @@
 //! request in its error body (its request line, its query string) has that part replaced by
 //! `<redacted>` before the body enters an [`Error`] or a log line. Neither `Debug` of the
 //! client, its builders and futures, nor any error shows the secret, the master key, a
-//! signature or a proxy password.
+//! signature or a proxy password; `Debug` of a [`Trigger`] or a [`BatchEvent`] shows the
+//! length of the event data, not the data (which an end-to-end encrypted event holds in plain
+//! text until it is sent).
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
