@@ -896,7 +896,7 @@ impl Client {
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
-                let error = Error::timeout(method, path, self.inner.deadline);
+                let error = Error::timeout(method, path, self.inner.deadline, true);
                 return Err(failed(error, acted));
             }
             let attempt_timeout = self.inner.timeout.min(remaining);
@@ -1021,7 +1021,11 @@ impl Client {
                 let exchanging = exchange(http, request, method, path, limit);
                 match tokio::time::timeout(timeout, exchanging).await {
                     Ok(result) => result,
-                    Err(_) => Err(Error::timeout(method, path, timeout)),
+                    // An attempt given less than the timeout was cut short by the deadline.
+                    Err(_) if timeout < inner.timeout => {
+                        Err(Error::timeout(method, path, inner.deadline, true))
+                    }
+                    Err(_) => Err(Error::timeout(method, path, timeout, false)),
                 }
             }
             #[cfg(feature = "testing")]

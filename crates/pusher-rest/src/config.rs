@@ -692,8 +692,9 @@ impl ClientBuilder {
     /// The time a whole operation may take, from the first poll of its future to its answer:
     /// every attempt, every wait between retries, every request of a split operation
     /// ([`DEFAULT_DEADLINE`] unless set, or the attempt [`timeout`](Self::timeout) if that is
-    /// longer). An attempt still running at the deadline ends as [`Error::Timeout`]; a retry
-    /// whose wait would end past it is not made, and the last error is returned at once.
+    /// longer). An attempt still running at the deadline ends as [`Error::Timeout`] with
+    /// `deadline: true`; a retry whose wait would end past it is not made, and the last error
+    /// is returned at once.
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = Some(deadline);
         self

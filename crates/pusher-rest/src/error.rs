@@ -54,16 +54,21 @@ pub enum Error {
     },
     /// No complete answer arrived in time: within the per-attempt timeout
     /// ([`crate::ClientBuilder::timeout`]), or before the operation's deadline
-    /// ([`crate::ClientBuilder::deadline`]) ran out.
-    #[error("{method} {path} timed out after {timeout:?}")]
+    /// ([`crate::ClientBuilder::deadline`]) ran out; `deadline` says which.
+    #[error("{method} {path} timed out after {timeout:?}{}", if *deadline { " (the operation's deadline)" } else { "" })]
     #[non_exhaustive]
     Timeout {
         /// The request method.
         method: Method,
         /// The request path.
         path: String,
-        /// How long the attempt was given.
+        /// The limit that ran out: the attempt's timeout, or the operation's deadline when
+        /// `deadline` is `true`.
         timeout: Duration,
+        /// `true` when the operation's deadline ran out (during an attempt it had cut short,
+        /// or before an attempt or a request of a split operation could start); `false` when
+        /// one attempt used up its whole timeout.
+        deadline: bool,
     },
     /// The connection could not be made, or broke before the answer was read.
     #[error("{method} {path} failed{}: {}", if *never_sent { " to connect (nothing was sent)" } else { "" }, Chain(source.as_ref()))]
@@ -221,11 +226,12 @@ impl Error {
         }
     }
 
-    pub(crate) fn timeout(method: &Method, path: &str, timeout: Duration) -> Error {
+    pub(crate) fn timeout(method: &Method, path: &str, timeout: Duration, deadline: bool) -> Error {
         Error::Timeout {
             method: method.clone(),
             path: path.to_owned(),
             timeout,
+            deadline,
         }
     }
 }
@@ -727,6 +733,7 @@ mod tests {
                     &Method::POST,
                     "/apps/1/batch_events",
                     Duration::from_secs(5),
+                    false,
                 )],
             }),
         };

@@ -158,8 +158,8 @@
 //! | limit | default | covers | when it runs out |
 //! |---|---|---|---|
 //! | [`connect_timeout`](ClientBuilder::connect_timeout) | 2 s | TCP connect, the proxy's `CONNECT` tunnel, the TLS handshake | [`Error::Connection`] with `never_sent: true` |
-//! | [`timeout`](ClientBuilder::timeout) | 5 s | one attempt: connecting, sending, reading the whole answer | [`Error::Timeout`] |
-//! | [`deadline`](ClientBuilder::deadline) | 10 s (or the timeout, if longer) | the whole operation: every attempt, every wait, every request of a split operation | [`Error::Timeout`]; a retry whose wait would end past it is not made |
+//! | [`timeout`](ClientBuilder::timeout) | 5 s | one attempt: connecting, sending, reading the whole answer | [`Error::Timeout`] with `deadline: false` |
+//! | [`deadline`](ClientBuilder::deadline) | 10 s (or the timeout, if longer) | the whole operation: every attempt, every wait, every request of a split operation | [`Error::Timeout`] with `deadline: true`; a retry whose wait would end past it is not made |
 //! | [`retry`](ClientBuilder::retry) | none | see below | the last error |
 //!
 //! | failure | retried with [`RetryPolicy::new`] | why |

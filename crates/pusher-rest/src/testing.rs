@@ -378,7 +378,7 @@ impl Shared {
         match scripted {
             Some(Next::Fail(failure)) => {
                 return match failure.kind {
-                    FailureKind::Timeout => Err(Error::timeout(method, path, timeout)),
+                    FailureKind::Timeout => Err(Error::timeout(method, path, timeout, false)),
                     FailureKind::ConnectionRefused => Err(Error::connection(
                         method,
                         path,

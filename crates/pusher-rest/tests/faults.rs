@@ -257,6 +257,51 @@ async fn a_server_that_never_answers_is_a_timeout() {
     .await;
 }
 
+/// A timeout says which limit ran out: the attempt's timeout, or the operation's deadline.
+#[tokio::test]
+async fn a_timeout_says_whether_the_deadline_ran_out() {
+    bounded(async {
+        let server = start(|_| Reply::Hang).await;
+        let short = Duration::from_millis(300);
+        for (timeout, deadline, by_deadline) in [
+            (short, Duration::from_secs(10), false),
+            (Duration::from_secs(10), short, true),
+        ] {
+            let client = server
+                .client()
+                .timeout(timeout)
+                .deadline(deadline)
+                .build()
+                .unwrap();
+            let err = client.channels().await.unwrap_err();
+            assert!(err.is_timeout(), "{err:?}");
+            let shown = err.to_string();
+            assert_eq!(shown.contains("deadline"), by_deadline, "{shown}");
+            assert!(shown.contains("300ms"), "{shown}");
+            match err {
+                Error::Timeout {
+                    timeout: t,
+                    deadline: d,
+                    ..
+                } => assert_eq!((t, d), (short, by_deadline)),
+                other => panic!("{other:?}"),
+            }
+        }
+        // The deadline also ends a split operation between requests.
+        let client = server
+            .client()
+            .timeout(Duration::from_secs(10))
+            .deadline(short)
+            .split_concurrency(1)
+            .build()
+            .unwrap();
+        let names: Vec<String> = (0..150).map(|i| format!("c{i}")).collect();
+        let err = client.trigger(names, "e", "x").await.unwrap_err();
+        assert!(err.to_string().contains("deadline"), "{err}");
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn undecodable_answers_are_decode_errors() {
     bounded(async {
