@@ -170,7 +170,13 @@ impl Client {
             .parse::<Uri>()
             .map_err(|_| ConfigError::InvalidHost(host.clone()))?;
         let transport = match transport {
-            Some(transport) => transport,
+            Some(transport) => {
+                #[cfg(feature = "testing")]
+                if matches!(transport, Transport::Recording(_)) {
+                    crate::transport::check_offline(&builder, &host, &base)?;
+                }
+                transport
+            }
             None => {
                 let http = HttpTransport::new(&builder, scheme, &host, &base)?;
                 let plain = scheme == Scheme::Http && !builder.allow_plain_http;

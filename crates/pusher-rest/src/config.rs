@@ -778,6 +778,11 @@ impl ClientBuilder {
     /// read when the client is built (`rustls-native-certs`: the system store on Linux, the
     /// keychain on macOS, the certificate store on Windows). Use it where a company installs
     /// its CA on every machine.
+    ///
+    /// [`build`](Self::build) then reads the store synchronously: files on Linux, calls into
+    /// the keychain or the certificate store elsewhere, which can take tens of milliseconds or
+    /// more. Build the client once, at start-up (or inside `tokio::task::spawn_blocking`), not
+    /// in an async task per request; clones share it.
     #[cfg(feature = "platform-roots")]
     pub fn platform_roots(mut self, trust: bool) -> Self {
         self.tls.platform_roots = trust;
@@ -808,7 +813,10 @@ impl ClientBuilder {
         self
     }
 
-    /// Checks the configuration and builds the client (with its connection pool).
+    /// Checks the configuration and builds the client (with its connection pool). It does not
+    /// touch the network, and needs no runtime. It blocks only to read the platform's root
+    /// certificates when `platform_roots` (feature `platform-roots`) asks for them (and the
+    /// proxy variables of the environment, a quick read); build once and clone.
     pub fn build(self) -> Result<Client, Error> {
         Client::from_builder(self)
     }

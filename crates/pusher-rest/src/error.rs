@@ -90,6 +90,10 @@ pub enum Error {
     /// The request was polled outside a Tokio runtime (the client's connections and timers
     /// run on Tokio); nothing was sent. Call it from code that runs on a Tokio runtime, such
     /// as an axum, actix-web or Rocket handler, or `#[tokio::main]`.
+    ///
+    /// A runtime built without its time or IO driver (a `tokio::runtime::Builder` without
+    /// `enable_all()`, `enable_time()` or `enable_io()`) is not detected: Tokio panics when the
+    /// request starts its timer or its connection.
     #[error("{method} {path} was not sent: the Pusher client needs a Tokio runtime, and none is running")]
     #[non_exhaustive]
     NoRuntime {

@@ -4,7 +4,11 @@
 //! speak its protocol: sockudo, soketi and Laravel Reverb.
 //!
 //! Everything a request could get wrong is checked before it is sent, and every failure is an
-//! [`Error`] value, never a panic:
+//! [`Error`] value, never a panic. One limit: requests run on Tokio, and need its time and IO
+//! drivers. Polled outside any Tokio runtime, a request is [`Error::NoRuntime`]; but a runtime
+//! built without those drivers cannot be detected, and Tokio itself panics when the request
+//! starts its timer or its connection. `#[tokio::main]` and the runtimes of axum, actix-web and
+//! Rocket have both; a runtime built by hand needs `enable_all()`.
 //!
 //! ```
 //! use pusher_rest::{Client, Credentials, Error, InvalidInput};

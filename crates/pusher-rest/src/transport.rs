@@ -160,6 +160,27 @@ impl HttpTransport {
     }
 }
 
+/// The checks of [`HttpTransport::new`] that need neither a network nor the process
+/// environment, for the recording client: an explicit proxy setting ([`Proxy::url`], or the
+/// values given to `ClientBuilder::from_vars`) and root certificates given as PEM.
+///
+/// [`Proxy::url`]: crate::Proxy::url
+#[cfg(feature = "testing")]
+pub(crate) fn check_offline(
+    builder: &ClientBuilder,
+    host: &str,
+    base: &Uri,
+) -> Result<(), ConfigError> {
+    if !matches!(builder.proxy.kind, ProxyKind::Env) {
+        proxy_for(builder, host, base)?;
+    }
+    #[cfg(feature = "rustls")]
+    for (index, pem) in builder.tls.extra_roots_pem.iter().enumerate() {
+        add_pem(&mut rustls::RootCertStore::empty(), pem, index)?;
+    }
+    Ok(())
+}
+
 /// The proxy for the server at `base`, if any, as the settings decide.
 fn proxy_for(
     builder: &ClientBuilder,
@@ -294,9 +315,6 @@ fn https<H>(
 
 #[cfg(feature = "rustls")]
 fn root_store(tls: &crate::config::TlsSettings) -> Result<rustls::RootCertStore, ConfigError> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::CertificateDer;
-
     let mut roots = rustls::RootCertStore::empty();
     if tls.webpki_roots {
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -318,22 +336,7 @@ fn root_store(tls: &crate::config::TlsSettings) -> Result<rustls::RootCertStore,
         let _ = roots.add_parsable_certificates(loaded.certs);
     }
     for (index, pem) in tls.extra_roots_pem.iter().enumerate() {
-        let mut added = 0;
-        for cert in CertificateDer::pem_slice_iter(pem) {
-            let cert = cert.map_err(|e| {
-                ConfigError::Tls(format!("root certificate PEM #{}: {e}", index + 1))
-            })?;
-            roots.add(cert).map_err(|e| {
-                ConfigError::Tls(format!("root certificate PEM #{}: {e}", index + 1))
-            })?;
-            added += 1;
-        }
-        if added == 0 {
-            return Err(ConfigError::Tls(format!(
-                "root certificate PEM #{} holds no certificate",
-                index + 1
-            )));
-        }
+        add_pem(&mut roots, pem, index)?;
     }
     if roots.is_empty() {
         return Err(ConfigError::Tls(
@@ -341,6 +344,31 @@ fn root_store(tls: &crate::config::TlsSettings) -> Result<rustls::RootCertStore,
         ));
     }
     Ok(roots)
+}
+
+/// Adds the certificates of `pem` (the `index`th PEM given, from 0) to `roots`: at least one,
+/// each parsed.
+#[cfg(feature = "rustls")]
+fn add_pem(roots: &mut rustls::RootCertStore, pem: &[u8], index: usize) -> Result<(), ConfigError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+
+    let mut added = 0;
+    for cert in CertificateDer::pem_slice_iter(pem) {
+        let cert = cert
+            .map_err(|e| ConfigError::Tls(format!("root certificate PEM #{}: {e}", index + 1)))?;
+        roots
+            .add(cert)
+            .map_err(|e| ConfigError::Tls(format!("root certificate PEM #{}: {e}", index + 1)))?;
+        added += 1;
+    }
+    if added == 0 {
+        return Err(ConfigError::Tls(format!(
+            "root certificate PEM #{} holds no certificate",
+            index + 1
+        )));
+    }
+    Ok(())
 }
 
 /// A connector whose whole connection set-up (TCP, proxy tunnel, TLS handshake) is bounded.

@@ -1024,3 +1024,29 @@ fn outside_a_tokio_runtime_is_an_error_not_a_panic() {
         other => panic!("expected NoRuntime, got {:?}", other.map(|r| r.map(|_| ()))),
     }
 }
+
+/// The documented limit of "errors, not panics": a runtime built without its time driver is
+/// not detected, and Tokio panics when a request starts its timer. Should this ever become an
+/// error, the crate docs (and `Error::NoRuntime`'s) must say so.
+#[test]
+fn a_runtime_without_timers_panics_as_documented() {
+    let client = Client::builder(common::credentials())
+        .host("127.0.0.1")
+        .port(9)
+        .build()
+        .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        runtime.block_on(client.trigger("chat", "e", "x").send())
+    }));
+    let message = outcome.map(|_| ()).unwrap_err();
+    let message = message
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| message.downcast_ref::<&str>().copied())
+        .unwrap_or_default();
+    assert!(message.contains("enable_time"), "{message}");
+}
