@@ -1,7 +1,8 @@
 //! The client and its operations.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
@@ -9,11 +10,11 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use http::header::{HeaderMap, HeaderValue, CONTENT_TYPE, PROXY_AUTHORIZATION, RETRY_AFTER};
 use http::{Method, Request, StatusCode, Uri};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use pusher_protocol::channel::Channel;
 use pusher_protocol::rest::{sign_request, RestSignError};
 use pusher_protocol::{ChannelKind, ChannelName, Credentials, SocketId, UserId};
@@ -23,7 +24,9 @@ use tokio::time::Instant;
 
 use crate::config::{is_loopback, ClientBuilder, RetryPolicy, Scheme, DEFAULT_DEADLINE};
 use crate::encryption;
-use crate::error::{error_body, ConfigError, Error, InvalidInput};
+use crate::error::{
+    error_body, error_text, ConfigError, Error, InvalidInput, PartialDelivery, MAX_ERROR_READ,
+};
 use crate::transport::HttpTransport;
 use crate::types::{
     check_event_name, event_data, BatchAnswer, BatchBody, BatchEvent, BatchItem, BatchResponse,
@@ -31,8 +34,14 @@ use crate::types::{
     IntoChannels, TriggerResponse, UsersAnswer, MAX_CHANNELS_PER_REQUEST,
 };
 
-/// The largest answer body read, in bytes (a channel list of a very busy app fits).
-const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+/// The largest 2xx answer read for the channel list, in bytes: the list of a very busy app
+/// fits.
+pub(crate) const MAX_CHANNEL_LIST_BYTES: usize = 16 * 1024 * 1024;
+
+/// The largest 2xx answer read for every other operation, in bytes. Their answers are small:
+/// a trigger's attributes for 100 channels are about 20 KB, a presence channel's 100 members
+/// a few KB.
+pub(crate) const MAX_ANSWER_BYTES: usize = 256 * 1024;
 
 /// Sent as `X-Pusher-Library`, as the official SDKs do.
 const LIBRARY: &str = concat!("pusher-rest-rust ", env!("CARGO_PKG_VERSION"));
@@ -161,10 +170,29 @@ impl Client {
             .parse::<Uri>()
             .map_err(|_| ConfigError::InvalidHost(host.clone()))?;
         let transport = match transport {
-            Some(transport) => transport,
+            Some(transport) => {
+                #[cfg(feature = "testing")]
+                if matches!(transport, Transport::Recording(_)) {
+                    crate::transport::check_offline(&builder, &host, &base)?;
+                }
+                transport
+            }
             None => {
                 let http = HttpTransport::new(&builder, scheme, &host, &base)?;
-                if scheme == Scheme::Http && !is_loopback(&host) && !builder.allow_plain_http {
+                let plain = scheme == Scheme::Http && !builder.allow_plain_http;
+                if let (true, Some(proxy)) = (plain, &http.proxy_url) {
+                    tracing::warn!(
+                        target: "pusher_rest",
+                        server = %base_url,
+                        proxy = %proxy.trim_end_matches('/'),
+                        "requests to this Pusher server go through the proxy over plain http: \
+                         the proxy (and anyone on the way to it) reads event data (except on \
+                         private-encrypted- channels), channel names, socket ids and request \
+                         signatures, which the server accepts for ten minutes. Use https (a \
+                         CONNECT tunnel), or ClientBuilder::allow_plain_http() if the proxy is \
+                         trusted",
+                    );
+                } else if plain && !is_loopback(&host) {
                     tracing::warn!(
                         target: "pusher_rest",
                         server = %base_url,
@@ -431,8 +459,16 @@ impl Client {
             let params: Vec<(&str, &str)> =
                 info.to_param().map(|i| ("info", i)).into_iter().collect();
             client
-                .call(Method::GET, &path, &params, Bytes::new(), deadline)
+                .call(
+                    Method::GET,
+                    &path,
+                    &params,
+                    Bytes::new(),
+                    deadline,
+                    MAX_ANSWER_BYTES,
+                )
                 .await
+                .map_err(Error::from)
         })
     }
 
@@ -451,7 +487,14 @@ impl Client {
             let deadline = client.deadline_from_now();
             let path = format!("/apps/{}/channels/{}/users", client.inner.app_id, channel);
             let answer: UsersAnswer = client
-                .call(Method::GET, &path, &[], Bytes::new(), deadline)
+                .call(
+                    Method::GET,
+                    &path,
+                    &[],
+                    Bytes::new(),
+                    deadline,
+                    MAX_ANSWER_BYTES,
+                )
                 .await?;
             Ok(answer.users.into_iter().map(|u| u.id).collect())
         })
@@ -496,9 +539,17 @@ impl Client {
             let deadline = client.deadline_from_now();
             let path = format!("/apps/{}/events", client.inner.app_id);
             client
-                .call::<serde::de::IgnoredAny>(Method::POST, &path, &[], body, deadline)
+                .call::<serde::de::IgnoredAny>(
+                    Method::POST,
+                    &path,
+                    &[],
+                    body,
+                    deadline,
+                    MAX_ANSWER_BYTES,
+                )
                 .await
                 .map(|_| ())
+                .map_err(Error::from)
         })
     }
 
@@ -527,9 +578,11 @@ impl Client {
                     &[],
                     Bytes::from_static(b"{}"),
                     deadline,
+                    MAX_ANSWER_BYTES,
                 )
                 .await
                 .map(|_| ())
+                .map_err(Error::from)
         })
     }
 
@@ -621,40 +674,14 @@ impl Client {
         let results = self
             .send_parts::<ChannelsAnswer>(&path, parts, deadline)
             .await;
-        let total = results.len();
+        let mut outcome = Outcome::new(results, &targets, channels.len());
         let mut answer = TriggerResponse::default();
-        let mut delivered = vec![false; channels.len()];
-        let mut completed = 0;
-        let mut first_error = None;
-        for (result, targets) in results.into_iter().zip(targets) {
-            match result {
-                Some(Ok(chunk)) => {
-                    completed += 1;
-                    answer.channels.extend(chunk.channels.unwrap_or_default());
-                    for i in targets {
-                        if let Some(d) = delivered.get_mut(i) {
-                            *d = true;
-                        }
-                    }
-                }
-                Some(Err(e)) if first_error.is_none() => first_error = Some(e),
-                _ => {}
-            }
+        for chunk in outcome.answers.drain(..).flatten() {
+            answer.channels.extend(chunk.channels.unwrap_or_default());
         }
-        match first_error {
+        match outcome.error(Some(&channels)) {
             None => Ok(answer),
-            Some(e) if completed == 0 => Err(e),
-            Some(e) => Err(Error::Partial {
-                completed,
-                total,
-                delivered_channels: channels
-                    .into_iter()
-                    .zip(delivered)
-                    .filter_map(|(c, d)| d.then_some(c))
-                    .collect(),
-                delivered_events: Vec::new(),
-                source: Box::new(e),
-            }),
+            Some(e) => Err(e),
         }
     }
 
@@ -677,7 +704,6 @@ impl Client {
         }
         let size = self.inner.batch_size;
         let mut parts: Vec<Part> = Vec::new();
-        let mut channel_sets: Vec<HashSet<&str>> = Vec::new();
         for (chunk, chunk_data) in events.chunks(size).zip(data.chunks(size)) {
             let items: Vec<BatchItem<'_>> = chunk
                 .iter()
@@ -690,61 +716,45 @@ impl Client {
                     info: event.info.to_param(),
                 })
                 .collect();
-            let channels: HashSet<&str> = chunk.iter().map(|e| e.channel.as_str()).collect();
-            // Events on one channel keep their order: wait for every earlier request that
-            // carries one of this request's channels.
-            let after = channel_sets
-                .iter()
-                .enumerate()
-                .filter(|(_, earlier)| !earlier.is_disjoint(&channels))
-                .map(|(i, _)| i)
-                .collect();
-            let mut part = Part::new(json_body(&BatchBody { batch: &items })?);
+            parts.push(Part::new(json_body(&BatchBody { batch: &items })?));
+        }
+        // Events on one channel keep their order.
+        let dependencies = batch_dependencies(
+            events
+                .chunks(size)
+                .map(|c| c.iter().map(|e| e.channel.as_str())),
+        );
+        for (part, after) in parts.iter_mut().zip(dependencies) {
             part.after = after;
-            parts.push(part);
-            channel_sets.push(channels);
         }
         if parts.is_empty() {
             return Ok(BatchResponse::default());
         }
         let path = format!("/apps/{}/batch_events", self.inner.app_id);
         let results = self.send_parts::<BatchAnswer>(&path, parts, deadline).await;
-        let total = results.len();
+        let positions: Vec<Vec<usize>> = (0..results.len())
+            .map(|index| (index * size..events.len().min((index + 1) * size)).collect())
+            .collect();
+        let mut outcome = Outcome::new(results, &positions, events.len());
         let mut answer = BatchResponse {
             attributes: vec![ChannelAttributes::default(); events.len()],
         };
-        let mut delivered_events = Vec::new();
-        let mut completed = 0;
-        let mut first_error = None;
-        for (index, result) in results.into_iter().enumerate() {
+        for (index, chunk) in outcome.answers.drain(..).enumerate() {
+            let Some(chunk) = chunk else {
+                continue;
+            };
             let start = index * size;
             let len = size.min(events.len().saturating_sub(start));
-            match result {
-                Some(Ok(chunk)) => {
-                    completed += 1;
-                    if chunk.batch.len() == len {
-                        for (slot, attributes) in
-                            answer.attributes.iter_mut().skip(start).zip(chunk.batch)
-                        {
-                            *slot = attributes;
-                        }
-                    }
-                    delivered_events.extend(start..start + len);
+            if chunk.batch.len() == len {
+                for (slot, attributes) in answer.attributes.iter_mut().skip(start).zip(chunk.batch)
+                {
+                    *slot = attributes;
                 }
-                Some(Err(e)) if first_error.is_none() => first_error = Some(e),
-                _ => {}
             }
         }
-        match first_error {
+        match outcome.error(None) {
             None => Ok(answer),
-            Some(e) if completed == 0 => Err(e),
-            Some(e) => Err(Error::Partial {
-                completed,
-                total,
-                delivered_channels: Vec::new(),
-                delivered_events,
-                source: Box::new(e),
-            }),
+            Some(e) => Err(e),
         }
     }
 
@@ -757,53 +767,35 @@ impl Client {
         path: &str,
         parts: Vec<Part>,
         deadline: Instant,
-    ) -> Vec<Option<Result<T, Error>>> {
-        #[derive(Clone, Copy, PartialEq)]
-        enum State {
-            Waiting,
-            Sending,
-            Delivered,
-            Failed,
-        }
-        let mut state = vec![State::Waiting; parts.len()];
-        let mut results: Vec<Option<Result<T, Error>>> = parts.iter().map(|_| None).collect();
+    ) -> Vec<Option<Result<T, Failed>>> {
+        let after: Vec<Vec<usize>> = parts.iter().map(|p| p.after.clone()).collect();
+        let mut schedule = Schedule::new(&after);
+        let mut results: Vec<Option<Result<T, Failed>>> = parts.iter().map(|_| None).collect();
         let mut in_flight = FuturesUnordered::new();
         let mut failed = false;
         loop {
-            if !failed {
-                for (index, part) in parts.iter().enumerate() {
-                    if in_flight.len() >= self.inner.split_concurrency {
-                        break;
-                    }
-                    let ready = state.get(index) == Some(&State::Waiting)
-                        && part
-                            .after
-                            .iter()
-                            .all(|&i| state.get(i) == Some(&State::Delivered));
-                    if ready {
-                        if let Some(s) = state.get_mut(index) {
-                            *s = State::Sending;
-                        }
-                        let body = part.body.clone();
-                        in_flight.push(async move {
-                            let result = self
-                                .call::<T>(Method::POST, path, &[], body, deadline)
-                                .await;
-                            (index, result)
-                        });
-                    }
-                }
+            while !failed && in_flight.len() < self.inner.split_concurrency {
+                let Some(index) = schedule.next() else {
+                    break;
+                };
+                let Some(part) = parts.get(index) else {
+                    continue;
+                };
+                let body = part.body.clone();
+                in_flight.push(async move {
+                    let result = self
+                        .call::<T>(Method::POST, path, &[], body, deadline, MAX_ANSWER_BYTES)
+                        .await;
+                    (index, result)
+                });
             }
             let Some((index, result)) = in_flight.next().await else {
                 break;
             };
-            if let Some(s) = state.get_mut(index) {
-                *s = if result.is_ok() {
-                    State::Delivered
-                } else {
-                    failed = true;
-                    State::Failed
-                };
+            if result.is_ok() {
+                schedule.delivered(index);
+            } else {
+                failed = true;
             }
             if let Some(slot) = results.get_mut(index) {
                 *slot = Some(result);
@@ -833,15 +825,22 @@ impl Client {
         }
         let path = format!("/apps/{}/channels", self.inner.app_id);
         let answer: ChannelsAnswer = self
-            .call(Method::GET, &path, &params, Bytes::new(), deadline)
+            .call(
+                Method::GET,
+                &path,
+                &params,
+                Bytes::new(),
+                deadline,
+                MAX_CHANNEL_LIST_BYTES,
+            )
             .await?;
         Ok(ChannelsList {
             channels: answer.channels.unwrap_or_default(),
         })
     }
 
-    /// Sends one request (retrying as configured) and decodes a 2xx answer; an empty answer
-    /// reads as `{}`.
+    /// Sends one request (retrying as configured) and decodes a 2xx answer of at most `limit`
+    /// bytes; an empty answer reads as `{}`.
     async fn call<T: DeserializeOwned>(
         &self,
         method: Method,
@@ -849,19 +848,30 @@ impl Client {
         params: &[(&str, &str)],
         body: Bytes,
         deadline: Instant,
-    ) -> Result<T, Error> {
-        let mut answer = self.send(&method, path, params, body, deadline).await?;
+        limit: usize,
+    ) -> Result<T, Failed> {
+        let (mut answer, signature) = self
+            .send(&method, path, params, body, deadline, limit)
+            .await?;
         if answer.iter().all(u8::is_ascii_whitespace) {
             answer = Bytes::from_static(b"{}");
         }
-        serde_json::from_slice(&answer).map_err(|e| Error::Decode {
-            method,
-            path: path.to_owned(),
-            reason: e.to_string(),
+        // serde_json's messages quote the answer's strings: what the server chose is kept as
+        // an error body is, redacted, without control characters, cut.
+        serde_json::from_slice(&answer).map_err(|e| Failed {
+            error: Error::Decode {
+                method,
+                path: path.to_owned(),
+                reason: error_text(&e.to_string(), &signature, false),
+            },
+            // The server answered 2xx: it acted on the request.
+            possibly_delivered: true,
         })
     }
 
-    /// Sends one request, retrying as the retry policy allows within the deadline.
+    /// Sends one request, retrying as the retry policy allows within the deadline; a 2xx
+    /// answer may be at most `limit` bytes long. The answer, and the signature it was sent
+    /// with (to redact it from what quotes the answer).
     async fn send(
         &self,
         method: &Method,
@@ -869,31 +879,51 @@ impl Client {
         params: &[(&str, &str)],
         body: Bytes,
         deadline: Instant,
-    ) -> Result<Bytes, Error> {
+        limit: usize,
+    ) -> Result<(Bytes, String), Failed> {
         // hyper's pool and Tokio's timers panic without a runtime; say so instead.
         let runtime = tokio::runtime::Handle::try_current().is_ok();
         if !runtime && matches!(self.inner.transport, Transport::Http(_)) {
-            return Err(Error::NoRuntime {
-                method: method.clone(),
-                path: path.to_owned(),
+            return Err(Failed {
+                error: Error::NoRuntime {
+                    method: method.clone(),
+                    path: path.to_owned(),
+                },
+                possibly_delivered: false,
             });
         }
         let mut retry = 0;
+        // Whether an attempt so far may have been acted on.
+        let mut acted = false;
+        let failed = |error, acted| Failed {
+            error,
+            possibly_delivered: acted,
+        };
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
-                return Err(Error::timeout(method, path, self.inner.deadline));
+                let error = Error::timeout(method, path, self.inner.deadline, true);
+                return Err(failed(error, acted));
             }
             let attempt_timeout = self.inner.timeout.min(remaining);
             let error = match self
-                .attempt(method, path, params, body.clone(), retry, attempt_timeout)
+                .attempt(
+                    method,
+                    path,
+                    params,
+                    body.clone(),
+                    retry,
+                    attempt_timeout,
+                    limit,
+                )
                 .await
             {
                 Ok(answer) => return Ok(answer),
                 Err(error) => error,
             };
+            acted |= may_have_acted(&error);
             let Some(wait) = self.retry_wait(&error, method, retry) else {
-                return Err(error);
+                return Err(failed(error, acted));
             };
             // A wait past the deadline (or too long to represent: a server's `Retry-After` can
             // say anything) is not made.
@@ -908,7 +938,7 @@ impl Client {
                     wait_ms = wait.as_millis() as u64,
                     "not retrying: the wait would end past the deadline",
                 );
-                return Err(error);
+                return Err(failed(error, acted));
             }
             tokio::time::sleep(wait).await;
             retry += 1;
@@ -928,12 +958,17 @@ impl Client {
             Error::Connection {
                 never_sent: true, ..
             } => Some(backoff),
+            // 429: refused before acting. 503 comes from servers that refuse (with a
+            // Retry-After) but also from proxies that forwarded the request first (Envoy and
+            // Istio answer 503 after an upstream reset, without one): a POST is sent again after
+            // a 503 only with a Retry-After, or when possibly delivered requests may be.
             Error::Status {
                 status,
                 retry_after,
                 ..
             } if *status == StatusCode::TOO_MANY_REQUESTS
-                || *status == StatusCode::SERVICE_UNAVAILABLE =>
+                || (*status == StatusCode::SERVICE_UNAVAILABLE
+                    && (retry_after.is_some() || repeatable)) =>
             {
                 Some(retry_after.unwrap_or(backoff))
             }
@@ -944,7 +979,9 @@ impl Client {
     }
 
     /// One signed HTTP exchange, logged as one `tracing` event (never with the query string,
-    /// which holds the signature).
+    /// which holds the signature). A 2xx answer may be at most `limit` bytes long; of any
+    /// other answer, at most [`MAX_ERROR_READ`] bytes are read.
+    #[allow(clippy::too_many_arguments)]
     async fn attempt(
         &self,
         method: &Method,
@@ -953,7 +990,8 @@ impl Client {
         body: Bytes,
         retry: u32,
         timeout: Duration,
-    ) -> Result<Bytes, Error> {
+        limit: usize,
+    ) -> Result<(Bytes, String), Error> {
         let inner = &self.inner;
         let query = sign_request(
             &inner.credentials,
@@ -986,9 +1024,14 @@ impl Client {
                 let request = request.body(Full::new(body)).map_err(|_| {
                     InvalidInput::Sign(RestSignError::InvalidPath("does not form a valid request"))
                 })?;
-                match tokio::time::timeout(timeout, exchange(http, request, method, path)).await {
+                let exchanging = exchange(http, request, method, path, limit);
+                match tokio::time::timeout(timeout, exchanging).await {
                     Ok(result) => result,
-                    Err(_) => Err(Error::timeout(method, path, timeout)),
+                    // An attempt given less than the timeout was cut short by the deadline.
+                    Err(_) if timeout < inner.timeout => {
+                        Err(Error::timeout(method, path, inner.deadline, true))
+                    }
+                    Err(_) => Err(Error::timeout(method, path, timeout, false)),
                 }
             }
             #[cfg(feature = "testing")]
@@ -1002,14 +1045,22 @@ impl Client {
             ),
         };
         let outcome = match exchanged {
+            // The recorder's answers are not read from a stream: the same limits apply here.
+            Ok(answer) if answer.status.is_success() && answer.body.len() > limit => {
+                Err(too_large(method, path, limit))
+            }
             Ok(answer) if answer.status.is_success() => Ok(answer),
-            Ok(answer) => Err(Error::Status {
-                method: method.clone(),
-                path: path.to_owned(),
-                status: answer.status,
-                body: error_body(&answer.body, query.auth_signature()),
-                retry_after: retry_after(&answer.headers),
-            }),
+            Ok(answer) => {
+                let cut = answer.cut || answer.body.len() > MAX_ERROR_READ;
+                let read = answer.body.get(..MAX_ERROR_READ).unwrap_or(&answer.body);
+                Err(Error::Status {
+                    method: method.clone(),
+                    path: path.to_owned(),
+                    status: answer.status,
+                    body: error_body(read, query.auth_signature(), cut),
+                    retry_after: retry_after(&answer.headers),
+                })
+            }
             Err(e) => Err(e),
         };
         let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -1034,7 +1085,7 @@ impl Client {
                 "pusher request failed",
             ),
         }
-        outcome.map(|answer| answer.body)
+        outcome.map(|answer| (answer.body, query.auth_signature().to_owned()))
     }
 }
 
@@ -1043,40 +1094,79 @@ pub(crate) struct Answer {
     pub(crate) status: StatusCode,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
+    /// Whether the body was longer than what was read (an error answer's).
+    pub(crate) cut: bool,
 }
 
-/// Sends `request` and reads the whole answer (at most [`MAX_RESPONSE_BYTES`]).
+/// Sends `request` and reads the answer: a 2xx answer whole, if it is at most `limit` bytes
+/// long (a [`Error::Decode`] otherwise); at most [`MAX_ERROR_READ`] bytes of any other, the
+/// rest left unread (the connection is then closed, not reused). A hostile or broken server
+/// can make the client read no more than that, whatever it sends.
 async fn exchange(
     http: &HttpTransport,
     request: Request<Full<Bytes>>,
     method: &Method,
     path: &str,
+    limit: usize,
 ) -> Result<Answer, Error> {
     let response = http
         .request(request)
         .await
         .map_err(|e| Error::connection(method, path, e.is_connect(), Box::new(e)))?;
     let (parts, body) = response.into_parts();
-    let body = Limited::new(body, MAX_RESPONSE_BYTES)
-        .collect()
-        .await
-        .map_err(|e| {
-            if e.is::<http_body_util::LengthLimitError>() {
-                Error::Decode {
-                    method: method.clone(),
-                    path: path.to_owned(),
-                    reason: format!("the answer is larger than {MAX_RESPONSE_BYTES} bytes"),
-                }
-            } else {
-                Error::connection(method, path, false, e)
-            }
-        })?
-        .to_bytes();
+    let success = parts.status.is_success();
+    let (body, cut) = if success {
+        match read_at_most(body, limit).await {
+            Ok((_, true)) => return Err(too_large(method, path, limit)),
+            Ok((body, false)) => (body, false),
+            Err((_, e)) => return Err(Error::connection(method, path, false, Box::new(e))),
+        }
+    } else {
+        match read_at_most(body, MAX_ERROR_READ).await {
+            Ok(read) => read,
+            // The status is what matters; what arrived of the body is kept as cut.
+            Err((read, _)) => (read, true),
+        }
+    };
     Ok(Answer {
         status: parts.status,
         headers: parts.headers,
         body,
+        cut,
     })
+}
+
+/// Reads at most `limit` bytes of `body`: the bytes, and whether more followed. On a read
+/// error, what was read and the error.
+async fn read_at_most(
+    mut body: hyper::body::Incoming,
+    limit: usize,
+) -> Result<(Bytes, bool), (Bytes, hyper::Error)> {
+    let mut read = BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = match frame {
+            Ok(frame) => frame,
+            Err(e) => return Err((read.freeze(), e)),
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        let room = limit.saturating_sub(read.len());
+        if data.len() > room {
+            read.extend_from_slice(data.get(..room).unwrap_or_default());
+            return Ok((read.freeze(), true));
+        }
+        read.extend_from_slice(&data);
+    }
+    Ok((read.freeze(), false))
+}
+
+fn too_large(method: &Method, path: &str, limit: usize) -> Error {
+    Error::Decode {
+        method: method.clone(),
+        path: path.to_owned(),
+        reason: format!("the answer is larger than {limit} bytes"),
+    }
 }
 
 /// `Retry-After`: delay-seconds or an HTTP date (RFC 9110 §10.2.3).
@@ -1102,6 +1192,235 @@ impl Part {
             body,
             after: Vec::new(),
         }
+    }
+}
+
+/// For each request of a batch (the channels of its events), the earlier requests it must wait
+/// for: for each of its channels, the latest earlier request that carries it. Requests that
+/// share a channel are then delivered in the batch's order (each waits for the one before it
+/// on that channel, which waited for the one before, …). Linear in the number of events.
+fn batch_dependencies<'c, C: IntoIterator<Item = &'c str>>(
+    parts: impl IntoIterator<Item = C>,
+) -> Vec<Vec<usize>> {
+    let mut latest: HashMap<&str, usize> = HashMap::new();
+    let mut all = Vec::new();
+    for (index, channels) in parts.into_iter().enumerate() {
+        let mut after: Vec<usize> = channels
+            .into_iter()
+            .filter_map(|channel| latest.insert(channel, index))
+            .filter(|&earlier| earlier != index)
+            .collect();
+        after.sort_unstable();
+        after.dedup();
+        all.push(after);
+    }
+    all
+}
+
+/// The order in which the requests of a split operation may be sent: a request is ready once
+/// every request it waits for has been delivered, and ready requests go lowest index first.
+/// Each request and each dependency is handled a bounded number of times (`work` counts the
+/// steps), whatever the number of requests.
+struct Schedule {
+    /// For each request, how many of the requests it waits for are not delivered yet.
+    waiting: Vec<usize>,
+    /// For each request, the requests that wait for it.
+    dependents: Vec<Vec<usize>>,
+    ready: BinaryHeap<Reverse<usize>>,
+    work: usize,
+}
+
+impl Schedule {
+    fn new(after: &[Vec<usize>]) -> Schedule {
+        let mut schedule = Schedule {
+            waiting: after.iter().map(Vec::len).collect(),
+            dependents: vec![Vec::new(); after.len()],
+            ready: BinaryHeap::new(),
+            work: 0,
+        };
+        for (index, earlier) in after.iter().enumerate() {
+            for &e in earlier {
+                schedule.work += 1;
+                if let Some(d) = schedule.dependents.get_mut(e) {
+                    d.push(index);
+                }
+            }
+            if earlier.is_empty() {
+                schedule.work += 1;
+                schedule.ready.push(Reverse(index));
+            }
+        }
+        schedule
+    }
+
+    /// The next request to send, if one is ready.
+    fn next(&mut self) -> Option<usize> {
+        self.work += 1;
+        self.ready.pop().map(|Reverse(index)| index)
+    }
+
+    /// `index` was delivered: the requests that waited only for it are ready.
+    fn delivered(&mut self, index: usize) {
+        let dependents = self
+            .dependents
+            .get_mut(index)
+            .map(std::mem::take)
+            .unwrap_or_default();
+        for d in dependents {
+            self.work += 1;
+            if let Some(w) = self.waiting.get_mut(d) {
+                *w -= 1;
+                if *w == 0 {
+                    self.ready.push(Reverse(d));
+                }
+            }
+        }
+    }
+}
+
+/// A request that failed, and whether the server may have acted on it: in its last attempt,
+/// or in an earlier one.
+struct Failed {
+    error: Error,
+    possibly_delivered: bool,
+}
+
+impl From<Failed> for Error {
+    fn from(failed: Failed) -> Error {
+        failed.error
+    }
+}
+
+/// Whether the server may have acted on a request whose attempt ended in `error`: anything
+/// but a refusal (a 4xx, or a 503 with `Retry-After`) or a request that never left.
+fn may_have_acted(error: &Error) -> bool {
+    match error {
+        Error::Status {
+            status,
+            retry_after,
+            ..
+        } => {
+            !(status.is_client_error()
+                || (*status == StatusCode::SERVICE_UNAVAILABLE && retry_after.is_some()))
+        }
+        Error::Connection { never_sent, .. } => !*never_sent,
+        Error::Timeout { .. } | Error::Decode { .. } | Error::Partial { .. } => true,
+        Error::Config(_) | Error::InvalidInput(_) | Error::NoRuntime { .. } => false,
+    }
+}
+
+/// What became of a request of a split operation, and so of its channels or events.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    NotDelivered,
+    PossiblyDelivered,
+    Delivered,
+}
+
+/// The results of a split operation's requests, sorted.
+struct Outcome<T> {
+    /// The answers of the delivered requests, index for index.
+    answers: Vec<Option<T>>,
+    /// The fate of each item (channel of a trigger, event of a batch).
+    fates: Vec<Fate>,
+    completed: usize,
+    possibly_delivered: usize,
+    total: usize,
+    /// The errors of the failed requests, in the order of the requests.
+    errors: Vec<Error>,
+}
+
+impl<T> Outcome<T> {
+    /// `results` of the requests; `items_of` gives, for each request, the items it carries
+    /// (positions below `items`).
+    fn new(
+        results: Vec<Option<Result<T, Failed>>>,
+        items_of: &[Vec<usize>],
+        items: usize,
+    ) -> Outcome<T> {
+        let mut outcome = Outcome {
+            answers: Vec::with_capacity(results.len()),
+            fates: vec![Fate::NotDelivered; items],
+            completed: 0,
+            possibly_delivered: 0,
+            total: results.len(),
+            errors: Vec::new(),
+        };
+        for (result, carried) in results.into_iter().zip(items_of) {
+            let fate = match result {
+                Some(Ok(answer)) => {
+                    outcome.completed += 1;
+                    outcome.answers.push(Some(answer));
+                    Fate::Delivered
+                }
+                Some(Err(failed)) => {
+                    outcome.answers.push(None);
+                    outcome.errors.push(failed.error);
+                    if failed.possibly_delivered {
+                        outcome.possibly_delivered += 1;
+                        Fate::PossiblyDelivered
+                    } else {
+                        Fate::NotDelivered
+                    }
+                }
+                None => {
+                    outcome.answers.push(None);
+                    Fate::NotDelivered
+                }
+            };
+            for &item in carried {
+                if let Some(f) = outcome.fates.get_mut(item) {
+                    *f = fate;
+                }
+            }
+        }
+        outcome
+    }
+
+    /// The operation's error, if a request failed: that request's own error when the operation
+    /// was one request, or when nothing was delivered nor possibly delivered; otherwise
+    /// [`Error::Partial`], with the items by fate (as channels for a trigger, given its
+    /// `channels`; as positions for a batch).
+    fn error(&mut self, channels: Option<&[ChannelName]>) -> Option<Error> {
+        let mut errors = std::mem::take(&mut self.errors).into_iter();
+        let first = errors.next()?;
+        if self.total == 1 || (self.completed == 0 && self.possibly_delivered == 0) {
+            return Some(first);
+        }
+        let [delivered, possibly, not] =
+            [Fate::Delivered, Fate::PossiblyDelivered, Fate::NotDelivered].map(|fate| {
+                let fates = self.fates.iter().enumerate();
+                fates
+                    .filter(|(_, f)| **f == fate)
+                    .map(|(i, _)| i)
+                    .collect::<Vec<usize>>()
+            });
+        // A trigger names its items as channels, a batch as positions.
+        let split = |positions: Vec<usize>| match channels {
+            Some(all) => {
+                let named = positions.iter().filter_map(|&i| all.get(i).cloned());
+                (named.collect(), Vec::new())
+            }
+            None => (Vec::new(), positions),
+        };
+        let (delivered_channels, delivered_events) = split(delivered);
+        let (possibly_delivered_channels, possibly_delivered_events) = split(possibly);
+        let (not_delivered_channels, not_delivered_events) = split(not);
+        Some(Error::Partial {
+            completed: self.completed,
+            possibly_delivered: self.possibly_delivered,
+            total: self.total,
+            source: Box::new(first),
+            delivery: Box::new(PartialDelivery {
+                delivered_channels,
+                delivered_events,
+                possibly_delivered_channels,
+                possibly_delivered_events,
+                not_delivered_channels,
+                not_delivered_events,
+                other_errors: errors.collect(),
+            }),
+        })
     }
 }
 
@@ -1297,4 +1616,52 @@ pub(crate) fn typed_parts<C: Channel>(
     let name = channel.name().map_err(InvalidInput::from)?;
     let (event, data) = pusher_protocol::channel::event_parts(event).map_err(InvalidInput::from)?;
     Ok((name, event, data))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::indexing_slicing)]
+    use super::*;
+
+    /// A batch on one channel, one event per request: each request waits for the one before it
+    /// and no other, so the bookkeeping grows with the batch, not with its square.
+    #[test]
+    fn batch_dependencies_grow_linearly() {
+        for len in [10, 1000] {
+            let channels: Vec<String> = (0..len).map(|i| format!("c{}", i % 3)).collect();
+            // One channel throughout, then three in turn, then requests of two events.
+            let one = batch_dependencies((0..len).map(|_| ["same"]));
+            let edges: usize = one.iter().map(Vec::len).sum();
+            assert_eq!(edges, len - 1, "{len} requests on one channel");
+            assert!(one.iter().enumerate().skip(1).all(|(i, a)| a == &[i - 1]));
+            let turns = batch_dependencies(channels.iter().map(|c| [c.as_str()]));
+            assert!(turns.iter().map(Vec::len).sum::<usize>() <= len);
+            assert_eq!(turns.get(7), Some(&vec![4]));
+            let pairs =
+                batch_dependencies(channels.chunks(2).map(|c| c.iter().map(String::as_str)));
+            assert!(pairs.iter().map(Vec::len).sum::<usize>() <= len);
+
+            // Sending them all, in the order the schedule gives: each request once, each
+            // after those it waits for, at a cost that grows with requests and dependencies.
+            for after in [&one, &turns, &pairs] {
+                let mut schedule = Schedule::new(after);
+                let mut delivered = vec![false; after.len()];
+                let mut order = Vec::new();
+                while let Some(index) = schedule.next() {
+                    assert!(after[index].iter().all(|&e| delivered[e]), "{index}");
+                    delivered[index] = true;
+                    order.push(index);
+                    schedule.delivered(index);
+                }
+                assert_eq!(order.len(), after.len());
+                let edges: usize = after.iter().map(Vec::len).sum();
+                assert!(
+                    schedule.work <= 3 * (after.len() + edges) + 1,
+                    "{} steps for {} requests and {edges} dependencies",
+                    schedule.work,
+                    after.len()
+                );
+            }
+        }
+    }
 }

@@ -101,16 +101,20 @@ impl FromStr for Scheme {
 ///
 /// - the connection could not be established (name resolution, TCP, the proxy's tunnel, the
 ///   TLS handshake, the connect timeout): the request never left, so it cannot arrive twice;
-/// - the server answered 429 (too many requests) or 503 (unavailable): it refused the request
-///   without acting on it. Its `Retry-After` (seconds or an HTTP date) is honoured when it
-///   fits in the operation's deadline; otherwise the 429 or 503 is returned at once;
+/// - the server answered 429 (too many requests), or 503 (unavailable) with a `Retry-After`:
+///   it refused the request without acting on it. The `Retry-After` (seconds or an HTTP date)
+///   is honoured when it fits in the operation's deadline; otherwise the 429 or 503 is
+///   returned at once;
 /// - for read operations (`GET`: channel lists, channel info, presence users), also any other
-///   5xx, a timeout, or a connection that broke after the request was sent: reading twice does
-///   no harm.
+///   5xx (a 503 without `Retry-After` included), a timeout, or a connection that broke after
+///   the request was sent: reading twice does no harm.
 ///
-/// A trigger (and every other `POST`) whose request reached the server is **not** sent again by
-/// default, even on a 500 or 502 or a connection reset: Pusher may already have delivered the
-/// event, and it has no idempotency key, so a retry can deliver the event twice.
+/// A trigger (and every other `POST`: batches, events to users, terminating connections) whose
+/// request reached the server is **not** sent again by default, even on a 500, a 502, a 503
+/// without `Retry-After` or a connection reset: Pusher may already have delivered the event,
+/// and it has no idempotency key, so a retry can deliver the event twice. A 503 without
+/// `Retry-After` is among them because proxies answer it after forwarding the request (Envoy
+/// and Istio do when the upstream connection resets).
 /// [`RetryPolicy::retry_possibly_delivered`] turns those retries on where a duplicate is better
 /// than a loss. 4xx answers (but 429) and invalid input are never retried. Every attempt is
 /// signed afresh, and no wait goes past the operation's deadline ([`ClientBuilder::deadline`]).
@@ -166,9 +170,10 @@ impl RetryPolicy {
         self
     }
 
-    /// Also retry a `POST` (a trigger) that may have reached the server: a 5xx other than 503,
-    /// a timeout, a connection that broke after the request was sent. The event may then be
-    /// delivered twice; turn this on only where a duplicate is better than a loss.
+    /// Also retry a `POST` (a trigger) that may have reached the server: any 5xx (a 503 without
+    /// `Retry-After` included), a timeout, a connection that broke after the request was sent.
+    /// The event may then be delivered twice; turn this on only where a duplicate is better than
+    /// a loss.
     #[must_use]
     pub fn retry_possibly_delivered(mut self, yes: bool) -> Self {
         self.possibly_delivered = yes;
@@ -205,18 +210,22 @@ impl Default for RetryPolicy {
 /// Which HTTP proxy, if any, the client goes through.
 ///
 /// - [`Proxy::from_env`] (the default): `HTTPS_PROXY` for an `https` server, `HTTP_PROXY` for
-///   an `http` one, `ALL_PROXY` for both, each also in lowercase (the uppercase name wins), and
+///   an `http` one, `ALL_PROXY` for both, each also in lowercase (the uppercase name wins, as
+///   in Go's HTTP client, reqwest and hyper-util; curl prefers the lowercase one), and
 ///   `NO_PROXY`/`no_proxy` to go direct to some hosts (comma-separated names, which match
 ///   their subdomains too, IP addresses, CIDR ranges, or `*`). As Go's HTTP client does, a
-///   loopback server (`localhost`, `127.0.0.0/8`, `::1`) is always reached directly, and
-///   `HTTP_PROXY` is ignored when `REQUEST_METHOD` is set (a CGI program, where any client can
-///   set it through a `Proxy:` header).
+///   loopback server (`localhost`, `127.0.0.0/8`, `::1`; not names under `.localhost`) is
+///   always reached directly, and when `REQUEST_METHOD` is set (a CGI program, where any
+///   client can set `HTTP_PROXY` through a `Proxy:` request header, "httpoxy") neither
+///   `HTTP_PROXY` nor `http_proxy` is read; `ALL_PROXY` and `HTTPS_PROXY` still are.
 /// - [`Proxy::url`]: this proxy, for every server (loopback included), except the hosts of
 ///   [`Proxy::no_proxy`].
 /// - [`Proxy::none`]: always direct.
 ///
 /// The proxy is an `http://` URL, optionally with a user name and password
-/// (`http://user:pass@proxy:3128`, sent as `Proxy-Authorization: Basic`). An `https` server is
+/// (`http://user:pass@proxy:3128`, sent as `Proxy-Authorization: Basic`; `/`, `?`, `#` and `@`
+/// in them must be percent-encoded, and a value where they are not is refused rather than
+/// misread). `Debug` output and errors show only the proxy's scheme, host and port. An `https` server is
 /// reached through a `CONNECT` tunnel (TLS end to end: the proxy sees only the host name); an
 /// `http` server through requests in absolute form (the proxy sees everything, signatures
 /// included). Proxies spoken to over TLS (`https://`) and SOCKS proxies are not supported: such
@@ -262,7 +271,11 @@ pub(crate) struct ProxyVars {
 }
 
 impl ProxyVars {
-    /// Reads the proxy variables through `get` (uppercase first, as curl does).
+    /// Reads the proxy variables through `get`: the uppercase name first, then the lowercase
+    /// one, as Go's HTTP client, reqwest and hyper-util do (curl prefers the lowercase one).
+    /// In a CGI program (`REQUEST_METHOD` set), neither `HTTP_PROXY` nor `http_proxy` is read:
+    /// a client's `Proxy:` request header reaches the program as `HTTP_PROXY` ("httpoxy"), and
+    /// the two cannot be told apart where names ignore case.
     pub(crate) fn read(get: &impl Fn(&'static str) -> Result<String, VarError>) -> ProxyVars {
         let first = |names: &[&'static str]| {
             names
@@ -275,7 +288,7 @@ impl ProxyVars {
         let cgi = get("REQUEST_METHOD").is_ok();
         ProxyVars {
             http: if cgi {
-                first(&["http_proxy"])
+                String::new()
             } else {
                 first(&["HTTP_PROXY", "http_proxy"])
             },
@@ -331,31 +344,47 @@ impl fmt::Debug for Proxy {
             ProxyKind::Env => f.write_str("Proxy::from_env()"),
             ProxyKind::Vars(v) => f
                 .debug_struct("Proxy::from_vars")
-                .field("http", &without_userinfo(&v.http))
-                .field("https", &without_userinfo(&v.https))
-                .field("all", &without_userinfo(&v.all))
+                .field("http", &shown_proxy(&v.http))
+                .field("https", &shown_proxy(&v.https))
+                .field("all", &shown_proxy(&v.all))
                 .field("no_proxy", &v.no)
                 .finish(),
             ProxyKind::Url { url, no_proxy } => f
                 .debug_struct("Proxy::url")
-                .field("url", &without_userinfo(url))
+                .field("url", &shown_proxy(url))
                 .field("no_proxy", no_proxy)
                 .finish(),
         }
     }
 }
 
-/// A proxy URL as it may be shown: without `user:password@`.
-pub(crate) fn without_userinfo(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    if scheme.is_empty() {
-        format!("{host}{path}")
-    } else {
-        format!("{scheme}://{host}{path}")
-    }
+/// A proxy setting as it may be shown: its scheme and host (and port), nothing else, at most
+/// 80 characters. Everything up to the last `@` is taken for the user name and password, since
+/// a password written unescaped may hold `/`, `?`, `#`, `:` or `@`; a path, query or fragment
+/// after the host is left out too. A value that does not parse is shown the same way.
+pub(crate) fn shown_proxy(url: &str) -> String {
+    let url = url.trim();
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest))
+            if !scheme.is_empty()
+                && scheme
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')) =>
+        {
+            (Some(scheme), rest)
+        }
+        _ => (None, url),
+    };
+    let after_userinfo = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    let host = after_userinfo
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default();
+    let shown = match scheme {
+        Some(scheme) => format!("{scheme}://{host}"),
+        None => host.to_owned(),
+    };
+    shown.chars().filter(|c| !c.is_control()).take(80).collect()
 }
 
 /// The TLS settings of a builder.
@@ -663,8 +692,9 @@ impl ClientBuilder {
     /// The time a whole operation may take, from the first poll of its future to its answer:
     /// every attempt, every wait between retries, every request of a split operation
     /// ([`DEFAULT_DEADLINE`] unless set, or the attempt [`timeout`](Self::timeout) if that is
-    /// longer). An attempt still running at the deadline ends as [`Error::Timeout`]; a retry
-    /// whose wait would end past it is not made, and the last error is returned at once.
+    /// longer). An attempt still running at the deadline ends as [`Error::Timeout`] with
+    /// `deadline: true`; a retry whose wait would end past it is not made, and the last error
+    /// is returned at once.
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = Some(deadline);
         self
@@ -721,12 +751,14 @@ impl ClientBuilder {
         self
     }
 
-    /// Acknowledges that requests to a server that is not on this machine go over plain
+    /// Acknowledges that requests to a server that is not on this machine (anything but
+    /// `localhost`, `127.0.0.0/8` and `[::1]`), or to any server through a proxy, go over plain
     /// `http`, and silences the warning [`build`](Self::build) logs otherwise. Over plain
-    /// HTTP, anyone on the path can read the event data (except on `private-encrypted-`
-    /// channels), the channel names and socket ids, and the request signatures, which a
-    /// Pusher-protocol server accepts for ten minutes: enough to replay a trigger. Fine on a
-    /// private network you trust (a sockudo beside the app in the same container network).
+    /// HTTP, anyone on the path (the proxy too) can read the event data (except on
+    /// `private-encrypted-` channels), the channel names and socket ids, and the request
+    /// signatures, which a Pusher-protocol server accepts for ten minutes: enough to replay a
+    /// trigger. Fine on a private network you trust (a sockudo beside the app in the same
+    /// container network).
     pub fn allow_plain_http(mut self) -> Self {
         self.allow_plain_http = true;
         self
@@ -746,6 +778,11 @@ impl ClientBuilder {
     /// read when the client is built (`rustls-native-certs`: the system store on Linux, the
     /// keychain on macOS, the certificate store on Windows). Use it where a company installs
     /// its CA on every machine.
+    ///
+    /// [`build`](Self::build) then reads the store synchronously: files on Linux, calls into
+    /// the keychain or the certificate store elsewhere, which can take tens of milliseconds or
+    /// more. Build the client once, at start-up (or inside `tokio::task::spawn_blocking`), not
+    /// in an async task per request; clones share it.
     #[cfg(feature = "platform-roots")]
     pub fn platform_roots(mut self, trust: bool) -> Self {
         self.tls.platform_roots = trust;
@@ -755,7 +792,8 @@ impl ClientBuilder {
     /// Also trusts the CA certificates of `pem` (one or more `-----BEGIN CERTIFICATE-----`
     /// blocks, e.g. the contents of `ca.crt`): a self-hosted server behind an internal CA.
     /// Checked by [`build`](Self::build): PEM text without a certificate, or with one that
-    /// cannot be parsed, is a [`ConfigError::Tls`].
+    /// cannot be parsed, is a [`ConfigError::Tls`], and so is PEM given beside
+    /// [`tls_config`](Self::tls_config), which would leave it unused.
     #[cfg(feature = "rustls")]
     pub fn add_root_certificates_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
         self.tls.extra_roots_pem.push(pem.as_ref().to_vec());
@@ -764,15 +802,21 @@ impl ClientBuilder {
 
     /// Uses this rustls configuration for `https` (client certificates, another crypto
     /// provider, a custom verifier such as `rustls-platform-verifier`), instead of the one the
-    /// client builds from the root-certificate settings, which are then ignored. Its ALPN
-    /// protocols are replaced: the client speaks HTTP/1.1.
+    /// client builds from the root-certificate settings. Its roots are the configuration's
+    /// own: combined with [`add_root_certificates_pem`](Self::add_root_certificates_pem),
+    /// `platform_roots(true)` or [`webpki_roots(false)`](Self::webpki_roots), which it would
+    /// leave unused (and a PEM unchecked), [`build`](Self::build) fails with a
+    /// [`ConfigError::Tls`]. Its ALPN protocols are replaced: the client speaks HTTP/1.1.
     #[cfg(feature = "rustls")]
     pub fn tls_config(mut self, config: rustls::ClientConfig) -> Self {
         self.tls.config = Some(Arc::new(config));
         self
     }
 
-    /// Checks the configuration and builds the client (with its connection pool).
+    /// Checks the configuration and builds the client (with its connection pool). It does not
+    /// touch the network, and needs no runtime. It blocks only to read the platform's root
+    /// certificates when `platform_roots` (feature `platform-roots`) asks for them (and the
+    /// proxy variables of the environment, a quick read); build once and clone.
     pub fn build(self) -> Result<Client, Error> {
         Client::from_builder(self)
     }
@@ -815,6 +859,23 @@ impl ClientBuilder {
         }
         if self.split_concurrency == 0 {
             return Err(ConfigError::ZeroLimit("split_concurrency"));
+        }
+        #[cfg(feature = "rustls")]
+        if self.tls.config.is_some() {
+            let ignored = [
+                (
+                    !self.tls.extra_roots_pem.is_empty(),
+                    "add_root_certificates_pem",
+                ),
+                (self.tls.platform_roots, "platform_roots(true)"),
+                (!self.tls.webpki_roots, "webpki_roots(false)"),
+            ];
+            if let Some((_, setting)) = ignored.iter().find(|(set, _)| *set) {
+                return Err(ConfigError::Tls(format!(
+                    "tls_config replaces the root certificate settings, so {setting} would be \
+                     ignored: put the roots into the rustls::ClientConfig given to tls_config"
+                )));
+            }
         }
         for (name, value) in [
             ("timeout", Some(self.timeout)),
@@ -878,8 +939,10 @@ fn check_host(host: &str) -> Result<(), ConfigError> {
     }
 }
 
+/// Whether `host` is this machine: `localhost` itself, an address of `127.0.0.0/8`, or `[::1]`,
+/// literally. Names under `.localhost` are not trusted: a resolver may send them to DNS.
 pub(crate) fn is_loopback(host: &str) -> bool {
-    if host.eq_ignore_ascii_case("localhost") || host.to_ascii_lowercase().ends_with(".localhost") {
+    if host.eq_ignore_ascii_case("localhost") {
         return true;
     }
     if let Ok(v4) = host.parse::<std::net::Ipv4Addr>() {
@@ -943,6 +1006,21 @@ mod tests {
             endpoint(ClientBuilder::new(creds()).host("10.0.0.1")),
             (Scheme::Https, "10.0.0.1".into(), 443)
         );
+        // Only localhost itself, 127.0.0.0/8 and ::1 are this machine.
+        assert_eq!(
+            endpoint(ClientBuilder::new(creds()).host("app.localhost")),
+            (Scheme::Https, "app.localhost".into(), 443)
+        );
+        for (host, loopback) in [
+            ("LocalHost", true),
+            ("127.1.2.3", true),
+            ("[::1]", true),
+            ("app.localhost", false),
+            ("localhost.example.com", false),
+            ("128.0.0.1", false),
+        ] {
+            assert_eq!(is_loopback(host), loopback, "{host}");
+        }
         for bad in ["", "a b", "h/x", "h?x", "user@h", "[zz]", "h:80"] {
             assert!(
                 matches!(
@@ -1067,6 +1145,29 @@ mod tests {
             })
         });
         assert!(not_unicode.unwrap_err().to_string().contains("PUSHER_URL"));
+    }
+
+    #[test]
+    fn proxy_values_are_shown_without_their_password() {
+        for (value, shown) in [
+            ("http://ada:pa55w0rd@proxy:3128", "http://proxy:3128"),
+            ("http://ada:pa55/w0rd@proxy:3128", "http://proxy:3128"),
+            ("http://ada:pa55@w0rd@proxy:3128/", "http://proxy:3128"),
+            ("http://ada:pa55?w0rd#x@proxy:3128", "http://proxy:3128"),
+            ("ada:pa55://w0rd@proxy:3128", "proxy:3128"),
+            ("ada:pa55w0rd@proxy:3128", "proxy:3128"),
+            ("http://proxy:3128/path?pa55w0rd", "http://proxy:3128"),
+            (" http://proxy:3128 ", "http://proxy:3128"),
+            ("http://proxy\r\n:3128", "http://proxy:3128"),
+            ("", ""),
+        ] {
+            assert_eq!(shown_proxy(value), shown, "{value:?}");
+        }
+        let debug = format!("{:?}", Proxy::url("http://ada:pa55/w0rd@proxy:3128"));
+        assert!(
+            !debug.contains("pa55") && !debug.contains("w0rd"),
+            "{debug}"
+        );
     }
 
     #[test]

@@ -4,7 +4,11 @@
 //! speak its protocol: sockudo, soketi and Laravel Reverb.
 //!
 //! Everything a request could get wrong is checked before it is sent, and every failure is an
-//! [`Error`] value, never a panic:
+//! [`Error`] value, never a panic. One limit: requests run on Tokio, and need its time and IO
+//! drivers. Polled outside any Tokio runtime, a request is [`Error::NoRuntime`]; but a runtime
+//! built without those drivers cannot be detected, and Tokio itself panics when the request
+//! starts its timer or its connection. `#[tokio::main]` and the runtimes of axum, actix-web and
+//! Rocket have both; a runtime built by hand needs `enable_all()`.
 //!
 //! ```
 //! use pusher_rest::{Client, Credentials, Error, InvalidInput};
@@ -143,10 +147,13 @@
 //! ([`ClientBuilder::add_root_certificates_pem`], [`ClientBuilder::webpki_roots`],
 //! `platform_roots`, [`ClientBuilder::tls_config`]).
 //!
-//! Plain `http` to a server that is not on this machine is allowed (a sockudo beside the app
-//! on a private network), but [`ClientBuilder::build`] logs one WARN saying what travels in the
-//! clear (event data, channel names, socket ids, and signatures a server accepts for ten
-//! minutes), unless [`ClientBuilder::allow_plain_http`] acknowledges it. A warning rather than
+//! Plain `http` to a server that is not on this machine (anything but `localhost`,
+//! `127.0.0.0/8` and `[::1]` literally: a name under `.localhost` may be resolved by DNS) is
+//! allowed (a sockudo beside the app on a private network), but [`ClientBuilder::build`] logs
+//! one WARN saying what travels in the clear (event data, channel names, socket ids, and
+//! signatures a server accepts for ten minutes), unless [`ClientBuilder::allow_plain_http`]
+//! acknowledges it. So does plain `http` through a proxy, even to this machine: the proxy
+//! reads all of it. A warning rather than
 //! an error: the official Node SDK defaults to plain http, and many deployments
 //! (`PUSHER_SCHEME=http` to a container named `soketi`) rely on it.
 //!
@@ -155,15 +162,15 @@
 //! | limit | default | covers | when it runs out |
 //! |---|---|---|---|
 //! | [`connect_timeout`](ClientBuilder::connect_timeout) | 2 s | TCP connect, the proxy's `CONNECT` tunnel, the TLS handshake | [`Error::Connection`] with `never_sent: true` |
-//! | [`timeout`](ClientBuilder::timeout) | 5 s | one attempt: connecting, sending, reading the whole answer | [`Error::Timeout`] |
-//! | [`deadline`](ClientBuilder::deadline) | 10 s (or the timeout, if longer) | the whole operation: every attempt, every wait, every request of a split operation | [`Error::Timeout`]; a retry whose wait would end past it is not made |
+//! | [`timeout`](ClientBuilder::timeout) | 5 s | one attempt: connecting, sending, reading the whole answer | [`Error::Timeout`] with `deadline: false` |
+//! | [`deadline`](ClientBuilder::deadline) | 10 s (or the timeout, if longer) | the whole operation: every attempt, every wait, every request of a split operation | [`Error::Timeout`] with `deadline: true`; a retry whose wait would end past it is not made |
 //! | [`retry`](ClientBuilder::retry) | none | see below | the last error |
 //!
 //! | failure | retried with [`RetryPolicy::new`] | why |
 //! |---|---|---|
 //! | connection not established (DNS, TCP, proxy, TLS, connect timeout) | yes | the request never left |
-//! | 429 Too Many Requests, 503 Service Unavailable | yes, after `Retry-After` (seconds or HTTP date) if it fits in the deadline, else returned at once | the server refused it without acting on it |
-//! | other 5xx, timeout, connection broken after sending | reads (`GET`) only; triggers only with [`RetryPolicy::retry_possibly_delivered`] | Pusher may have delivered the event already and has no idempotency key: a retried trigger can arrive twice |
+//! | 429 Too Many Requests; 503 Service Unavailable with `Retry-After` | yes, after `Retry-After` (seconds or HTTP date) if it fits in the deadline, else returned at once | the server refused it without acting on it |
+//! | 503 without `Retry-After`, other 5xx, timeout, connection broken after sending | reads (`GET`) only; triggers and other `POST`s only with [`RetryPolicy::retry_possibly_delivered`] | Pusher may have delivered the event already and has no idempotency key: a retried trigger can arrive twice. A proxy (Envoy, Istio) answers 503 after forwarding the request when the upstream connection resets |
 //! | other 4xx, invalid input | never | sending it again gives the same answer |
 //!
 //! # Limits and splitting
@@ -182,7 +189,10 @@
 //! most [`ClientBuilder::split_concurrency`] at once; a batch request waits for every earlier
 //! request that shares one of its channels, so events on one channel keep their order. When a
 //! split operation fails part way, no further request is started, and the error is
-//! [`Error::Partial`], which says exactly which channels or events were delivered.
+//! [`Error::Partial`], whose [`PartialDelivery`] puts every channel (or event) in one of three
+//! lists: delivered (answered 2xx), possibly delivered (no answer in time, a broken
+//! connection, a 5xx: the server may have acted on it) and not delivered (refused, or never
+//! sent: safe to send again), and keeps the error of every request that failed.
 //!
 //! # Servers
 //!
@@ -209,13 +219,24 @@
 //!
 //! [`Error`] separates invalid input (nothing sent) from HTTP statuses (with the server's
 //! message, cut to [`MAX_ERROR_BODY`] bytes), timeouts, connection failures and undecodable
-//! answers. Each HTTP exchange is one `tracing` event (target `pusher_rest`: method, path,
+//! answers.
+//!
+//! What a server can make the client read and keep is bounded: a 2xx answer is read whole up
+//! to 16 MiB for the channel list and 256 KiB for every other operation (their answers are a
+//! few KB; past the limit the answer is an [`Error::Decode`]); of any other answer at most
+//! 64 KiB are read, the rest left unread and the connection closed. An error body is then
+//! redacted in one pass over it, its control characters replaced (line breaks by spaces,
+//! others by U+FFFD, so it cannot forge a log line), and cut to [`MAX_ERROR_BODY`] bytes.
+//!
+//! Each HTTP exchange is one `tracing` event (target `pusher_rest`: method, path,
 //! status, duration, retry number; `debug` on success, `warn` on failure). The query string is
 //! never logged, since it holds the request signature; a server or proxy that quotes the
 //! request in its error body (its request line, its query string) has that part replaced by
 //! `<redacted>` before the body enters an [`Error`] or a log line. Neither `Debug` of the
 //! client, its builders and futures, nor any error shows the secret, the master key, a
-//! signature or a proxy password.
+//! signature or a proxy password; `Debug` of a [`Trigger`] or a [`BatchEvent`] shows the
+//! length of the event data, not the data (which an end-to-end encrypted event holds in plain
+//! text until it is sent).
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -235,7 +256,7 @@ pub use config::{
     DEFAULT_DEADLINE, DEFAULT_HOST, DEFAULT_MAX_DATA_BYTES, DEFAULT_POOL_IDLE_TIMEOUT,
     DEFAULT_SPLIT_CONCURRENCY, DEFAULT_TIMEOUT,
 };
-pub use error::{ConfigError, Error, InvalidInput, MAX_ERROR_BODY};
+pub use error::{ConfigError, Error, InvalidInput, PartialDelivery, MAX_ERROR_BODY};
 pub use types::{
     BatchEvent, BatchResponse, ChannelAttributes, ChannelInfo, ChannelsList, Info, IntoChannel,
     IntoChannels, TriggerResponse, MAX_CHANNELS_PER_REQUEST, MAX_EVENT_NAME_BYTES,

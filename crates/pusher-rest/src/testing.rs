@@ -121,9 +121,13 @@ impl Client {
 
 impl ClientBuilder {
     /// Builds a recording client with this builder's credentials and settings (limits, batch
-    /// size, retries, deadline), and its [`Recorder`]: the same checks as the production
-    /// client, without a network. The endpoint and proxy settings are checked and then
-    /// unused.
+    /// size, retries, deadline), and its [`Recorder`]: the same request checks as the
+    /// production client, without a network. [`build`](ClientBuilder::build)'s configuration
+    /// checks are made too, then the settings go unused: the endpoint and limits, an explicit
+    /// proxy ([`Proxy::url`](crate::Proxy::url), or the values given to
+    /// [`from_vars`](ClientBuilder::from_vars)), root certificates given as PEM. What needs
+    /// the process or the machine is left alone: the proxy variables of the process
+    /// environment are not read, nor the platform's root certificates.
     pub fn build_recording(self) -> Result<(Client, Recorder), Error> {
         let recorder = Recorder::new();
         let client = Client::assemble(self, Some(Transport::Recording(recorder.shared.clone())))?;
@@ -362,6 +366,7 @@ impl Shared {
             status,
             headers: HeaderMap::new(),
             body: Bytes::from(body),
+            cut: false,
         };
         let verified = match verify_rest_request(credentials, method.as_str(), path, query, body) {
             Ok(verified) => verified,
@@ -377,7 +382,7 @@ impl Shared {
         match scripted {
             Some(Next::Fail(failure)) => {
                 return match failure.kind {
-                    FailureKind::Timeout => Err(Error::timeout(method, path, timeout)),
+                    FailureKind::Timeout => Err(Error::timeout(method, path, timeout, false)),
                     FailureKind::ConnectionRefused => Err(Error::connection(
                         method,
                         path,

@@ -31,7 +31,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpStream;
 use tower_service::Service;
 
-use crate::config::{is_loopback, without_userinfo, ClientBuilder, ProxyKind, ProxyVars, Scheme};
+use crate::config::{is_loopback, shown_proxy, ClientBuilder, ProxyKind, ProxyVars, Scheme};
 use crate::error::ConfigError;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -84,7 +84,11 @@ impl HttpTransport {
             .pool_max_idle_per_host(builder.pool_max_idle_per_host);
 
         let intercept = proxy_for(builder, host, base)?;
-        let proxy_url = intercept.as_ref().map(|i| i.uri().to_string());
+        // As shown: scheme, host and port (hyper-util leaves no user name in the URI, but
+        // splits an unescaped `@` in a password at the first one).
+        let proxy_url = intercept
+            .as_ref()
+            .map(|i| format!("{}/", shown_proxy(&i.uri().to_string())));
         let timed = |inner| Timed {
             inner,
             timeout: connect_timeout,
@@ -156,6 +160,27 @@ impl HttpTransport {
     }
 }
 
+/// The checks of [`HttpTransport::new`] that need neither a network nor the process
+/// environment, for the recording client: an explicit proxy setting ([`Proxy::url`], or the
+/// values given to `ClientBuilder::from_vars`) and root certificates given as PEM.
+///
+/// [`Proxy::url`]: crate::Proxy::url
+#[cfg(feature = "testing")]
+pub(crate) fn check_offline(
+    builder: &ClientBuilder,
+    host: &str,
+    base: &Uri,
+) -> Result<(), ConfigError> {
+    if !matches!(builder.proxy.kind, ProxyKind::Env) {
+        proxy_for(builder, host, base)?;
+    }
+    #[cfg(feature = "rustls")]
+    for (index, pem) in builder.tls.extra_roots_pem.iter().enumerate() {
+        add_pem(&mut rustls::RootCertStore::empty(), pem, index)?;
+    }
+    Ok(())
+}
+
 /// The proxy for the server at `base`, if any, as the settings decide.
 fn proxy_for(
     builder: &ClientBuilder,
@@ -213,6 +238,13 @@ fn proxy_for(
             }
         }
     };
+    let not_a_proxy = |value: &str| {
+        ConfigError::Proxy(format!(
+            "{source} `{}` is not a proxy URL (http://[user:password@]host:port; a password's \
+             `/`, `?`, `#` and `@` must be percent-encoded)",
+            shown_proxy(value)
+        ))
+    };
     let Some(intercept) = matcher.intercept(base) else {
         // Either NO_PROXY matched, no variable applies to this scheme, or the value could not
         // be parsed: tell the last apart, so a typo is not silently a direct connection.
@@ -223,19 +255,28 @@ fn proxy_for(
                 .intercept(&Uri::from_static("http://example.com"))
                 .is_none()
             {
-                return Err(ConfigError::Proxy(format!(
-                    "{source} `{}` is not a proxy URL (http://[user:password@]host:port)",
-                    without_userinfo(value).chars().take(80).collect::<String>()
-                )));
+                return Err(not_a_proxy(value));
             }
         }
         return Ok(None);
     };
+    // The value that applies (the scheme's own, else ALL_PROXY) must name the host we would
+    // show, the one after its last `@`: with an unescaped `/`, `?` or `#` in the password,
+    // hyper-util reads the start of the password as the proxy's host and port
+    // (`http://user:pa/ss@proxy` is the host `user`, port `pa`).
+    if let Some(value) = configured.iter().find(|v| !v.trim().is_empty()) {
+        let shown = shown_proxy(value);
+        let host = shown.split_once("://").map_or(shown.as_str(), |(_, h)| h);
+        let parsed = intercept.uri().authority().map(|a| a.as_str());
+        if !parsed.is_some_and(|p| p.eq_ignore_ascii_case(host)) {
+            return Err(not_a_proxy(value));
+        }
+    }
     match intercept.uri().scheme_str() {
         Some("http") => Ok(Some(intercept)),
         Some(other) => Err(ConfigError::Proxy(format!(
             "{source} `{}` uses {other}://; only http:// proxies are supported",
-            without_userinfo(&intercept.uri().to_string())
+            shown_proxy(&intercept.uri().to_string())
         ))),
         None => Err(ConfigError::Proxy(format!("{source} has no scheme"))),
     }
@@ -274,9 +315,6 @@ fn https<H>(
 
 #[cfg(feature = "rustls")]
 fn root_store(tls: &crate::config::TlsSettings) -> Result<rustls::RootCertStore, ConfigError> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::CertificateDer;
-
     let mut roots = rustls::RootCertStore::empty();
     if tls.webpki_roots {
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -298,22 +336,7 @@ fn root_store(tls: &crate::config::TlsSettings) -> Result<rustls::RootCertStore,
         let _ = roots.add_parsable_certificates(loaded.certs);
     }
     for (index, pem) in tls.extra_roots_pem.iter().enumerate() {
-        let mut added = 0;
-        for cert in CertificateDer::pem_slice_iter(pem) {
-            let cert = cert.map_err(|e| {
-                ConfigError::Tls(format!("root certificate PEM #{}: {e}", index + 1))
-            })?;
-            roots.add(cert).map_err(|e| {
-                ConfigError::Tls(format!("root certificate PEM #{}: {e}", index + 1))
-            })?;
-            added += 1;
-        }
-        if added == 0 {
-            return Err(ConfigError::Tls(format!(
-                "root certificate PEM #{} holds no certificate",
-                index + 1
-            )));
-        }
+        add_pem(&mut roots, pem, index)?;
     }
     if roots.is_empty() {
         return Err(ConfigError::Tls(
@@ -321,6 +344,31 @@ fn root_store(tls: &crate::config::TlsSettings) -> Result<rustls::RootCertStore,
         ));
     }
     Ok(roots)
+}
+
+/// Adds the certificates of `pem` (the `index`th PEM given, from 0) to `roots`: at least one,
+/// each parsed.
+#[cfg(feature = "rustls")]
+fn add_pem(roots: &mut rustls::RootCertStore, pem: &[u8], index: usize) -> Result<(), ConfigError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+
+    let mut added = 0;
+    for cert in CertificateDer::pem_slice_iter(pem) {
+        let cert = cert
+            .map_err(|e| ConfigError::Tls(format!("root certificate PEM #{}: {e}", index + 1)))?;
+        roots
+            .add(cert)
+            .map_err(|e| ConfigError::Tls(format!("root certificate PEM #{}: {e}", index + 1)))?;
+        added += 1;
+    }
+    if added == 0 {
+        return Err(ConfigError::Tls(format!(
+            "root certificate PEM #{} holds no certificate",
+            index + 1
+        )));
+    }
+    Ok(())
 }
 
 /// A connector whose whole connection set-up (TCP, proxy tunnel, TLS handshake) is bounded.

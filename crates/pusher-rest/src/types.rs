@@ -315,13 +315,28 @@ pub(crate) fn check_event_name(name: &str) -> Result<(), InvalidInput> {
 /// assert!(BatchEvent::new("game 1", "move", "{}").is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its `Debug` output shows the data's length, not the data: an event for an end-to-end
+/// encrypted channel holds it in plain text until it is sent.
+#[derive(Clone, PartialEq, Eq)]
 pub struct BatchEvent {
     pub(crate) channel: ChannelName,
     pub(crate) name: String,
     pub(crate) data: String,
     pub(crate) socket_id: Option<SocketId>,
     pub(crate) info: Info,
+}
+
+impl std::fmt::Debug for BatchEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchEvent")
+            .field("channel", &self.channel)
+            .field("name", &self.name)
+            .field("data", &format_args!("<{} bytes>", self.data.len()))
+            .field("socket_id", &self.socket_id)
+            .field("info", &self.info)
+            .finish()
+    }
 }
 
 impl BatchEvent {
@@ -473,6 +488,20 @@ mod tests {
         let i: ChannelInfo =
             serde_json::from_str(r#"{"occupied":true,"subscription_count":4}"#).unwrap();
         assert!(i.occupied && i.subscription_count == Some(4) && i.user_count.is_none());
+    }
+
+    /// The data of an event for an end-to-end encrypted channel must not reach a log through
+    /// `Debug`: only its length is shown.
+    #[test]
+    fn batch_event_debug_leaves_out_the_data() {
+        let event = BatchEvent::new("private-encrypted-x", "e", "top secret payload")
+            .unwrap()
+            .exclude("1.2".parse::<SocketId>().unwrap());
+        let shown = format!("{event:?} {event:#?}");
+        assert!(!shown.contains("top secret"), "{shown}");
+        for expected in ["private-encrypted-x", "\"e\"", "18 bytes", "1.2"] {
+            assert!(shown.contains(expected), "{expected}: {shown}");
+        }
     }
 
     #[test]

@@ -13,7 +13,11 @@
 mod common;
 
 use std::future::Future;
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use bytes::Bytes;
 
 use common::{ok_server, start, start_by_request, Reply};
 use pusher_rest::{
@@ -152,6 +156,71 @@ async fn server_errors_carry_status_and_a_truncated_body() {
     .await;
 }
 
+/// A hostile error body (16 MiB of signed-parameter names, each its own token, or a body
+/// that never ends) costs the client one bounded read and one bounded redaction: it gets the
+/// status with the start of the body, redacted and cut, and stops reading.
+#[tokio::test]
+async fn a_hostile_error_body_is_read_only_so_far() {
+    bounded(async {
+        let chunk = Bytes::from("auth_key ".repeat(7282)); // 65,538 bytes
+        for total in [Some(16 * 1024 * 1024), None] {
+            let sent = Arc::new(AtomicUsize::new(0));
+            let reply = Reply::Stream {
+                status: 500,
+                chunk: chunk.clone(),
+                total,
+                sent: sent.clone(),
+            };
+            let server = start(move |_| reply.clone()).await;
+            let client = server.client().build().unwrap();
+            let err = client.trigger("chat", "e", "x").await.unwrap_err();
+            match &err {
+                Error::Status { status, body, .. } => {
+                    assert_eq!(status.as_u16(), 500);
+                    assert!(body.len() <= MAX_ERROR_BODY, "{}", body.len());
+                    assert!(body.starts_with("<redacted> <redacted>"), "{body}");
+                    assert!(body.ends_with('…'), "{body}");
+                    assert!(!body.contains("auth_"), "{body}");
+                }
+                other => panic!("{total:?}: {other:?}"),
+            }
+        }
+    })
+    .await;
+}
+
+/// Only the channel list may be long: every other answer is at most 256 KiB.
+#[tokio::test]
+async fn answers_are_limited_per_operation() {
+    bounded(async {
+        let padded = |len: usize| {
+            let list = format!(r#"{{"channels":{{"a":{{}}}},"pad":"{}"}}"#, "x".repeat(len));
+            Reply::Answer(200, list)
+        };
+        let server = start(move |n| padded(if n == 0 { 300 * 1024 } else { 1024 * 1024 })).await;
+        let client = server.client().build().unwrap();
+        match client.trigger("chat", "e", "x").await.unwrap_err() {
+            Error::Decode { reason, .. } => {
+                assert!(reason.contains("larger than 262144 bytes"), "{reason}")
+            }
+            other => panic!("{other:?}"),
+        }
+        let list = client.channels().await.unwrap();
+        assert_eq!(list.channels.len(), 1);
+        // The same limits through the recording client.
+        #[cfg(feature = "testing")]
+        {
+            let (client, recorder) = Client::recording();
+            recorder.answer_next(serde_json::json!({ "pad": "x".repeat(300 * 1024) }));
+            assert!(matches!(
+                client.channel_info("chat", Info::new()).await.unwrap_err(),
+                Error::Decode { .. }
+            ));
+        }
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_server_that_never_answers_is_a_timeout() {
     bounded(async {
@@ -188,6 +257,51 @@ async fn a_server_that_never_answers_is_a_timeout() {
     .await;
 }
 
+/// A timeout says which limit ran out: the attempt's timeout, or the operation's deadline.
+#[tokio::test]
+async fn a_timeout_says_whether_the_deadline_ran_out() {
+    bounded(async {
+        let server = start(|_| Reply::Hang).await;
+        let short = Duration::from_millis(300);
+        for (timeout, deadline, by_deadline) in [
+            (short, Duration::from_secs(10), false),
+            (Duration::from_secs(10), short, true),
+        ] {
+            let client = server
+                .client()
+                .timeout(timeout)
+                .deadline(deadline)
+                .build()
+                .unwrap();
+            let err = client.channels().await.unwrap_err();
+            assert!(err.is_timeout(), "{err:?}");
+            let shown = err.to_string();
+            assert_eq!(shown.contains("deadline"), by_deadline, "{shown}");
+            assert!(shown.contains("300ms"), "{shown}");
+            match err {
+                Error::Timeout {
+                    timeout: t,
+                    deadline: d,
+                    ..
+                } => assert_eq!((t, d), (short, by_deadline)),
+                other => panic!("{other:?}"),
+            }
+        }
+        // The deadline also ends a split operation between requests.
+        let client = server
+            .client()
+            .timeout(Duration::from_secs(10))
+            .deadline(short)
+            .split_concurrency(1)
+            .build()
+            .unwrap();
+        let names: Vec<String> = (0..150).map(|i| format!("c{i}")).collect();
+        let err = client.trigger(names, "e", "x").await.unwrap_err();
+        assert!(err.to_string().contains("deadline"), "{err}");
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn undecodable_answers_are_decode_errors() {
     bounded(async {
@@ -215,6 +329,45 @@ async fn undecodable_answers_are_decode_errors() {
             client.presence_users("presence-x").await.unwrap_err(),
             Error::Decode { .. }
         ));
+    })
+    .await;
+}
+
+/// A decoding error quotes the answer (serde_json's messages quote strings): what it quotes is
+/// treated as an error body is, redacted, cut and without control characters.
+#[tokio::test]
+async fn a_decoding_error_quotes_the_answer_redacted_and_cut() {
+    bounded(async {
+        let server = start_by_request(|_, request| {
+            let signature = request.param("auth_signature").unwrap().to_owned();
+            let text = format!(
+                "GET {}?{} HTTP/1.1\r\nforged: line\x1b[31m signature {signature} {}",
+                request.path,
+                request.query,
+                "x".repeat(5000)
+            );
+            Reply::Answer(200, serde_json::json!({ "occupied": text }).to_string())
+        })
+        .await;
+        let client = server.client().build().unwrap();
+        let err = client.channel_info("chat", Info::new()).await.unwrap_err();
+        let signature = server.requests()[0]
+            .param("auth_signature")
+            .unwrap()
+            .to_owned();
+        match &err {
+            Error::Decode { reason, .. } => {
+                assert!(reason.len() <= MAX_ERROR_BODY, "{} bytes", reason.len());
+                assert!(reason.contains("<redacted>"), "{reason}");
+                assert!(!reason.contains(&signature[..16]), "{reason}");
+                assert!(!reason.contains("auth_"), "{reason}");
+                assert!(
+                    !reason.chars().any(|c| c.is_control() && c != '\t'),
+                    "{reason:?}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
     })
     .await;
 }
@@ -368,10 +521,11 @@ async fn retries_are_opt_in_retry_5xx_and_stop() {
         );
         assert_eq!(flaky.requests().len(), 1, "no retry unless asked for");
 
+        // A read is retried (a 503 to a trigger only with Retry-After: see below).
         let retry = RetryPolicy::new(3).initial_backoff(Duration::from_millis(20));
         let retrying = flaky.client().retry(retry).build().unwrap();
         let started = Instant::now();
-        retrying.trigger("chat", "e", "x").await.unwrap();
+        retrying.channels().await.unwrap();
         // One more failure (request 1), then success (request 2): 20 ms of backoff.
         assert_eq!(flaky.requests().len(), 3);
         assert!(started.elapsed() >= Duration::from_millis(20));
@@ -429,6 +583,66 @@ async fn retries_are_opt_in_retry_5xx_and_stop() {
     .await;
 }
 
+/// A 503 to a POST may come from a proxy that had already forwarded the request (Envoy and
+/// Istio answer 503 after an upstream reset): it is sent again only when it carries a
+/// `Retry-After` (a server refusing before acting) or when possibly delivered requests may be
+/// retried. A 429 is retried either way, and a read after any 503.
+#[tokio::test]
+async fn a_503_to_a_trigger_is_retried_only_with_retry_after() {
+    bounded(async {
+        let retry = RetryPolicy::new(2).initial_backoff(Duration::from_millis(1));
+        let first = |status: u16, retry_after: bool| {
+            move |n: usize| match n {
+                0 if retry_after => {
+                    Reply::AnswerWith(status, vec![("retry-after", "0".into())], "busy".into())
+                }
+                0 => Reply::Answer(status, "upstream connect error or disconnect/reset".into()),
+                _ => Reply::Answer(200, "{}".into()),
+            }
+        };
+        // (status, Retry-After, retry_possibly_delivered, a read) → requests made.
+        for (status, retry_after, possibly, read, requests) in [
+            (503, false, false, false, 1),
+            (503, true, false, false, 2),
+            (503, false, true, false, 2),
+            (503, false, false, true, 2),
+            (429, false, false, false, 2),
+        ] {
+            let server = start(first(status, retry_after)).await;
+            let client = server
+                .client()
+                .retry(retry.retry_possibly_delivered(possibly))
+                .build()
+                .unwrap();
+            let result = if read {
+                client.channels().await.map(|_| ())
+            } else {
+                client.trigger("chat", "e", "x").await.map(|_| ())
+            };
+            let case = (status, retry_after, possibly, read);
+            assert_eq!(server.requests().len(), requests, "{case:?}");
+            assert_eq!(result.is_ok(), requests == 2, "{case:?}: {result:?}");
+        }
+        // Every POST goes the same way: a batch, an event to a user.
+        let server = start(first(503, false)).await;
+        let client = server.client().retry(retry).build().unwrap();
+        let batch = vec![BatchEvent::new("chat", "e", "x").unwrap()];
+        assert_eq!(
+            client
+                .trigger_batch(batch)
+                .await
+                .unwrap_err()
+                .status()
+                .unwrap(),
+            503
+        );
+        let user = UserId::new("ada").unwrap();
+        client.send_to_user(&user, "e", "x").await.unwrap();
+        assert_eq!(server.requests().len(), 2);
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn split_operations_report_partial_delivery() {
     bounded(async {
@@ -448,15 +662,18 @@ async fn split_operations_report_partial_delivery() {
             Error::Partial {
                 completed,
                 total,
-                delivered_channels,
-                delivered_events,
+                delivery,
                 source,
                 ..
             } => {
                 assert_eq!((*completed, *total), (1, 2));
-                let delivered: Vec<&str> = delivered_channels.iter().map(|c| c.as_str()).collect();
+                let delivered: Vec<&str> = delivery
+                    .delivered_channels
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect();
                 assert_eq!(delivered, names[..100]);
-                assert!(delivered_events.is_empty());
+                assert!(delivery.delivered_events.is_empty());
                 assert_eq!(source.status().unwrap(), 500);
             }
             other => panic!("{other:?}"),
@@ -481,11 +698,17 @@ async fn split_operations_report_partial_delivery() {
             Error::Partial {
                 completed,
                 total,
-                delivered_events,
+                delivery,
                 ..
             } => {
                 assert_eq!((completed, total), (2, 4));
-                assert_eq!(delivered_events, (0..20).collect::<Vec<_>>());
+                assert_eq!(delivery.delivered_events, (0..20).collect::<Vec<_>>());
+                // The third was answered 502 (possibly delivered); the fourth never sent.
+                assert_eq!(
+                    delivery.possibly_delivered_events,
+                    (20..30).collect::<Vec<_>>()
+                );
+                assert_eq!(delivery.not_delivered_events, (30..35).collect::<Vec<_>>());
             }
             other => panic!("{other:?}"),
         }
@@ -507,26 +730,177 @@ async fn split_operations_report_partial_delivery() {
             Error::Partial {
                 completed,
                 total,
-                delivered_events,
+                delivery,
                 source,
                 ..
             } => {
                 assert_eq!((completed, total), (3, 4));
                 let expected: Vec<usize> = (0..20).chain(30..35).collect();
-                assert_eq!(delivered_events, expected);
+                assert_eq!(delivery.delivered_events, expected);
+                assert_eq!(
+                    delivery.possibly_delivered_events,
+                    (20..30).collect::<Vec<_>>()
+                );
                 assert_eq!(source.status().unwrap(), 502);
             }
             other => panic!("{other:?}"),
         }
         assert_eq!(server.requests().len(), 4);
 
-        // A failure of the very first request is that request's error, not a partial one.
-        let down = start(|_| Reply::Answer(500, "x".into())).await;
-        let client = down.client().build().unwrap();
+        // When nothing was delivered, nor possibly delivered, the error is the first failed
+        // request's own: the whole operation can be sent again.
+        let refusing = start(|_| Reply::Answer(400, "x".into())).await;
+        let client = refusing.client().build().unwrap();
         assert!(matches!(
-            client.trigger(names, "e", "x").await.unwrap_err(),
+            client.trigger(names.clone(), "e", "x").await.unwrap_err(),
             Error::Status { .. }
         ));
+        // A 500 may follow a delivery: every request possibly delivered, none surely.
+        let down = start(|_| Reply::Answer(500, "x".into())).await;
+        let client = down.client().build().unwrap();
+        match client.trigger(names, "e", "x").await.unwrap_err() {
+            Error::Partial {
+                completed: 0,
+                possibly_delivered: 2,
+                delivery,
+                ..
+            } => assert_eq!(delivery.other_errors.len(), 1),
+            other => panic!("{other:?}"),
+        }
+    })
+    .await;
+}
+
+/// Requests of a split operation fail in different ways at once: the error says which
+/// channels (or events) were delivered, which may have been (a timeout, a 5xx: the server may
+/// have acted), and which were not (refused with a 4xx, or never sent), and keeps every
+/// failure's error.
+#[tokio::test]
+async fn partial_errors_say_what_was_possibly_delivered() {
+    bounded(async {
+        // Four requests at once: delivered, refused, a 502, no answer.
+        let server =
+            start_by_request(
+                |_, request| match request.json()["channels"][0].as_str().unwrap() {
+                    "c0" => Reply::Answer(200, "{}".into()),
+                    "c100" => Reply::Answer(400, "refused".into()),
+                    "c200" => Reply::Answer(502, "bad gateway".into()),
+                    _ => Reply::Hang,
+                },
+            )
+            .await;
+        let client = server
+            .client()
+            .timeout(Duration::from_millis(300))
+            .build()
+            .unwrap();
+        let names: Vec<String> = (0..400).map(|i| format!("c{i}")).collect();
+        let err = client.trigger(names.clone(), "e", "x").await.unwrap_err();
+        let shown = err.to_string();
+        match &err {
+            Error::Partial {
+                completed,
+                possibly_delivered,
+                total,
+                source,
+                delivery,
+                ..
+            } => {
+                assert_eq!((*completed, *possibly_delivered, *total), (1, 2, 4));
+                let names_of = |channels: &[pusher_rest::ChannelName]| -> Vec<String> {
+                    channels.iter().map(|c| c.to_string()).collect()
+                };
+                assert_eq!(names_of(&delivery.delivered_channels), names[..100]);
+                assert_eq!(names_of(&delivery.not_delivered_channels), names[100..200]);
+                assert_eq!(
+                    names_of(&delivery.possibly_delivered_channels),
+                    names[200..]
+                );
+                assert!(delivery.delivered_events.is_empty());
+                // The first failure in the order of the requests, then the others.
+                assert_eq!(source.status().unwrap(), 400);
+                assert_eq!(delivery.other_errors.len(), 2);
+                assert_eq!(delivery.other_errors[0].status().unwrap(), 502);
+                assert!(delivery.other_errors[1].is_timeout());
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            shown.contains("1 of 4 requests were delivered, 2 possibly, 1 not"),
+            "{shown}"
+        );
+
+        // One after another: the second request times out, so the third and fourth are never
+        // sent; the second's events may have arrived.
+        let server = start(|n| {
+            if n == 0 {
+                Reply::Answer(200, "{}".into())
+            } else {
+                Reply::Hang
+            }
+        })
+        .await;
+        let client = server
+            .client()
+            .split_concurrency(1)
+            .timeout(Duration::from_millis(300))
+            .build()
+            .unwrap();
+        let events: Vec<BatchEvent> = (0..35)
+            .map(|i| BatchEvent::new(format!("c{i}"), "e", &i).unwrap())
+            .collect();
+        match client.trigger_batch(events).await.unwrap_err() {
+            Error::Partial {
+                completed,
+                possibly_delivered,
+                source,
+                delivery,
+                ..
+            } => {
+                assert_eq!((completed, possibly_delivered), (1, 1));
+                assert_eq!(delivery.delivered_events, (0..10).collect::<Vec<_>>());
+                assert_eq!(
+                    delivery.possibly_delivered_events,
+                    (10..20).collect::<Vec<_>>()
+                );
+                assert_eq!(delivery.not_delivered_events, (20..35).collect::<Vec<_>>());
+                assert!(source.is_timeout());
+                assert!(delivery.other_errors.is_empty());
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(server.requests().len(), 2);
+
+        // A request whose first attempt timed out stays possibly delivered, whatever its retry
+        // is answered (here a refusal).
+        let server = start(|n| match n {
+            0 => Reply::Answer(200, "{}".into()),
+            1 => Reply::Hang,
+            _ => Reply::Answer(400, "refused".into()),
+        })
+        .await;
+        let client = server
+            .client()
+            .split_concurrency(1)
+            .timeout(Duration::from_millis(300))
+            .retry(RetryPolicy::new(1).retry_possibly_delivered(true))
+            .build()
+            .unwrap();
+        let events: Vec<BatchEvent> = (0..15)
+            .map(|i| BatchEvent::new(format!("c{i}"), "e", &i).unwrap())
+            .collect();
+        match client.trigger_batch(events).await.unwrap_err() {
+            Error::Partial {
+                delivery, source, ..
+            } => {
+                assert_eq!(
+                    delivery.possibly_delivered_events,
+                    (10..15).collect::<Vec<_>>()
+                );
+                assert_eq!(source.status().unwrap(), 400);
+            }
+            other => panic!("{other:?}"),
+        }
     })
     .await;
 }
@@ -649,4 +1023,30 @@ fn outside_a_tokio_runtime_is_an_error_not_a_panic() {
         }
         other => panic!("expected NoRuntime, got {:?}", other.map(|r| r.map(|_| ()))),
     }
+}
+
+/// The documented limit of "errors, not panics": a runtime built without its time driver is
+/// not detected, and Tokio panics when a request starts its timer. Should this ever become an
+/// error, the crate docs (and `Error::NoRuntime`'s) must say so.
+#[test]
+fn a_runtime_without_timers_panics_as_documented() {
+    let client = Client::builder(common::credentials())
+        .host("127.0.0.1")
+        .port(9)
+        .build()
+        .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        runtime.block_on(client.trigger("chat", "e", "x").send())
+    }));
+    let message = outcome.map(|_| ()).unwrap_err();
+    let message = message
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| message.downcast_ref::<&str>().copied())
+        .unwrap_or_default();
+    assert!(message.contains("enable_time"), "{message}");
 }

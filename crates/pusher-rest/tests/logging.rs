@@ -124,3 +124,44 @@ fn plain_http_to_a_remote_server_is_a_warning_at_build_time() {
         assert!(warnings[0].contains(expected), "{expected} missing: {logs}");
     }
 }
+
+/// Plain `http` through a proxy: the proxy reads everything, signatures included, even for a
+/// server on this machine: one WARN naming the proxy, unless acknowledged with
+/// `allow_plain_http`. A `*.localhost` name is not taken for this machine (a resolver may send
+/// it to DNS): plain http to it warns as to any other host, and it is no longer http by
+/// default.
+#[test]
+fn plain_http_through_a_proxy_or_to_a_localhost_name_is_a_warning() {
+    use pusher_rest::{Client, Proxy, Scheme};
+    let captured = Captured::default();
+    let subscriber = captured.subscriber(tracing::Level::DEBUG);
+    tracing::subscriber::with_default(subscriber, || {
+        let proxied = || {
+            Client::builder(common::credentials())
+                .host("127.0.0.1")
+                .port(6001)
+                .proxy(Proxy::url("http://ada:pa55w0rd@proxy.example:3128"))
+        };
+        proxied().build().unwrap();
+        proxied().allow_plain_http().build().unwrap();
+        // https through the proxy is a CONNECT tunnel: nothing to say.
+        proxied().scheme(Scheme::Https).build().unwrap();
+        let named = Client::builder(common::credentials())
+            .host("sockudo.localhost")
+            .proxy(Proxy::none());
+        assert_eq!(named.clone().build().unwrap().scheme(), Scheme::Https);
+        named.scheme(Scheme::Http).build().unwrap();
+    });
+    let logs = captured.text();
+    let warnings: Vec<&str> = logs.lines().filter(|l| l.contains("WARN")).collect();
+    assert_eq!(warnings.len(), 2, "{logs}");
+    for expected in [
+        "http://127.0.0.1:6001",
+        "http://proxy.example:3128",
+        "signatures",
+    ] {
+        assert!(warnings[0].contains(expected), "{expected} missing: {logs}");
+    }
+    assert!(!logs.contains("pa55w0rd"), "{logs}");
+    assert!(warnings[1].contains("http://sockudo.localhost"), "{logs}");
+}

@@ -185,6 +185,53 @@ async fn the_limits_and_checks_are_those_of_the_real_client() {
     assert_eq!(order, ["0", "1", "2", "3", "4"]);
 }
 
+/// `build_recording` checks what it can without a network or the process environment: the
+/// endpoint and limits, an explicit proxy, root certificates given as PEM.
+#[test]
+fn build_recording_checks_the_builders_settings() {
+    use pusher_rest::{ConfigError, Error, Proxy};
+    let builder = || Client::builder(common::credentials());
+    #[allow(unused_mut)]
+    let mut refused = vec![
+        (builder().host("a b"), "invalid host"),
+        (builder().batch_size(0), "batch_size"),
+        (
+            builder().proxy(Proxy::url("socks5://proxy.example:1080")),
+            "only http:// proxies",
+        ),
+        (
+            builder().proxy(Proxy::url("http://ada:pa55/w0rd@proxy.example:3128")),
+            "not a proxy URL",
+        ),
+    ];
+    #[cfg(feature = "rustls")]
+    refused.push((
+        builder().add_root_certificates_pem("not a certificate"),
+        "holds no certificate",
+    ));
+    for (builder, expected) in refused {
+        let err = builder.build_recording().unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Config(
+                    ConfigError::InvalidHost(_)
+                        | ConfigError::ZeroLimit(_)
+                        | ConfigError::Proxy(_)
+                        | ConfigError::Tls(_)
+                )
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains(expected), "{expected}: {err}");
+    }
+    // A usable proxy is accepted, and never used.
+    builder()
+        .proxy(Proxy::url("http://proxy.example:3128"))
+        .build_recording()
+        .unwrap();
+}
+
 #[tokio::test]
 async fn failures_can_be_simulated() {
     let (client, recorder) = Client::recording();

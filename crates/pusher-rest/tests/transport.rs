@@ -327,6 +327,38 @@ fn unusable_root_certificates_are_configuration_errors() {
         assert!(matches!(err, Error::Config(ConfigError::Tls(_))), "{err:?}");
         assert!(err.to_string().contains(expected), "{err}");
     }
+    // A custom rustls configuration brings its own roots: root settings beside it would be
+    // ignored (and a PEM never checked), so the combination is refused.
+    let config = || {
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth()
+    };
+    let custom = || Client::builder(common::credentials()).tls_config(config());
+    for builder in [
+        custom().add_root_certificates_pem("not a certificate"),
+        Client::builder(common::credentials())
+            .add_root_certificates_pem("not a certificate")
+            .tls_config(config()),
+        custom().webpki_roots(false),
+    ] {
+        let err = build(builder.clone());
+        assert!(matches!(err, Error::Config(ConfigError::Tls(_))), "{err:?}");
+        assert!(err.to_string().contains("tls_config"), "{err}");
+        // Whatever the scheme.
+        let err = builder.host("127.0.0.1").build().unwrap_err();
+        assert!(err.to_string().contains("tls_config"), "{err}");
+    }
+    // The default (the Mozilla roots on) is no setting of its own.
+    custom()
+        .webpki_roots(true)
+        .host("ws.example.com")
+        .build()
+        .unwrap();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -559,32 +591,79 @@ async fn proxies_from_the_environment() {
             .unwrap(),
             None
         );
-        // In a CGI program, HTTP_PROXY may come from a request header: ignored.
+        // In a CGI program, HTTP_PROXY may come from a request header (`Proxy:`): ignored for
+        // an http server, in either case; ALL_PROXY cannot come from a header and still applies.
+        for name in ["HTTP_PROXY", "http_proxy"] {
+            assert_eq!(
+                proxy_of(&[
+                    ("PUSHER_HOST", "pusher.test".into()),
+                    ("PUSHER_SCHEME", "http".into()),
+                    (name, proxy.url()),
+                    ("REQUEST_METHOD", "GET".into())
+                ])
+                .unwrap(),
+                None,
+                "{name}"
+            );
+        }
         assert_eq!(
             proxy_of(&[
                 ("PUSHER_HOST", "pusher.test".into()),
                 ("PUSHER_SCHEME", "http".into()),
-                ("HTTP_PROXY", proxy.url()),
+                ("ALL_PROXY", proxy.url()),
                 ("REQUEST_METHOD", "GET".into())
             ])
             .unwrap(),
-            None
+            url
         );
         // Unusable settings are errors, never a silent direct connection, and never show the
         // password.
         for (value, expected) in [
-            ("socks5://ada:s3cret@127.0.0.1:1080", "only http:// proxies"),
-            ("https://ada:s3cret@127.0.0.1:3128", "only http:// proxies"),
-            ("http://ada:s3cret@bad host:1", "not a proxy URL"),
+            (
+                "socks5://ada:pa55w0rd@127.0.0.1:1080",
+                "only http:// proxies",
+            ),
+            (
+                "https://ada:pa55w0rd@127.0.0.1:3128",
+                "only http:// proxies",
+            ),
+            ("http://ada:pa55w0rd@bad host:1", "not a proxy URL"),
+            // An unescaped `/` or `@` in the password: refused (read as is, the start of the
+            // password would be the proxy's host), and shown only from the last `@`.
+            ("http://ada:pa55/w0rd@127.0.0.1:3128", "not a proxy URL"),
+            ("http://ada:pa55@w0rd@127.0.0.1:3128", "not a proxy URL"),
+            // A path is no part of a proxy URL: ignored, and never shown.
+            ("http://ada:pa55w0rd@127.0.0.1:3128/p?q#pa55w0rd", ""),
         ] {
-            let err = proxy_of(&[
-                ("PUSHER_HOST", "pusher.test".into()),
-                ("HTTPS_PROXY", value.into()),
-            ])
-            .unwrap_err();
-            let shown = format!("{err} {err:?}");
-            assert!(shown.contains(expected), "{value}: {shown}");
-            assert!(!shown.contains("s3cret"), "{shown}");
+            for builder in [
+                from(&[
+                    ("PUSHER_HOST", "pusher.test".into()),
+                    ("HTTPS_PROXY", value.into()),
+                ]),
+                from(&[("PUSHER_HOST", "pusher.test".into())]).proxy(Proxy::url(value)),
+            ] {
+                let shown = format!("{builder:?}");
+                assert!(
+                    !shown.contains("pa55") && !shown.contains("w0rd"),
+                    "{shown}"
+                );
+                let shown = match builder.build() {
+                    Ok(client) if expected.is_empty() => {
+                        assert_eq!(client.proxy_url(), Some("http://127.0.0.1:3128/"));
+                        format!("{client:?}")
+                    }
+                    Ok(client) => panic!("{value}: built, through {:?}", client.proxy_url()),
+                    Err(err) => {
+                        let shown = format!("{err} {err:?}");
+                        assert!(shown.contains(expected), "{value}: {shown}");
+                        shown
+                    }
+                };
+                assert!(
+                    !shown.contains("pa55") && !shown.contains("w0rd"),
+                    "{shown}"
+                );
+            }
         }
     })
     .await;
@@ -703,9 +782,9 @@ async fn retry_after_past_the_deadline_returns_at_once() {
 #[tokio::test]
 async fn the_deadline_ends_retries_during_a_backoff() {
     bounded(async {
-        // Always 503, no Retry-After: backoffs of 400 ms, then 800 ms, which would end past the
-        // 1 s deadline: the second 503 is returned at about 400 ms.
-        let server = start(|_| Reply::Answer(503, "busy".into())).await;
+        // Always 429, no Retry-After: backoffs of 400 ms, then 800 ms, which would end past the
+        // 1 s deadline: the second 429 is returned at about 400 ms.
+        let server = start(|_| Reply::Answer(429, "slow down".into())).await;
         let client = server
             .client()
             .retry(RetryPolicy::new(5).initial_backoff(Duration::from_millis(400)))
@@ -715,7 +794,7 @@ async fn the_deadline_ends_retries_during_a_backoff() {
         let started = Instant::now();
         let err = client.trigger("chat", "e", "x").await.unwrap_err();
         let took = started.elapsed();
-        assert_eq!(err.status().unwrap(), 503);
+        assert_eq!(err.status().unwrap(), 429);
         assert_eq!(server.requests().len(), 2);
         assert!(
             took >= Duration::from_millis(400) && took < Duration::from_secs(1),
@@ -725,7 +804,7 @@ async fn the_deadline_ends_retries_during_a_backoff() {
         // The backoff ends before the deadline, and the deadline cuts the next attempt.
         let server = start(|n| {
             if n == 0 {
-                Reply::Answer(503, "busy".into())
+                Reply::Answer(429, "slow down".into())
             } else {
                 Reply::Hang
             }

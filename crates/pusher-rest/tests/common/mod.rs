@@ -17,7 +17,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
 use md5::{Digest, Md5};
 use pusher_rest::{Client, Credentials};
 
@@ -76,6 +77,14 @@ pub enum Reply {
     Barrier(Arc<tokio::sync::Barrier>, u16, String),
     /// Never answer (the connection stays open).
     Hang,
+    /// Answer with this status and a body that repeats `chunk` without end (or until
+    /// `total` bytes when given); `sent` counts the bytes handed to the connection.
+    Stream {
+        status: u16,
+        chunk: Bytes,
+        total: Option<usize>,
+        sent: Arc<AtomicUsize>,
+    },
 }
 
 pub struct Server {
@@ -251,15 +260,13 @@ pub async fn start_by_request(
                                 requests.lock().unwrap().push(captured);
                                 match reply {
                                     Reply::Answer(status, body) => {
-                                        let mut res =
-                                            hyper::Response::new(Full::new(Bytes::from(body)));
+                                        let mut res = hyper::Response::new(full(body));
                                         *res.status_mut() =
                                             hyper::StatusCode::from_u16(status).unwrap();
                                         Ok::<_, Infallible>(res)
                                     }
                                     Reply::AnswerWith(status, headers, body) => {
-                                        let mut res =
-                                            hyper::Response::new(Full::new(Bytes::from(body)));
+                                        let mut res = hyper::Response::new(full(body));
                                         *res.status_mut() =
                                             hyper::StatusCode::from_u16(status).unwrap();
                                         for (name, value) in headers {
@@ -273,21 +280,49 @@ pub async fn start_by_request(
                                     }
                                     Reply::After(delay, status, body) => {
                                         tokio::time::sleep(delay).await;
-                                        let mut res =
-                                            hyper::Response::new(Full::new(Bytes::from(body)));
+                                        let mut res = hyper::Response::new(full(body));
                                         *res.status_mut() =
                                             hyper::StatusCode::from_u16(status).unwrap();
                                         Ok::<_, Infallible>(res)
                                     }
                                     Reply::Barrier(barrier, status, body) => {
                                         barrier.wait().await;
-                                        let mut res =
-                                            hyper::Response::new(Full::new(Bytes::from(body)));
+                                        let mut res = hyper::Response::new(full(body));
                                         *res.status_mut() =
                                             hyper::StatusCode::from_u16(status).unwrap();
                                         Ok::<_, Infallible>(res)
                                     }
                                     Reply::Hang => std::future::pending().await,
+                                    Reply::Stream {
+                                        status,
+                                        chunk,
+                                        total,
+                                        sent,
+                                    } => {
+                                        let total = total.unwrap_or(usize::MAX);
+                                        let frames =
+                                            futures_util::stream::unfold(0usize, move |done| {
+                                                let chunk = chunk.clone();
+                                                let sent = sent.clone();
+                                                async move {
+                                                    if done >= total {
+                                                        return None;
+                                                    }
+                                                    let take = chunk.len().min(total - done);
+                                                    sent.fetch_add(take, Ordering::SeqCst);
+                                                    let frame = hyper::body::Frame::data(
+                                                        chunk.slice(..take),
+                                                    );
+                                                    Some((Ok::<_, Infallible>(frame), done + take))
+                                                }
+                                            });
+                                        let mut res = hyper::Response::new(BodyExt::boxed(
+                                            StreamBody::new(frames),
+                                        ));
+                                        *res.status_mut() =
+                                            hyper::StatusCode::from_u16(status).unwrap();
+                                        Ok::<_, Infallible>(res)
+                                    }
                                 }
                             }
                         },
@@ -305,6 +340,10 @@ pub async fn start_by_request(
         requests,
         max_in_flight,
     }
+}
+
+fn full(body: String) -> BoxBody<Bytes, Infallible> {
+    Full::new(Bytes::from(body)).boxed()
 }
 
 /// Decrements the count of requests being answered when the answer is done (or dropped).
