@@ -281,8 +281,8 @@ impl WebhookVerifier {
         if !bool::from(key.as_bytes().ct_eq(self.credentials.key().as_bytes())) {
             return Err(WebhookError::WrongKey);
         }
-        let tag: [u8; 32] =
-            crate::hex::decode_array(signature.trim()).ok_or(WebhookError::MalformedSignature)?;
+        let tag: [u8; 32] = crate::hex::decode_array(signature.trim_matches([' ', '\t']))
+            .ok_or(WebhookError::MalformedSignature)?;
         let mut mac = self.credentials.mac();
         mac.update(body);
         mac.verify_slice(&tag)
@@ -499,6 +499,25 @@ mod tests {
                 .len(),
             0
         );
+        // Spaces and tabs around the tag (what RFC 9110 lets a field value carry) are
+        // accepted; other whitespace (a line break, U+00A0, U+3000) is not a tag.
+        for padded in [format!(" {good}\t"), format!("\t{good}  ")] {
+            assert!(
+                verifier().verify("key", &padded, body).is_ok(),
+                "{padded:?}"
+            );
+        }
+        for odd in [
+            format!("{good}\r\n"),
+            format!("\u{a0}{good}"),
+            format!("{good}\u{3000}"),
+        ] {
+            assert_eq!(
+                verifier().verify("key", &odd, body).unwrap_err(),
+                WebhookError::MalformedSignature,
+                "{odd:?}"
+            );
+        }
         for bad in [
             &b"not json"[..],
             b"{}",
