@@ -135,7 +135,9 @@ for (const appName of APPS) {
       // ann names bob's connection as her own: the app does not exclude it.
       const res = await post(ann, "/channels/send-message", { message: "still for bob" }, { "X-Socket-ID": victim.connection.socket_id });
       assert.equal(res.status, 204);
-      events.push(await arrived);
+      const message = await arrived;
+      events.push(message);
+      assert.deepEqual(message, { name: "ann-x", message: "still for bob" });
       // A header that is not a socket id is refused.
       assert.equal((await post(ann, "/channels/send-message", { message: "x" }, { "X-Socket-ID": "1.2:x" })).status, 400);
     });

@@ -1,17 +1,31 @@
-// Sends N sequential requests over one keep-alive connection and checks each answer's status:
-// the fixed workload for scripts/bench-http-instructions.
-// Usage: node bench-client.js URL METHOD N [BODY]
+// Sends N sequential requests over one keep-alive connection and checks each answer: status
+// 200, the body contains EXPECT (when given) and is the same as the first answer's. The fixed
+// workload for scripts/bench-http-instructions.
+// Usage: node bench-client.js URL METHOD N [BODY] [EXPECT]
 "use strict";
 const http = require("node:http");
 
-const [url, method, n, body] = [process.argv[2], process.argv[3], Number(process.argv[4]), process.argv[5] || ""];
+const [url, method, n, body, expect] = [process.argv[2], process.argv[3], Number(process.argv[4]), process.argv[5] || "", process.argv[6] || ""];
+if (!Number.isInteger(n) || n < 1) {
+  console.error(`bench-client: N must be a positive integer, got ${process.argv[4]}`);
+  process.exit(2);
+}
+let first = null;
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
 function once() {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method, agent, headers: body ? { "Content-Type": "application/x-www-form-urlencoded" } : {} }, (res) => {
-      res.resume();
-      res.on("end", () => (res.statusCode === 200 ? resolve() : reject(new Error(`status ${res.statusCode}`))));
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () => {
+        const text = Buffer.concat(chunks).toString("utf8");
+        if (res.statusCode !== 200) return reject(new Error(`${method} ${url}: status ${res.statusCode}: ${text.slice(0, 200)}`));
+        if (expect && !text.includes(expect)) return reject(new Error(`${method} ${url}: answer lacks ${expect}: ${text.slice(0, 200)}`));
+        if (first === null) first = text;
+        else if (text !== first) return reject(new Error(`${method} ${url}: answers differ: ${first.slice(0, 200)} then ${text.slice(0, 200)}`));
+        resolve();
+      });
     });
     req.on("error", reject);
     req.end(body);
@@ -21,6 +35,7 @@ function once() {
 (async () => {
   for (let i = 0; i < n; i++) await once();
   agent.destroy();
+  console.error(`bench-client: ${n} answers checked (${method} ${url})`);
 })().catch((e) => {
   console.error(e.message);
   process.exit(1);
