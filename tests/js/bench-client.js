@@ -1,5 +1,6 @@
 // Sends N sequential requests over one keep-alive connection and checks each answer: status
-// 200, the body contains EXPECT (when given) and is the same as the first answer's. The fixed
+// 200, the body equal to EXPECT byte for byte (when given) or else to the first answer, every
+// request after the first on the same connection, and each answered within 10 s. The fixed
 // workload for scripts/bench-http-instructions.
 // Usage: node bench-client.js URL METHOD N [BODY] [EXPECT]
 "use strict";
@@ -10,10 +11,11 @@ if (!Number.isInteger(n) || n < 1) {
   console.error(`bench-client: N must be a positive integer, got ${process.argv[4]}`);
   process.exit(2);
 }
+const TIMEOUT_MS = 10_000;
 let first = null;
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
-function once() {
+function once(i) {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method, agent, headers: body ? { "Content-Type": "application/x-www-form-urlencoded" } : {} }, (res) => {
       const chunks = [];
@@ -21,11 +23,15 @@ function once() {
       res.on("end", () => {
         const text = Buffer.concat(chunks).toString("utf8");
         if (res.statusCode !== 200) return reject(new Error(`${method} ${url}: status ${res.statusCode}: ${text.slice(0, 200)}`));
-        if (expect && !text.includes(expect)) return reject(new Error(`${method} ${url}: answer lacks ${expect}: ${text.slice(0, 200)}`));
+        if (expect && text !== expect) return reject(new Error(`${method} ${url}: answered ${text.slice(0, 200)}, expected ${expect}`));
         if (first === null) first = text;
         else if (text !== first) return reject(new Error(`${method} ${url}: answers differ: ${first.slice(0, 200)} then ${text.slice(0, 200)}`));
         resolve();
       });
+    });
+    req.setTimeout(TIMEOUT_MS, () => req.destroy(new Error(`${method} ${url}: no answer within ${TIMEOUT_MS / 1000} s (request ${i + 1})`)));
+    req.on("socket", () => {
+      if (i > 0 && !req.reusedSocket) req.destroy(new Error(`${method} ${url}: request ${i + 1} opened a new connection (the measurement assumes one keep-alive connection)`));
     });
     req.on("error", reject);
     req.end(body);
@@ -33,7 +39,7 @@ function once() {
 }
 
 (async () => {
-  for (let i = 0; i < n; i++) await once();
+  for (let i = 0; i < n; i++) await once(i);
   agent.destroy();
   console.error(`bench-client: ${n} answers checked (${method} ${url})`);
 })().catch((e) => {
