@@ -88,12 +88,14 @@ for (const appName of APPS) {
         const first = clients.length;
         try {
           await fn(events);
-          // Leave nothing connected for the next scenario (presence lists stay exact).
-          for (const p of clients.splice(first)) p.disconnect();
-          await sleep(200);
         } catch (error) {
           console.error(`\n${appName} / ${name} failed: ${error.message}\n${stack.logs()}\n--- client events ---\n${JSON.stringify(events.slice(-20), null, 1)}`);
           throw error;
+        } finally {
+          // Leave nothing connected for the next scenario, passed or failed (presence lists
+          // stay exact, and one failure does not spill into the scenarios after it).
+          for (const p of clients.splice(first)) p.disconnect();
+          await sleep(200);
         }
       });
 
