@@ -43,6 +43,16 @@ function freePort() {
 }
 
 async function waitPort(port, proc, name, timeoutMs = 20000) {
+  try {
+    await waitPortOnce(port, proc, name, timeoutMs);
+  } catch (error) {
+    // A process that did not come up is stopped, so that it cannot keep the suite alive.
+    if (proc.exitCode === null) proc.kill("SIGKILL");
+    throw error;
+  }
+}
+
+async function waitPortOnce(port, proc, name, timeoutMs) {
   const start = Date.now();
   while (Date.now() - start < timeoutMs) {
     if (proc.exitCode !== null) throw new Error(`${name} exited with ${proc.exitCode}:\n${proc.logTail()}`);
@@ -218,8 +228,16 @@ async function startStack(appName) {
   const httpPort = await freePort();
   const base = `http://127.0.0.1:${httpPort}`;
   const node = await startSockudo(appName, base);
-  const app = start(appName, appBinary(appName), [], appEnv(node.wsPort, httpPort));
-  await waitPort(httpPort, app, appName);
+  let app;
+  try {
+    app = start(appName, appBinary(appName), [], appEnv(node.wsPort, httpPort));
+    await waitPort(httpPort, app, appName);
+  } catch (error) {
+    // The app did not start: stop sockudo too, or its open pipes keep this file's process
+    // (and the whole suite) waiting for ever instead of reporting the failure.
+    await node.close();
+    throw error;
+  }
   return {
     base,
     wsPort: node.wsPort,

@@ -338,7 +338,7 @@ pub struct Refusal(Answer);
 
 impl Refusal {
     /// The HTTP status sent.
-    pub fn status_code(&self) -> http::StatusCode {
+    pub fn status(&self) -> http::StatusCode {
         self.0.status()
     }
 

@@ -419,7 +419,7 @@ pub struct Refusal(Answer);
 
 impl Refusal {
     /// The HTTP status sent.
-    pub fn status_code(&self) -> http::StatusCode {
+    pub fn status(&self) -> http::StatusCode {
         self.0.status()
     }
 
@@ -438,7 +438,8 @@ impl Refusal {
         &self.0
     }
 
-    fn status(&self) -> Status {
+    /// The status as Rocket's type, for the guards' outcomes.
+    fn rocket_status(&self) -> Status {
         Status::new(self.0.status().as_u16())
     }
 }
@@ -497,7 +498,7 @@ impl<'r> FromRequest<'r> for SenderSocket {
             Ok(socket) => request::Outcome::Success(SenderSocket(socket)),
             Err(answer) => {
                 let refusal = Refusal(answer);
-                request::Outcome::Error((refusal.status(), refusal))
+                request::Outcome::Error((refusal.rocket_status(), refusal))
             }
         }
     }
@@ -563,7 +564,7 @@ impl<'r> FromData<'r> for VerifiedWebhook {
     async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> rocket_data::Outcome<'r, Self> {
         let Some(verifier) = req.guard::<&State<WebhookVerifier>>().await.succeeded() else {
             let refusal = Refusal(adapter::misconfigured("VerifiedWebhook needs the verifier as managed state: rocket.manage(WebhookVerifier::new(credentials))"));
-            return rocket_data::Outcome::Error((refusal.status(), refusal));
+            return rocket_data::Outcome::Error((refusal.rocket_status(), refusal));
         };
         let limit = body_limit(DEFAULT_WEBHOOK_BODY_LIMIT, Endpoint::Webhook, req);
         let declared = req
@@ -583,7 +584,7 @@ impl<'r> FromData<'r> for VerifiedWebhook {
             Ok(webhook) => rocket_data::Outcome::Success(VerifiedWebhook(webhook)),
             Err(answer) => {
                 let refusal = Refusal(answer);
-                rocket_data::Outcome::Error((refusal.status(), refusal))
+                rocket_data::Outcome::Error((refusal.rocket_status(), refusal))
             }
         }
     }

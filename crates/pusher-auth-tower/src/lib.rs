@@ -126,7 +126,10 @@ use http::{Method, Request, Response};
 use http_body::Body;
 use pin_project_lite::pin_project;
 use pusher_auth::adapter::{self as core_adapter, Endpoint};
-use pusher_auth::authorizer::{BoxError, BoxFuture};
+use pusher_auth::authorizer::BoxError;
+
+/// A boxed, sendable future: the services' future type.
+type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 use pusher_auth::Endpoints;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -143,7 +146,7 @@ pub use body::{AnswerBody, ResponseBody};
 
 /// For adapters of tower-based frameworks (as `pusher-auth-axum` is): the services' way of
 /// reading the body and answering, with the user found the adapter's way. Apps never need it;
-/// it has the stability of [`pusher_auth::adapter`] (it may change in a minor release).
+/// like the rest of this crate, it follows semantic versioning.
 pub mod adapter {
     pub use crate::answer::{answer_with, into_response};
 }
@@ -247,10 +250,6 @@ impl<U> PusherAuthLayer<U> {
 impl<S, U> Layer<S> for PusherAuthLayer<U> {
     type Service = PusherAuth<S, U>;
 
-    /// # Panics
-    ///
-    /// When two answered endpoints share a path.
-    #[track_caller]
     fn layer(&self, inner: S) -> Self::Service {
         PusherAuth {
             inner,

@@ -48,7 +48,7 @@ use crate::request::Params;
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A boxed, `Send` future.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// The HTTP request head an authorizer sees: method, URI, headers and extensions.
 pub type RequestHead = http::request::Parts;

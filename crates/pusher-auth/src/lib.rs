@@ -41,8 +41,9 @@
 //!
 //! # Stability
 //!
-//! Everything outside [`adapter`] is the API apps use, and follows semantic versioning. The
-//! [`adapter`] module is for the adapter crates and follows them (see its docs).
+//! The whole crate follows semantic versioning, the [`adapter`] module included: everything
+//! outside it is the API apps use; [`adapter`] is what the adapter crates build on (see its
+//! docs), and apps never need it.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

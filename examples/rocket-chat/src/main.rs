@@ -658,15 +658,20 @@ fn app(chat: Chat, limits: Limits, rocket: Rocket<Build>) -> Rocket<Build> {
 }
 
 /// Rocket's configuration (`Rocket.toml`, `ROCKET_*`) with the app's address from `CHAT_ADDR`.
-fn rocket_config(
-    config: &chat_common::Config,
-) -> Result<rocket::Config, Box<dyn std::error::Error>> {
-    let address = config
-        .bind
+///
+/// The profile is the one Rocket selected (`debug` in a debug build unless `ROCKET_PROFILE`
+/// says otherwise): extracting a `Config` drops it, and a `Config` without it reads as the
+/// `default` profile, which Rocket treats as a release one: with Rocket's `secrets` feature on
+/// (the workspace turns it on for the other Rocket crates) the app then refused to start for
+/// want of a secret key it does not use.
+fn rocket_config(bind: &str) -> Result<rocket::Config, Box<dyn std::error::Error>> {
+    let address = bind
         .to_socket_addrs()?
         .next()
-        .ok_or_else(|| format!("CHAT_ADDR `{}` names no address", config.bind))?;
-    let mut rocket: rocket::Config = rocket::Config::figment().extract()?;
+        .ok_or_else(|| format!("CHAT_ADDR `{bind}` names no address"))?;
+    let figment = rocket::Config::figment();
+    let mut rocket: rocket::Config = figment.extract()?;
+    rocket.profile = figment.profile().clone();
     rocket.address = address.ip();
     rocket.port = address.port();
     if std::env::var_os("ROCKET_LOG_LEVEL").is_none() {
@@ -687,12 +692,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     let limits = Limits::from_env()?;
-    let rocket = rocket::custom(rocket_config(&chat.config)?);
+    let rocket = rocket::custom(rocket_config(&chat.config.bind)?);
     app(chat, limits, rocket)
         .launch()
         .await
         .map_err(|e| e.to_string())?;
     Ok(())
+}
+
+#[cfg(test)]
+mod config_tests {
+    /// In a debug build the app runs in Rocket's `debug` profile, where Rocket makes up a
+    /// secret key when none is configured; it was `default`, and the app did not start when
+    /// Rocket's `secrets` feature was on.
+    #[test]
+    fn the_configuration_keeps_rockets_profile() {
+        let config = super::rocket_config("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.profile, rocket::Config::figment().profile().clone());
+        if cfg!(debug_assertions) && std::env::var_os("ROCKET_PROFILE").is_none() {
+            assert_eq!(config.profile, rocket::Config::DEBUG_PROFILE);
+        }
+        assert_eq!(config.port, 0);
+    }
 }
 
 #[cfg(test)]

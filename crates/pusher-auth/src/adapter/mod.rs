@@ -69,10 +69,12 @@
 //!
 //! Every decision is a `tracing` event with target `pusher_auth`: allowed and denied requests
 //! (a user who is not logged in included) at `DEBUG`, with the socket id, channel, kind and the
-//! reason; malformed requests at `DEBUG`; refused webhooks at `WARN`; failures (an authorizer
-//! error, a user lookup that failed) at `ERROR`; the app's own mistakes (`misconfigured`) at
-//! `ERROR`, at most one line a minute, the next line saying how many were held back, so that
-//! a client cannot flood the log. Secrets, signatures and shared secrets are never logged.
+//! reason; malformed requests at `DEBUG`; refused webhooks at `WARN` (at most one line a
+//! minute per refusal code, the rest at `DEBUG`); failures (an authorizer, sign-in or webhook
+//! handler error, a user lookup that failed) and the app's own mistakes (`misconfigured`) at
+//! `ERROR`. Every `WARN` and `ERROR` line a client can cause goes out at most once a minute per
+//! kind, the next line saying how many were held back, so that a client cannot flood the log.
+//! Secrets, signatures and shared secrets are never logged.
 
 mod answer;
 mod dispatch;
