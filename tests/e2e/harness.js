@@ -46,8 +46,9 @@ async function waitPort(port, proc, name, timeoutMs = 20000) {
   try {
     await waitPortOnce(port, proc, name, timeoutMs);
   } catch (error) {
-    // A process that did not come up is stopped, so that it cannot keep the suite alive.
-    if (proc.exitCode === null) proc.kill("SIGKILL");
+    // A process that did not come up is stopped (SIGTERM first, so that nginx's master takes
+    // its workers with it), so that it cannot keep the suite alive.
+    await stop(proc);
     throw error;
   }
 }

@@ -70,10 +70,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
 use pusher_auth::adapter::{self, Answer, Endpoint, UserLookup};
-/// A boxed, sendable future: the handlers' future type.
-type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 use pusher_auth::webhook::{Webhook, WebhookVerifier};
 use pusher_auth::{Endpoints, SocketId, DEFAULT_WEBHOOK_BODY_LIMIT};
+
+/// A boxed, sendable future: the handlers' future type.
+type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 pub use pusher_auth;
 pub use pusher_auth_tower::{self, PusherAuthLayer, PusherAuthService};

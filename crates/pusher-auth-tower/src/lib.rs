@@ -127,12 +127,12 @@ use http_body::Body;
 use pin_project_lite::pin_project;
 use pusher_auth::adapter::{self as core_adapter, Endpoint};
 use pusher_auth::authorizer::BoxError;
-
-/// A boxed, sendable future: the services' future type.
-type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 use pusher_auth::Endpoints;
 use tower_layer::Layer;
 use tower_service::Service;
+
+/// A boxed, sendable future: the services' future type.
+type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 mod answer;
 mod body;

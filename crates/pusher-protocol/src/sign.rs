@@ -202,6 +202,7 @@ impl ChannelAuth {
 
 /// A signed user sign-in (`pusher:signin`): `{"auth","user_data"}`. Its `Debug` output shows
 /// the signature as `<redacted>`.
+#[doc(alias = "signin")]
 #[doc(alias = "SigninAuth")]
 #[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct UserAuth {

@@ -182,6 +182,7 @@ pub fn verify_channel_auth(
 /// Checks a user sign-in response body as a Pusher server would: the key, the signature over
 /// `SOCKET::user::USER_DATA`, and a non-empty string `id` in `user_data`. Returns the parsed
 /// user data.
+#[doc(alias = "signin")]
 #[doc(alias = "verify_signin")]
 pub fn verify_user_auth(
     credentials: &Credentials,

@@ -660,18 +660,18 @@ fn app(chat: Chat, limits: Limits, rocket: Rocket<Build>) -> Rocket<Build> {
 /// Rocket's configuration (`Rocket.toml`, `ROCKET_*`) with the app's address from `CHAT_ADDR`.
 ///
 /// The profile is the one Rocket selected (`debug` in a debug build unless `ROCKET_PROFILE`
-/// says otherwise): extracting a `Config` drops it, and a `Config` without it reads as the
-/// `default` profile, which Rocket treats as a release one: with Rocket's `secrets` feature on
-/// (the workspace turns it on for the other Rocket crates) the app then refused to start for
-/// want of a secret key it does not use.
+/// says otherwise), as `Config::try_from` keeps it: a plain `extract` drops it, and a `Config`
+/// without it reads as the `default` profile, which Rocket treats as a release one. With
+/// Rocket's `secrets` feature on (the workspace turns it on for the other Rocket crates) the
+/// app then refused to start even in a debug build, for want of a secret key it does not use.
+/// A release build with that feature on still needs `ROCKET_SECRET_KEY` (Rocket's rule): build
+/// `-p rocket-chat` on its own, or set a key.
 fn rocket_config(bind: &str) -> Result<rocket::Config, Box<dyn std::error::Error>> {
     let address = bind
         .to_socket_addrs()?
         .next()
         .ok_or_else(|| format!("CHAT_ADDR `{bind}` names no address"))?;
-    let figment = rocket::Config::figment();
-    let mut rocket: rocket::Config = figment.extract()?;
-    rocket.profile = figment.profile().clone();
+    let mut rocket = rocket::Config::try_from(rocket::Config::figment())?;
     rocket.address = address.ip();
     rocket.port = address.port();
     if std::env::var_os("ROCKET_LOG_LEVEL").is_none() {

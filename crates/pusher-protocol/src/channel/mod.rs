@@ -3,7 +3,7 @@
 //! definition authorizes (`pusher_auth::ChannelRoutes::route`), publishes
 //! (`pusher_rest::Client::publish`), parses webhooks ([`Channel::parse`],
 //! [`client_event`]) and, with the `typescript` feature, types the browser's code
-//! ([`typescript::Declarations`]).
+//! (`typescript::Declarations`).
 //!
 //! A definition is a struct holding the channel's parameters and an `impl Channel` that says the
 //! rest; the events are an enum that serde writes as `{"event": …, "data": …}`:
